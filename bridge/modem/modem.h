@@ -1,0 +1,100 @@
+/* The socket interface between the flow table (bridge/) and the module
+ * (bridge/modem/). This is the seam of the design: the bridge never sees an
+ * AT string, the modem layer never sees lwIP, tun or flows.
+ *
+ * Everything runs on one libev loop. Calls never block; results arrive as
+ * events through struct modem_events. A link id is the module's own socket
+ * number (0..modem_max_links()-1).
+ */
+#ifndef ATB_MODEM_H
+#define ATB_MODEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+
+enum modem_proto { MODEM_TCP = 0, MODEM_UDP = 1 };
+
+enum modem_model { MODEM_MODEL_AUTO = 0, MODEM_MODEL_SIM7000, MODEM_MODEL_N11V2 };
+
+enum modem_flow_control { MODEM_FC_NONE = 0, MODEM_FC_RTSCTS };
+
+struct modem_config {
+	const char *device;        /* serial device path, e.g. /dev/ttyUSB2 */
+	unsigned baud;             /* 9600 .. 3686400; must be a termios rate */
+	enum modem_flow_control flow_control;
+	enum modem_model model;
+	const char *apn;           /* validated by config/: no '"', CR, LF */
+	const char *user;
+	const char *password;
+	unsigned cmd_timeout_ms;   /* default per-command timeout (bring-up uses longer ones) */
+	unsigned poll_interval_ms; /* safety poll (CIPRXGET=4) for quiet links */
+	unsigned max_inflight;     /* per-link bytes accepted by the module but not acked (CIPACK) */
+};
+
+/* Events from the modem layer to the bridge. ctx is the pointer given to
+ * modem_new(). Every callback may call back into the modem API. */
+struct modem_events {
+	/* The data context is up (true) or lost (false). On false every link is
+	 * already gone: no further events arrive for the old link ids. */
+	void (*link_state)(void *ctx, bool up, const char *local_ip);
+	/* modem_open() finished: ok = CONNECT OK, !ok = CONNECT FAIL/ERROR. On
+	 * failure the link id is free again. */
+	void (*connected)(void *ctx, int link, bool ok);
+	/* Bytes read from the link. Never more than the window the bridge last
+	 * granted with modem_recv_window(); the bridge takes them all. */
+	void (*data)(void *ctx, int link, const uint8_t *buf, size_t len);
+	/* The module accepted len more bytes of what modem_send() queued
+	 * (DATA ACCEPT / SEND OK / +TCPSEND). The bridge may now acknowledge
+	 * them to its client (tcp_recved). ok=false: SEND FAIL, the link is
+	 * being closed and a closed event follows. */
+	void (*sent)(void *ctx, int link, size_t len, bool ok);
+	/* The link is closed (remote close, error, or after modem_close()). All
+	 * data read before the close has already been delivered through data().
+	 * The link id is free again. */
+	void (*closed)(void *ctx, int link);
+};
+
+struct modem;
+
+/* Creates the modem, opens the serial port and starts bring-up. Returns NULL
+ * with a message on stderr when the device cannot be opened. */
+struct modem *modem_new(struct ev_loop *loop, const struct modem_config *cfg,
+                        const struct modem_events *ev, void *ctx);
+void modem_free(struct modem *m);
+
+bool modem_is_up(const struct modem *m);
+int modem_max_links(const struct modem *m);
+/* Number of links not in use (free for modem_open()). */
+int modem_free_links(const struct modem *m);
+
+/* Opens a link to ip:port (ip in network byte order). Returns the link id,
+ * or -1 when no link is free or the modem is not up. The result arrives
+ * through connected(). */
+int modem_open(struct modem *m, enum modem_proto proto, uint32_t ip, uint16_t port);
+
+/* Queues bytes for the link. Returns how many were taken (0..len); the modem
+ * holds at most a bounded amount per link. For UDP one call is one datagram
+ * and is taken whole or not at all. */
+size_t modem_send(struct modem *m, int link, const uint8_t *buf, size_t len);
+/* How many bytes modem_send() would take now. */
+size_t modem_send_space(const struct modem *m, int link);
+
+/* The bridge can take up to `window` more bytes for this link (0 stops
+ * reading). The modem reads from the module only while the window is open. */
+void modem_recv_window(struct modem *m, int link, size_t window);
+
+/* Closes the link (after queued data was sent). A closed() event follows. */
+void modem_close(struct modem *m, int link);
+
+/* Counters for status and tests. */
+struct modem_stats {
+	uint64_t bytes_to_module, bytes_from_module; /* payload */
+	uint64_t line_tx, line_rx;                   /* all bytes on the serial line */
+	uint64_t commands, timeouts, errors, garbage_lines;
+};
+void modem_get_stats(const struct modem *m, struct modem_stats *out);
+
+#endif

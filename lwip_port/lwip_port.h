@@ -1,0 +1,69 @@
+/* lwIP on the loop thread, a netif over the tun, and the NAT in front of it
+ * that lets stock lwIP accept TCP flows to any destination.
+ *
+ * Addresses and ports in struct nat_tuple are in network byte order.
+ */
+#ifndef ATB_LWIP_PORT_H
+#define ATB_LWIP_PORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+struct tcp_pcb;
+
+struct nat_tuple {
+	uint32_t src_ip, dst_ip;     /* client (tun side) and original destination */
+	uint16_t src_port, dst_port;
+	uint8_t proto;               /* IPPROTO_TCP / IPPROTO_UDP */
+};
+
+struct lwip_port_callbacks {
+	/* A SYN for a new flow arrived from the tun. The SYN is held (lwIP has
+	 * not seen it) until lwip_port_tcp_admit() or lwip_port_tcp_refuse().
+	 * Retransmitted SYNs of a held flow are absorbed. */
+	void (*tcp_syn)(void *ctx, uint32_t flow_id, const struct nat_tuple *t);
+	/* lwIP accepted an admitted flow. The bridge owns pcb from here on
+	 * (tcp_arg/tcp_recv/tcp_sent/tcp_err, tcp_close/tcp_abort). */
+	void (*tcp_accepted)(void *ctx, uint32_t flow_id, struct tcp_pcb *pcb);
+	/* A held flow was given up by the NAT (client sent RST, or it was held
+	 * longer than hold_timeout_ms): the bridge forgets flow_id. */
+	void (*tcp_abandoned)(void *ctx, uint32_t flow_id);
+	/* A packet to put on the tun. */
+	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
+};
+
+struct lwip_port_config {
+	uint32_t netif_ip;        /* lwIP's own address (network order), never seen by clients */
+	uint16_t mtu;             /* tun MTU, 576..65535 */
+	unsigned max_flows;       /* NAT table bound; SYNs beyond it get RST */
+	unsigned hold_timeout_ms; /* longest a SYN is held */
+};
+
+struct lwip_port_counters {
+	uint64_t packets_in, packets_out;
+	uint64_t malformed;        /* dropped: bad header, length, checksum, fragment */
+	uint64_t unsupported;      /* dropped: protocol not handled */
+	uint64_t table_full;       /* SYNs refused because the NAT table was full */
+	unsigned flows;            /* NAT entries in use */
+};
+
+/* Initialises lwIP (sys_init + lwip_init, no tcpip thread), the netif and
+ * the listener, and starts the lwIP timer on the loop. */
+int lwip_port_init(struct ev_loop *loop, const struct lwip_port_config *cfg,
+                   const struct lwip_port_callbacks *cb, void *ctx);
+void lwip_port_shutdown(void);
+
+/* One whole IPv4 packet read from the tun. Malformed packets are dropped and
+ * counted, never trusted. */
+void lwip_port_input(const uint8_t *pkt, size_t len);
+
+/* Lets a held SYN through to lwIP: lwIP answers SYN-ACK, tcp_accepted follows. */
+void lwip_port_tcp_admit(uint32_t flow_id);
+/* Answers a held SYN with RST (connection refused) and frees the entry. */
+void lwip_port_tcp_refuse(uint32_t flow_id);
+
+void lwip_port_get_counters(struct lwip_port_counters *out);
+
+#endif
