@@ -1,0 +1,604 @@
+/* The flow table and the byte pump between lwIP pcbs and module links.
+ *
+ * Backpressure, both ways, visible at the call sites:
+ *  - upload: bytes from the client stay in f->up (lwIP pbufs) until the
+ *    modem takes them; tcp_recved() is called only when the modem reports
+ *    them accepted by the module (flow_modem_sent), so the client's window
+ *    closes while the serial line is the bottleneck;
+ *  - download: the modem reads from the module only up to the window given
+ *    with modem_recv_window(), which is the pcb's free send buffer.
+ * Nothing here queues without a bound: f->up is bounded by the TCP window
+ * lwIP advertises, the admission queue by queue_len.
+ */
+#include "flow.h"
+
+#include <arpa/inet.h>
+#include <ev.h>
+#include <lwip/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum flow_state {
+	FLOW_FREE = 0,
+	FLOW_QUEUED,      /* waiting for a module link */
+	FLOW_CONNECTING,  /* module link opening */
+	FLOW_ADMITTED,    /* SYN let through, waiting for lwIP's accept */
+	FLOW_OPEN,        /* pumping */
+	FLOW_CLOSING,     /* client gone, waiting for the module link to close */
+};
+
+struct flow {
+	enum flow_state state;
+	uint32_t id;
+	struct nat_tuple t;
+	int link;
+	struct tcp_pcb *pcb;
+	struct pbuf *up;       /* client bytes not yet taken by the modem */
+	bool client_fin;
+	bool link_closed;
+	bool abandoned;        /* client gave up while the link was connecting */
+	ev_tstamp since;       /* entered the current state */
+	struct flow *qnext;
+	uint64_t bytes_up, bytes_down;
+};
+
+#define MAX_LINKS 16
+#define ADMITTED_TIMEOUT 30.0
+
+static struct {
+	struct ev_loop *loop;
+	struct flow_config cfg;
+	struct modem *modem;
+	struct flow *flows;
+	struct flow *by_link[MAX_LINKS];
+	struct flow *qhead, *qtail;
+	ev_timer tick;
+	struct flow_stats st;
+} F;
+
+static const char *tuple_str(const struct nat_tuple *t, char *buf, size_t len)
+{
+	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &t->src_ip, s, sizeof(s));
+	inet_ntop(AF_INET, &t->dst_ip, d, sizeof(d));
+	snprintf(buf, len, "%s:%u -> %s:%u", s, ntohs(t->src_port), d, ntohs(t->dst_port));
+	return buf;
+}
+
+static struct flow *flow_by_id(uint32_t id)
+{
+	for (unsigned i = 0; i < F.cfg.max_flows; i++)
+		if (F.flows[i].state != FLOW_FREE && F.flows[i].id == id)
+			return &F.flows[i];
+	return NULL;
+}
+
+static struct flow *flow_by_link(int link)
+{
+	return link >= 0 && link < MAX_LINKS ? F.by_link[link] : NULL;
+}
+
+static void flow_free(struct flow *f)
+{
+	if (f->up)
+		pbuf_free(f->up);
+	if (f->link >= 0 && f->link < MAX_LINKS && F.by_link[f->link] == f)
+		F.by_link[f->link] = NULL;
+	memset(f, 0, sizeof(*f));
+	f->link = -1;
+	F.st.open--;
+}
+
+static void queue_remove(struct flow *f)
+{
+	for (struct flow **pp = &F.qhead; *pp; pp = &(*pp)->qnext) {
+		if (*pp == f) {
+			*pp = f->qnext;
+			f->qnext = NULL;
+			F.st.queued--;
+			break;
+		}
+	}
+	F.qtail = NULL;
+	for (struct flow *q = F.qhead; q; q = q->qnext)
+		F.qtail = q;
+}
+
+static void flow_refuse(struct flow *f)
+{
+	lwip_port_tcp_refuse(f->id);
+	F.st.refused++;
+	flow_free(f);
+}
+
+/* Starts the module connection of a flow. Returns false when no link is free. */
+static bool flow_connect(struct flow *f)
+{
+	int link = modem_open(F.modem, MODEM_TCP, f->t.dst_ip, ntohs(f->t.dst_port));
+
+	if (link < 0)
+		return false;
+	if (link >= MAX_LINKS) {
+		log_err("modem returned link %d, beyond %d", link, MAX_LINKS);
+		modem_close(F.modem, link);
+		return false;
+	}
+	f->link = link;
+	F.by_link[link] = f;
+	f->state = FLOW_CONNECTING;
+	f->since = ev_now(F.loop);
+	return true;
+}
+
+static void admit_waiting(void)
+{
+	while (F.qhead && modem_is_up(F.modem) && modem_free_links(F.modem) > 0) {
+		struct flow *f = F.qhead;
+
+		queue_remove(f);
+		if (!flow_connect(f)) {
+			/* the modem said it had a link and then refused: give up on this one */
+			flow_refuse(f);
+		}
+	}
+}
+
+void flow_on_tcp_syn(void *ctx, uint32_t flow_id, const struct nat_tuple *t)
+{
+	struct flow *f = NULL;
+	char buf[96];
+
+	(void)ctx;
+	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
+		if (F.flows[i].state == FLOW_FREE) {
+			f = &F.flows[i];
+			break;
+		}
+	}
+	if (!f || !F.modem || !modem_is_up(F.modem)) {
+		log_debug("refusing %s: %s", tuple_str(t, buf, sizeof(buf)),
+		          f ? "module link down" : "flow table full");
+		lwip_port_tcp_refuse(flow_id);
+		F.st.refused++;
+		return;
+	}
+	memset(f, 0, sizeof(*f));
+	f->id = flow_id;
+	f->t = *t;
+	f->link = -1;
+	f->since = ev_now(F.loop);
+	F.st.open++;
+	log_debug("flow %u: SYN %s", flow_id, tuple_str(t, buf, sizeof(buf)));
+	if (!F.qhead && flow_connect(f))
+		return;
+	if (F.st.queued >= F.cfg.queue_len) {
+		log_debug("flow %u: admission queue full", flow_id);
+		flow_refuse(f);
+		return;
+	}
+	f->state = FLOW_QUEUED;
+	if (F.qtail)
+		F.qtail->qnext = f;
+	else
+		F.qhead = f;
+	F.qtail = f;
+	F.st.queued++;
+}
+
+void flow_on_tcp_abandoned(void *ctx, uint32_t flow_id)
+{
+	struct flow *f = flow_by_id(flow_id);
+
+	(void)ctx;
+	if (!f)
+		return;
+	log_debug("flow %u: client gave up before the connection opened", flow_id);
+	switch (f->state) {
+	case FLOW_QUEUED:
+		queue_remove(f);
+		flow_free(f);
+		break;
+	case FLOW_CONNECTING:
+		f->abandoned = true;
+		break;
+	case FLOW_ADMITTED:
+		f->state = FLOW_CLOSING;
+		modem_close(F.modem, f->link);
+		break;
+	default:
+		break;
+	}
+}
+
+/* --- the byte pump ------------------------------------------------------ */
+
+static void update_window(struct flow *f)
+{
+	size_t win = 0;
+
+	if (f->link < 0 || f->link_closed)
+		return;
+	if (f->pcb && f->state == FLOW_OPEN &&
+	    tcp_sndqueuelen(f->pcb) + 4 < TCP_SND_QUEUELEN)
+		win = tcp_sndbuf(f->pcb);
+	modem_recv_window(F.modem, f->link, win);
+}
+
+static void pump_up(struct flow *f)
+{
+	uint8_t buf[1460];
+
+	while (f->up && f->link >= 0 && !f->link_closed) {
+		size_t space = modem_send_space(F.modem, f->link);
+		size_t n = f->up->tot_len;
+		size_t taken;
+
+		if (space == 0)
+			break;
+		if (n > space)
+			n = space;
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		pbuf_copy_partial(f->up, buf, (u16_t)n, 0);
+		taken = modem_send(F.modem, f->link, buf, n);
+		if (taken == 0)
+			break;
+		f->up = pbuf_free_header(f->up, (u16_t)taken);
+		f->bytes_up += taken;
+		F.st.bytes_up += taken;
+	}
+}
+
+static void detach_pcb(struct flow *f)
+{
+	if (!f->pcb)
+		return;
+	tcp_arg(f->pcb, NULL);
+	tcp_recv(f->pcb, NULL);
+	tcp_sent(f->pcb, NULL);
+	tcp_err(f->pcb, NULL);
+	f->pcb = NULL;
+}
+
+/* Closes the client side gracefully: queued bytes go out, then FIN. */
+static void close_pcb(struct flow *f)
+{
+	struct tcp_pcb *pcb = f->pcb;
+
+	if (!pcb)
+		return;
+	detach_pcb(f);
+	if (tcp_close(pcb) != ERR_OK)
+		tcp_abort(pcb);
+}
+
+static void abort_pcb(struct flow *f)
+{
+	struct tcp_pcb *pcb = f->pcb;
+
+	if (!pcb)
+		return;
+	detach_pcb(f);
+	tcp_abort(pcb);
+}
+
+static err_t on_pcb_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct flow *f = arg;
+
+	(void)pcb;
+	(void)err;
+	if (!f) {
+		if (p)
+			pbuf_free(p);
+		return ERR_OK;
+	}
+	if (!p) {
+		/* Client shut down writing. The module cannot half-close a link, so
+		 * the link stays open and the reply keeps flowing until the remote
+		 * closes. */
+		f->client_fin = true;
+		log_debug("flow %u: client FIN", f->id);
+		return ERR_OK;
+	}
+	if (f->up)
+		pbuf_cat(f->up, p);
+	else
+		f->up = p;
+	pump_up(f);
+	return ERR_OK;
+}
+
+static err_t on_pcb_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct flow *f = arg;
+
+	(void)pcb;
+	(void)len;
+	if (f)
+		update_window(f);
+	return ERR_OK;
+}
+
+static void on_pcb_err(void *arg, err_t err)
+{
+	struct flow *f = arg;
+
+	if (!f)
+		return;
+	/* lwIP already freed the pcb (client RST or abort). */
+	f->pcb = NULL;
+	log_debug("flow %u: client connection gone (%d)", f->id, (int)err);
+	if (f->up) {
+		pbuf_free(f->up);
+		f->up = NULL;
+	}
+	if (f->link >= 0 && !f->link_closed) {
+		f->state = FLOW_CLOSING;
+		modem_close(F.modem, f->link);
+		return;
+	}
+	flow_free(f);
+}
+
+void flow_on_tcp_accepted(void *ctx, uint32_t flow_id, struct tcp_pcb *pcb)
+{
+	struct flow *f = flow_by_id(flow_id);
+
+	(void)ctx;
+	if (!f || f->state != FLOW_ADMITTED) {
+		tcp_abort(pcb);
+		return;
+	}
+	f->pcb = pcb;
+	f->state = FLOW_OPEN;
+	f->since = ev_now(F.loop);
+	tcp_arg(pcb, f);
+	tcp_recv(pcb, on_pcb_recv);
+	tcp_sent(pcb, on_pcb_sent);
+	tcp_err(pcb, on_pcb_err);
+	tcp_nagle_disable(pcb);
+	F.st.accepted++;
+	if (f->link_closed) {
+		close_pcb(f);
+		flow_free(f);
+		return;
+	}
+	update_window(f);
+}
+
+/* --- modem events ------------------------------------------------------- */
+
+static void flow_modem_link_state(void *ctx, bool up, const char *local_ip)
+{
+	(void)ctx;
+	if (up) {
+		log_info("module data link up, local address %s", local_ip ? local_ip : "?");
+		admit_waiting();
+		return;
+	}
+	log_info("module data link down: resetting every flow");
+	memset(F.by_link, 0, sizeof(F.by_link));
+	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
+		struct flow *f = &F.flows[i];
+
+		if (f->state == FLOW_FREE)
+			continue;
+		f->link = -1;
+		if (f->state == FLOW_QUEUED)
+			continue; /* keeps waiting for the link to come back */
+		if (f->state == FLOW_CONNECTING) {
+			if (f->abandoned)
+				flow_free(f);
+			else
+				flow_refuse(f);
+			continue;
+		}
+		if (f->state == FLOW_ADMITTED) {
+			/* lwIP has the SYN; the accept callback will find no flow and abort */
+			flow_free(f);
+			continue;
+		}
+		abort_pcb(f);
+		F.st.reset_by_link_loss++;
+		flow_free(f);
+	}
+}
+
+static void flow_modem_connected(void *ctx, int link, bool ok)
+{
+	struct flow *f = flow_by_link(link);
+
+	(void)ctx;
+	if (!f) {
+		if (ok)
+			modem_close(F.modem, link);
+		return;
+	}
+	if (!ok) {
+		F.by_link[link] = NULL;
+		f->link = -1;
+		log_debug("flow %u: module connect failed", f->id);
+		if (f->abandoned)
+			flow_free(f);
+		else
+			flow_refuse(f);
+		admit_waiting();
+		return;
+	}
+	if (f->abandoned) {
+		f->state = FLOW_CLOSING;
+		modem_close(F.modem, link);
+		return;
+	}
+	log_debug("flow %u: module link %d connected", f->id, link);
+	f->state = FLOW_ADMITTED;
+	f->since = ev_now(F.loop);
+	lwip_port_tcp_admit(f->id);
+}
+
+static void flow_modem_data(void *ctx, int link, const uint8_t *buf, size_t len)
+{
+	struct flow *f = flow_by_link(link);
+	err_t err;
+
+	(void)ctx;
+	if (!f || !f->pcb) {
+		log_debug("link %d: %zu bytes with no client to take them, dropped", link, len);
+		return;
+	}
+	while (len > 0) {
+		u16_t n = len > 0xffff ? 0xffff : (u16_t)len;
+
+		err = tcp_write(f->pcb, buf, n, TCP_WRITE_FLAG_COPY);
+		if (err != ERR_OK) {
+			log_err("flow %u: lwIP refused %zu bytes (%d): resetting the flow", f->id, len,
+			        (int)err);
+			abort_pcb(f);
+			f->state = FLOW_CLOSING;
+			modem_close(F.modem, link);
+			return;
+		}
+		buf += n;
+		len -= n;
+		f->bytes_down += n;
+		F.st.bytes_down += n;
+	}
+	tcp_output(f->pcb);
+	update_window(f);
+}
+
+static void flow_modem_sent(void *ctx, int link, size_t len, bool ok)
+{
+	struct flow *f = flow_by_link(link);
+
+	(void)ctx;
+	if (!f || !ok)
+		return;
+	while (f->pcb && len > 0) {
+		u16_t n = len > 0xffff ? 0xffff : (u16_t)len;
+
+		tcp_recved(f->pcb, n);
+		len -= n;
+	}
+	pump_up(f);
+}
+
+static void flow_modem_closed(void *ctx, int link)
+{
+	struct flow *f = flow_by_link(link);
+
+	(void)ctx;
+	if (link >= 0 && link < MAX_LINKS)
+		F.by_link[link] = NULL;
+	if (f) {
+		log_debug("flow %u: module link %d closed", f->id, link);
+		f->link = -1;
+		f->link_closed = true;
+		switch (f->state) {
+		case FLOW_OPEN:
+			if (f->up) {
+				pbuf_free(f->up);
+				f->up = NULL;
+			}
+			close_pcb(f);
+			flow_free(f);
+			break;
+		case FLOW_ADMITTED:
+			/* accept is still to come; it closes the pcb at once */
+			break;
+		case FLOW_CONNECTING:
+			if (f->abandoned)
+				flow_free(f);
+			else
+				flow_refuse(f);
+			break;
+		default:
+			flow_free(f);
+			break;
+		}
+	}
+	admit_waiting();
+}
+
+const struct modem_events flow_modem_events = {
+	.link_state = flow_modem_link_state,
+	.connected = flow_modem_connected,
+	.data = flow_modem_data,
+	.sent = flow_modem_sent,
+	.closed = flow_modem_closed,
+};
+
+/* --- housekeeping ------------------------------------------------------- */
+
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_tstamp now = ev_now(loop);
+	double wait = F.cfg.queue_wait_ms / 1000.0;
+
+	(void)w;
+	(void)revents;
+	while (F.qhead && now - F.qhead->since > wait) {
+		struct flow *f = F.qhead;
+
+		queue_remove(f);
+		F.st.queue_timeouts++;
+		log_debug("flow %u: no module link within %u ms", f->id, F.cfg.queue_wait_ms);
+		flow_refuse(f);
+	}
+	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
+		struct flow *f = &F.flows[i];
+
+		if (f->state == FLOW_ADMITTED && now - f->since > ADMITTED_TIMEOUT) {
+			f->state = FLOW_CLOSING;
+			modem_close(F.modem, f->link);
+		}
+	}
+}
+
+int flow_init(struct ev_loop *loop, const struct flow_config *cfg)
+{
+	memset(&F, 0, sizeof(F));
+	F.loop = loop;
+	F.cfg = *cfg;
+	F.flows = calloc(cfg->max_flows, sizeof(*F.flows));
+	if (!F.flows)
+		return -1;
+	for (unsigned i = 0; i < cfg->max_flows; i++)
+		F.flows[i].link = -1;
+	ev_timer_init(&F.tick, on_tick, 1.0, 1.0);
+	ev_timer_start(loop, &F.tick);
+	return 0;
+}
+
+void flow_set_modem(struct modem *m)
+{
+	F.modem = m;
+}
+
+void flow_shutdown(void)
+{
+	if (!F.flows)
+		return;
+	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
+		struct flow *f = &F.flows[i];
+
+		if (f->state == FLOW_FREE)
+			continue;
+		abort_pcb(f);
+		if (f->up)
+			pbuf_free(f->up);
+	}
+	ev_timer_stop(F.loop, &F.tick);
+	free(F.flows);
+	F.flows = NULL;
+}
+
+void flow_get_stats(struct flow_stats *out)
+{
+	*out = F.st;
+}

@@ -1,0 +1,180 @@
+/* atbridge: the data path, top to bottom.
+ *
+ *   tun fd --read--> lwip_port_input (NAT, lwIP) --tcp pcbs--> flow table
+ *   flow table --modem_send/recv_window--> modem (AT over the serial line)
+ *   lwIP output --lwip_port output cb--> tun fd
+ *
+ * One process, one thread, one libev loop.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "flow.h"
+#include "log.h"
+#include "lwip_port.h"
+#include "modem.h"
+#include "sim_spawn.h"
+#include "tun.h"
+
+#define TUN_BURST 64
+
+static struct {
+	int tun_fd;
+	uint64_t tun_write_drops;
+	uint8_t pkt[65536];
+} M = {.tun_fd = -1};
+
+static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	for (int i = 0; i < TUN_BURST; i++) {
+		ssize_t n = read(w->fd, M.pkt, sizeof(M.pkt));
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_err("reading %s: %s", "tun", strerror(errno));
+			return;
+		}
+		if (n == 0)
+			return;
+		lwip_port_input(M.pkt, (size_t)n);
+	}
+}
+
+static void tun_output(void *ctx, const uint8_t *pkt, size_t len)
+{
+	(void)ctx;
+	/* A full tun queue drops the packet; TCP retransmits it. */
+	if (write(M.tun_fd, pkt, len) != (ssize_t)len)
+		M.tun_write_drops++;
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	log_info("signal %d: shutting down", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static enum modem_model to_modem_model(enum atb_model m)
+{
+	switch (m) {
+	case ATB_MODEL_SIM7000: return MODEM_MODEL_SIM7000;
+	case ATB_MODEL_N11V2: return MODEM_MODEL_N11V2;
+	default: return MODEM_MODEL_AUTO;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct atb_config cfg;
+	struct ev_loop *loop = EV_DEFAULT;
+	char tun_name[32], pty[256];
+	pid_t sim_pid = -1;
+	struct modem *modem = NULL;
+	ev_io tun_w;
+	ev_signal sigint_w, sigterm_w;
+	int rc = 1, r;
+
+	config_defaults(&cfg);
+	r = config_parse_args(&cfg, argc, argv, stderr);
+	if (r != 0)
+		return r > 0 ? 0 : 2;
+	log_verbosity = cfg.verbose;
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cfg.sim) {
+		sim_pid = sim_spawn(&cfg, argv[0], pty, sizeof(pty));
+		if (sim_pid < 0)
+			return 1;
+		log_info("simulator running on %s", pty);
+	} else {
+		snprintf(pty, sizeof(pty), "%s", cfg.device);
+	}
+
+	{
+		struct tun_config tc = {
+			.name = cfg.tun_name,
+			.addr = cfg.tun_addr,
+			.prefix_len = cfg.tun_prefix,
+			.mtu = cfg.mtu,
+			.default_route = cfg.default_route,
+		};
+
+		M.tun_fd = tun_open(&tc, tun_name, sizeof(tun_name));
+		if (M.tun_fd < 0)
+			goto out;
+	}
+	{
+		struct lwip_port_config lc = {
+			.netif_ip = cfg.lwip_addr,
+			.mtu = (uint16_t)cfg.mtu,
+			.max_flows = cfg.max_flows * 2,
+			.hold_timeout_ms = cfg.queue_wait_ms + 90000,
+		};
+		struct lwip_port_callbacks cb = {
+			.tcp_syn = flow_on_tcp_syn,
+			.tcp_accepted = flow_on_tcp_accepted,
+			.tcp_abandoned = flow_on_tcp_abandoned,
+			.output = tun_output,
+		};
+		struct flow_config fc = {
+			.max_flows = cfg.max_flows,
+			.queue_len = cfg.queue_len,
+			.queue_wait_ms = cfg.queue_wait_ms,
+		};
+
+		if (flow_init(loop, &fc) < 0 || lwip_port_init(loop, &lc, &cb, NULL) < 0) {
+			log_err("cannot initialise the packet stack");
+			goto out;
+		}
+	}
+	{
+		struct modem_config mc = {
+			.device = pty,
+			.baud = cfg.baud,
+			.flow_control = cfg.rtscts ? MODEM_FC_RTSCTS : MODEM_FC_NONE,
+			.model = to_modem_model(cfg.model),
+			.apn = cfg.apn,
+			.user = cfg.user,
+			.password = cfg.password,
+			.cmd_timeout_ms = cfg.cmd_timeout_ms,
+			.poll_interval_ms = cfg.poll_interval_ms,
+			.max_inflight = cfg.max_inflight,
+		};
+
+		modem = modem_new(loop, &mc, &flow_modem_events, NULL);
+		if (!modem)
+			goto out;
+		flow_set_modem(modem);
+	}
+
+	ev_io_init(&tun_w, on_tun_readable, M.tun_fd, EV_READ);
+	ev_io_start(loop, &tun_w);
+	ev_signal_init(&sigint_w, on_signal, SIGINT);
+	ev_signal_start(loop, &sigint_w);
+	ev_signal_init(&sigterm_w, on_signal, SIGTERM);
+	ev_signal_start(loop, &sigterm_w);
+	log_info("%s up, waiting for the module on %s", tun_name, pty);
+
+	ev_run(loop, 0);
+	rc = 0;
+	ev_io_stop(loop, &tun_w);
+out:
+	flow_shutdown();
+	if (modem)
+		modem_free(modem);
+	lwip_port_shutdown();
+	if (M.tun_fd >= 0)
+		tun_close(M.tun_fd);
+	sim_stop(sim_pid);
+	return rc;
+}

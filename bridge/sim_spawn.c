@@ -1,0 +1,149 @@
+#include "sim_spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int sim_out_fd = -1;
+
+/* The simulator beside our own binary (installed layout and build tree),
+ * else the bare name for execvp's $PATH search. */
+static void find_sim(const struct atb_config *c, const char *self, char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (c->sim_path[0]) {
+		snprintf(out, len, "%s", c->sim_path);
+		return;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(out, len, "%s/atbridge-sim", exe);
+			if (access(out, X_OK) == 0)
+				return;
+		}
+	}
+	(void)self;
+	snprintf(out, len, "atbridge-sim");
+}
+
+static void child(const struct atb_config *c, const char *path, int outfd)
+{
+	const char *argv[ATB_MAX_SIM_ARGS + 8];
+	char baud[16];
+	unsigned n = 0;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (c->sim_netns[0]) {
+		char ns[128];
+		int fd;
+
+		snprintf(ns, sizeof(ns), "/run/netns/%s", c->sim_netns);
+		fd = open(ns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+			fprintf(stderr, "atbridge: --sim-netns: cannot enter network namespace '%s': %s\n",
+			        c->sim_netns, strerror(errno));
+			_exit(127);
+		}
+		close(fd);
+	}
+	dup2(outfd, STDOUT_FILENO);
+	close(outfd);
+	snprintf(baud, sizeof(baud), "%u", c->baud);
+	argv[n++] = path;
+	argv[n++] = "--baud";
+	argv[n++] = baud;
+	if (c->model == ATB_MODEL_N11V2) {
+		argv[n++] = "--model";
+		argv[n++] = "n11v2";
+	}
+	for (unsigned i = 0; i < c->n_sim_args; i++)
+		argv[n++] = c->sim_args[i];
+	argv[n] = NULL;
+	execvp(path, (char *const *)argv);
+	fprintf(stderr, "atbridge: cannot run the simulator '%s': %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+pid_t sim_spawn(const struct atb_config *c, const char *self, char *pty, size_t pty_len)
+{
+	char path[PATH_MAX];
+	int p[2];
+	pid_t pid;
+	size_t got = 0;
+
+	find_sim(c, self, path, sizeof(path));
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		fprintf(stderr, "atbridge: pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "atbridge: fork: %s\n", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		child(c, path, p[1]);
+	}
+	close(p[1]);
+	while (got + 1 < pty_len) {
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		ssize_t r;
+
+		if (poll(&pfd, 1, 10000) <= 0)
+			break;
+		r = read(p[0], pty + got, 1);
+		if (r <= 0)
+			break;
+		if (pty[got] == '\n')
+			break;
+		got += (size_t)r;
+	}
+	pty[got] = '\0';
+	/* Kept open so that a later line from the simulator cannot kill it
+	 * with SIGPIPE; closed in sim_stop(). */
+	sim_out_fd = p[0];
+	if (got == 0 || pty[0] != '/') {
+		fprintf(stderr, "atbridge: the simulator '%s' did not print its pty path\n", path);
+		sim_stop(pid);
+		return -1;
+	}
+	return pid;
+}
+
+void sim_stop(pid_t pid)
+{
+	if (sim_out_fd >= 0) {
+		close(sim_out_fd);
+		sim_out_fd = -1;
+	}
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 50; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}

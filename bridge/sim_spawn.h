@@ -1,0 +1,15 @@
+/* Starting atbridge-sim on a pty when no module is attached. */
+#ifndef ATB_SIM_SPAWN_H
+#define ATB_SIM_SPAWN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* Starts the simulator and waits (at most 10 s) for the pty path it prints.
+ * Returns the child's pid, or -1 with one line on stderr. */
+pid_t sim_spawn(const struct atb_config *c, const char *self, char *pty, size_t pty_len);
+void sim_stop(pid_t pid);
+
+#endif
