@@ -1,0 +1,388 @@
+#include "at_chan.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct at_urc {
+	char prefix[32];
+	size_t prefix_len;
+	void (*line)(void *ctx, const char *line);
+	void (*payload)(void *ctx, const uint8_t *data, size_t len);
+	void *ctx;
+};
+
+enum payload_dest { DEST_NONE, DEST_CMD, DEST_URC };
+
+struct at_chan {
+	struct ev_loop *loop;
+	int fd;
+	const struct at_chan_hooks *hooks;
+	void *ctx;
+	ev_io rio, wio;
+	ev_timer timer;
+	bool dead;
+
+	struct at_parser parser;
+
+	struct at_cmd queue[AT_QUEUE_MAX];
+	size_t q_head, q_len;
+	struct at_cmd cur;
+	bool in_flight, prompt_seen;
+
+	struct at_urc urcs[AT_URC_MAX];
+	size_t n_urcs;
+	enum payload_dest payload_dest;
+	size_t payload_urc;
+
+	uint8_t out[AT_OUT_MAX];
+	size_t out_off, out_len;
+
+	struct at_chan_stats stats;
+};
+
+static void start_next(struct at_chan *c);
+
+/* ---- output ---- */
+
+static void flush_out(struct at_chan *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ev_io_start(c->loop, &c->wio);
+			return;
+		}
+		if (n <= 0) {
+			/* The line is gone; drop output, the command will time out. */
+			c->out_off = c->out_len = 0;
+			ev_io_stop(c->loop, &c->wio);
+			return;
+		}
+		c->out_off += (size_t)n;
+		c->stats.line_tx += (uint64_t)n;
+	}
+	c->out_off = c->out_len = 0;
+	ev_io_stop(c->loop, &c->wio);
+}
+
+static void out_append(struct at_chan *c, const void *buf, size_t len)
+{
+	if (c->out_off > 0 && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len + len > AT_OUT_MAX && c->out_off > 0) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + len > AT_OUT_MAX) {
+		/* Cannot happen with one command in flight (text + one chunk). */
+		fprintf(stderr, "atbridge: AT output buffer full, dropping %zu bytes\n", len);
+		return;
+	}
+	memcpy(c->out + c->out_len, buf, len);
+	c->out_len += len;
+	flush_out(c);
+}
+
+void at_chan_write_raw(struct at_chan *c, const void *buf, size_t len)
+{
+	out_append(c, buf, len);
+}
+
+static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	flush_out(w->data);
+}
+
+/* ---- command lifecycle ---- */
+
+static void complete(struct at_chan *c, enum at_result res, const char *final_line)
+{
+	struct at_cmd cmd = c->cur;
+	ev_timer_stop(c->loop, &c->timer);
+	c->in_flight = false;
+	c->prompt_seen = false;
+	c->payload_dest = DEST_NONE;
+	if (res == AT_RES_ERROR)
+		c->stats.errors++;
+	if (cmd.done)
+		cmd.done(cmd.ctx, &cmd, res, final_line);
+	start_next(c);
+}
+
+static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct at_chan *c = w->data;
+	if (!c->in_flight)
+		return;
+	c->stats.timeouts++;
+	/* A send that never saw its prompt may still be waiting for data:
+	 * ESC cancels it so the next command is not taken as payload. */
+	if (c->cur.data_len > 0 && !c->prompt_seen) {
+		static const uint8_t esc = 0x1b;
+		out_append(c, &esc, 1);
+	}
+	complete(c, AT_RES_TIMEOUT, "");
+}
+
+static void start(struct at_chan *c, const struct at_cmd *cmd)
+{
+	c->cur = *cmd;
+	c->in_flight = true;
+	c->prompt_seen = false;
+	c->stats.commands++;
+	ev_timer_set(&c->timer, (cmd->timeout_ms ? cmd->timeout_ms : 5000) / 1000.0, 0.);
+	ev_timer_start(c->loop, &c->timer);
+	out_append(c, cmd->text, strlen(cmd->text));
+	out_append(c, "\r", 1);
+}
+
+static void start_next(struct at_chan *c)
+{
+	if (c->in_flight || c->dead)
+		return;
+	if (c->q_len > 0) {
+		struct at_cmd cmd = c->queue[c->q_head];
+		c->q_head = (c->q_head + 1) % AT_QUEUE_MAX;
+		c->q_len--;
+		start(c, &cmd);
+		return;
+	}
+	if (c->hooks->idle)
+		c->hooks->idle(c->ctx);
+}
+
+bool at_chan_submit(struct at_chan *c, const struct at_cmd *cmd)
+{
+	if (c->q_len >= AT_QUEUE_MAX)
+		return false;
+	c->queue[(c->q_head + c->q_len) % AT_QUEUE_MAX] = *cmd;
+	c->q_len++;
+	if (!c->in_flight)
+		start_next(c);
+	return true;
+}
+
+void at_chan_cancel_queued(struct at_chan *c)
+{
+	while (c->q_len > 0) {
+		struct at_cmd cmd = c->queue[c->q_head];
+		c->q_head = (c->q_head + 1) % AT_QUEUE_MAX;
+		c->q_len--;
+		if (cmd.done)
+			cmd.done(cmd.ctx, &cmd, AT_RES_CANCELLED, "");
+	}
+}
+
+void at_chan_kick(struct at_chan *c)
+{
+	if (!c->in_flight)
+		start_next(c);
+}
+
+bool at_chan_busy(const struct at_chan *c)
+{
+	return c->in_flight;
+}
+
+size_t at_chan_queued(const struct at_chan *c)
+{
+	return c->q_len;
+}
+
+/* ---- input ---- */
+
+const char *at_skip_link_prefix(const char *line, int *n)
+{
+	int v = 0;
+	const char *p = line;
+	if (*p < '0' || *p > '9')
+		return NULL;
+	while (*p >= '0' && *p <= '9') {
+		v = v * 10 + (*p - '0');
+		if (v > 999)
+			return NULL;
+		p++;
+	}
+	if (*p != ',')
+		return NULL;
+	p++;
+	if (*p == ' ')
+		p++;
+	if (n)
+		*n = v;
+	return p;
+}
+
+enum at_final at_final_generic(const char *line)
+{
+	if (!strcmp(line, "OK") || !strcmp(line, "SHUT OK"))
+		return AT_FINAL_OK;
+	if (!strcmp(line, "ERROR") || !strncmp(line, "+CME ERROR", 10) ||
+	    !strncmp(line, "+CMS ERROR", 10))
+		return AT_FINAL_ERROR;
+	if (!strncmp(line, "DATA ACCEPT:", 12))
+		return AT_FINAL_OK;
+	/* The "<n>, CLOSE OK" forms name a link: the dialect's per-command
+	 * matcher checks the number, so another link's line is not taken. */
+	if (!strcmp(line, "CLOSE OK") || !strcmp(line, "SEND OK"))
+		return AT_FINAL_OK;
+	if (!strcmp(line, "SEND FAIL"))
+		return AT_FINAL_ERROR;
+	return AT_NOT_FINAL;
+}
+
+static bool dispatch_urc(struct at_chan *c, const char *line)
+{
+	for (size_t i = 0; i < c->n_urcs; i++) {
+		struct at_urc *u = &c->urcs[i];
+		if (!strncmp(line, u->prefix, u->prefix_len)) {
+			c->payload_dest = DEST_URC;
+			c->payload_urc = i;
+			u->line(u->ctx, line);
+			return true;
+		}
+	}
+	if (c->hooks->urc && c->hooks->urc(c->ctx, line))
+		return true;
+	return false;
+}
+
+static size_t on_line(void *ctx, const char *line, size_t len)
+{
+	struct at_chan *c = ctx;
+	(void)len;
+	c->payload_dest = DEST_NONE;
+	size_t want = c->hooks->payload_len ? c->hooks->payload_len(c->ctx, line) : 0;
+
+	if (c->in_flight) {
+		if (!strcmp(line, c->cur.text))
+			return 0; /* echo, until ATE0 takes effect */
+		enum at_final f = c->cur.final ? c->cur.final(&c->cur, line) : AT_NOT_FINAL;
+		if (f == AT_NOT_FINAL)
+			f = at_final_generic(line);
+		if (f != AT_NOT_FINAL) {
+			complete(c, f == AT_FINAL_OK ? AT_RES_OK : AT_RES_ERROR, line);
+			return 0;
+		}
+	}
+	if (dispatch_urc(c, line))
+		return c->payload_dest == DEST_URC ? want : 0;
+	if (c->in_flight) {
+		c->payload_dest = DEST_CMD;
+		if (c->cur.line)
+			c->cur.line(c->cur.ctx, &c->cur, line);
+		/* The handler may have been the last word (it cannot complete
+		 * the command itself), payload follows for this command. */
+		return want;
+	}
+	return 0; /* unsolicited line nobody asked for */
+}
+
+static void on_prompt(void *ctx)
+{
+	struct at_chan *c = ctx;
+	if (!c->in_flight || c->prompt_seen || c->cur.data_len == 0)
+		return;
+	c->prompt_seen = true;
+	out_append(c, c->cur.data, c->cur.data_len);
+}
+
+static void on_payload(void *ctx, const uint8_t *data, size_t len)
+{
+	struct at_chan *c = ctx;
+	if (c->payload_dest == DEST_CMD && c->in_flight && c->cur.payload)
+		c->cur.payload(c->cur.ctx, &c->cur, data, len);
+	else if (c->payload_dest == DEST_URC && c->urcs[c->payload_urc].payload)
+		c->urcs[c->payload_urc].payload(c->urcs[c->payload_urc].ctx, data, len);
+	c->payload_dest = DEST_NONE;
+}
+
+static const struct at_parser_ops parser_ops = {
+	.on_line = on_line,
+	.on_prompt = on_prompt,
+	.on_payload = on_payload,
+};
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)revents;
+	struct at_chan *c = w->data;
+	uint8_t buf[4096];
+	ssize_t n = read(c->fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		ev_io_stop(loop, &c->rio);
+		c->dead = true;
+		if (c->hooks->io_error)
+			c->hooks->io_error(c->ctx);
+		return;
+	}
+	c->stats.line_rx += (uint64_t)n;
+	at_parser_feed(&c->parser, buf, (size_t)n);
+}
+
+/* ---- setup ---- */
+
+bool at_chan_on_urc(struct at_chan *c, const char *prefix,
+                    void (*line)(void *ctx, const char *line),
+                    void (*payload)(void *ctx, const uint8_t *data, size_t len), void *ctx)
+{
+	size_t n = strlen(prefix);
+	if (c->n_urcs >= AT_URC_MAX || n == 0 || n >= sizeof(c->urcs[0].prefix))
+		return false;
+	struct at_urc *u = &c->urcs[c->n_urcs++];
+	memcpy(u->prefix, prefix, n + 1);
+	u->prefix_len = n;
+	u->line = line;
+	u->payload = payload;
+	u->ctx = ctx;
+	return true;
+}
+
+struct at_chan *at_chan_new(struct ev_loop *loop, int fd, const struct at_chan_hooks *hooks, void *ctx)
+{
+	struct at_chan *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->loop = loop;
+	c->fd = fd;
+	c->hooks = hooks;
+	c->ctx = ctx;
+	at_parser_init(&c->parser, &parser_ops, c);
+	ev_io_init(&c->rio, on_readable, fd, EV_READ);
+	c->rio.data = c;
+	ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
+	c->wio.data = c;
+	ev_timer_init(&c->timer, on_timeout, 0., 0.);
+	c->timer.data = c;
+	ev_io_start(loop, &c->rio);
+	return c;
+}
+
+void at_chan_free(struct at_chan *c)
+{
+	if (!c)
+		return;
+	ev_io_stop(c->loop, &c->rio);
+	ev_io_stop(c->loop, &c->wio);
+	ev_timer_stop(c->loop, &c->timer);
+	free(c);
+}
+
+void at_chan_get_stats(const struct at_chan *c, struct at_chan_stats *out)
+{
+	*out = c->stats;
+	out->garbage_lines = c->parser.garbage_lines;
+}

@@ -1,0 +1,95 @@
+/* The AT channel: one command in flight, a bounded queue behind it, URC
+ * handlers registered by prefix, the "> " prompt and binary payloads.
+ *
+ * Commands come from two places: the queue (bring-up, open, close) and the
+ * idle hook, which the channel calls whenever the line is free and the queue
+ * is empty. The dialect's scheduler lives in the idle hook, so data commands
+ * are chosen at the last moment (round-robin, full-size chunks).
+ */
+#ifndef ATB_AT_CHAN_H
+#define ATB_AT_CHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "at_parser.h"
+
+struct ev_loop;
+struct at_chan;
+struct at_cmd;
+
+#define AT_CMD_TEXT_MAX 256
+#define AT_QUEUE_MAX 16
+#define AT_URC_MAX 16
+#define AT_OUT_MAX 4096
+
+enum at_result { AT_RES_OK = 0, AT_RES_ERROR, AT_RES_TIMEOUT, AT_RES_CANCELLED };
+enum at_final { AT_NOT_FINAL = 0, AT_FINAL_OK, AT_FINAL_ERROR };
+
+struct at_cmd {
+	char text[AT_CMD_TEXT_MAX]; /* without the trailing CR */
+	/* For send commands: written after the "> " prompt, exactly data_len
+	 * bytes. Must stay valid until done() runs. */
+	const uint8_t *data;
+	size_t data_len;
+	unsigned timeout_ms;
+	/* Extra final results for this command (e.g. "0, CLOSE OK", a bare IP
+	 * line); checked before the generic ones. May be NULL. */
+	enum at_final (*final)(const struct at_cmd *cmd, const char *line);
+	void (*line)(void *ctx, const struct at_cmd *cmd, const char *line);
+	void (*payload)(void *ctx, const struct at_cmd *cmd, const uint8_t *data, size_t len);
+	/* final_line is the line that ended the command ("" on timeout). */
+	void (*done)(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line);
+	void *ctx;
+	uint32_t tag; /* for the submitter */
+};
+
+struct at_chan_hooks {
+	/* How many raw bytes follow this line (0 for none). */
+	size_t (*payload_len)(void *ctx, const char *line);
+	/* Lines that are URCs but have no fixed prefix ("0, CLOSED"). Returns
+	 * true when it took the line. May be NULL. */
+	bool (*urc)(void *ctx, const char *line);
+	/* The line is free and the queue empty: a chance to submit. */
+	void (*idle)(void *ctx);
+	/* The serial fd failed (EOF, EIO). The channel stopped reading. */
+	void (*io_error)(void *ctx);
+};
+
+struct at_chan_stats {
+	uint64_t line_tx, line_rx, commands, timeouts, errors, garbage_lines;
+};
+
+struct at_chan *at_chan_new(struct ev_loop *loop, int fd, const struct at_chan_hooks *hooks, void *ctx);
+/* Does not close the fd. Pending commands are dropped without callbacks. */
+void at_chan_free(struct at_chan *c);
+
+/* Queues a copy of cmd. Returns false when the queue is full. */
+bool at_chan_submit(struct at_chan *c, const struct at_cmd *cmd);
+/* Drops queued commands (done() with AT_RES_CANCELLED); the one in flight
+ * finishes normally. */
+void at_chan_cancel_queued(struct at_chan *c);
+/* Calls the idle hook if the line is free (new work appeared). */
+void at_chan_kick(struct at_chan *c);
+bool at_chan_busy(const struct at_chan *c);
+size_t at_chan_queued(const struct at_chan *c);
+
+bool at_chan_on_urc(struct at_chan *c, const char *prefix,
+                    void (*line)(void *ctx, const char *line),
+                    void (*payload)(void *ctx, const uint8_t *data, size_t len), void *ctx);
+
+/* Writes raw bytes to the line, outside any command (used to abort). */
+void at_chan_write_raw(struct at_chan *c, const void *buf, size_t len);
+
+void at_chan_get_stats(const struct at_chan *c, struct at_chan_stats *out);
+
+/* Generic final result of a line: OK, ERROR, +CME ERROR..., +CMS ERROR...,
+ * SHUT OK, CLOSE OK, SEND OK, SEND FAIL, DATA ACCEPT:... Forms with a link
+ * number ("0, CLOSE OK") are left to the command's own matcher. */
+enum at_final at_final_generic(const char *line);
+/* Skips "<digits>," and an optional space; returns the rest or NULL. The
+ * number goes to *n. */
+const char *at_skip_link_prefix(const char *line, int *n);
+
+#endif

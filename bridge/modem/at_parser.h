@@ -1,0 +1,45 @@
+/* Byte-level parser for the module's side of the AT channel.
+ *
+ * It turns an arbitrary split byte stream into three kinds of events:
+ * CRLF-terminated lines (empty lines skipped), the bare "> " send prompt and
+ * binary payloads whose length a preceding line announced. Which lines
+ * announce a payload is not known here: on_line returns the number of raw
+ * bytes that follow the line (0 for an ordinary line), so the dialect decides
+ * and the parser stays dialect-neutral.
+ */
+#ifndef ATB_AT_PARSER_H
+#define ATB_AT_PARSER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AT_LINE_MAX 1024    /* longer lines are garbage */
+#define AT_PAYLOAD_MAX 4096 /* largest payload a line may announce */
+
+struct at_parser_ops {
+	/* A complete line without its terminator, NUL-terminated. Returns how
+	 * many payload bytes follow it (0: none). */
+	size_t (*on_line)(void *ctx, const char *line, size_t len);
+	void (*on_prompt)(void *ctx);
+	/* The whole payload announced by the previous line. */
+	void (*on_payload)(void *ctx, const uint8_t *data, size_t len);
+};
+
+struct at_parser {
+	const struct at_parser_ops *ops;
+	void *ctx;
+	bool in_payload;
+	bool discarding; /* inside an over-long or garbled line */
+	size_t len;
+	size_t payload_len, payload_want;
+	uint64_t garbage_lines;
+	char line[AT_LINE_MAX + 1];
+	uint8_t payload[AT_PAYLOAD_MAX];
+};
+
+void at_parser_init(struct at_parser *p, const struct at_parser_ops *ops, void *ctx);
+void at_parser_reset(struct at_parser *p);
+void at_parser_feed(struct at_parser *p, const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,200 @@
+/* The socket interface of modem.h: owns the serial port and the channel and
+ * forwards to the dialect chosen by the configuration. */
+#include "modem_priv.h"
+
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "serial.h"
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static const struct modem_dialect *pick_dialect(enum modem_model model)
+{
+	switch (model) {
+	case MODEM_MODEL_AUTO:
+	case MODEM_MODEL_SIM7000:
+		return &sim7000_dialect;
+	case MODEM_MODEL_N11V2:
+	default:
+		return NULL;
+	}
+}
+
+static bool open_chan(struct modem *m)
+{
+	m->fd = modem_serial_open(m->device, m->cfg.baud, m->cfg.flow_control == MODEM_FC_RTSCTS);
+	if (m->fd < 0)
+		return false;
+	m->chan = at_chan_new(m->loop, m->fd, m->dialect->hooks, m);
+	if (!m->chan) {
+		close(m->fd);
+		m->fd = -1;
+		return false;
+	}
+	return true;
+}
+
+static void close_chan(struct modem *m)
+{
+	if (m->chan) {
+		struct at_chan_stats s;
+		at_chan_get_stats(m->chan, &s);
+		m->old_chan_stats.line_tx += s.line_tx;
+		m->old_chan_stats.line_rx += s.line_rx;
+		m->old_chan_stats.commands += s.commands;
+		m->old_chan_stats.timeouts += s.timeouts;
+		m->old_chan_stats.errors += s.errors;
+		m->old_chan_stats.garbage_lines += s.garbage_lines;
+		at_chan_free(m->chan);
+		m->chan = NULL;
+	}
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+}
+
+bool modem_reopen(struct modem *m)
+{
+	at_script_run_free(m->script);
+	m->script = NULL;
+	close_chan(m);
+	if (!open_chan(m))
+		return false;
+	m->script = NULL;
+	m->dialect->attach(m);
+	return true;
+}
+
+struct modem *modem_new(struct ev_loop *loop, const struct modem_config *cfg,
+                        const struct modem_events *ev, void *ctx)
+{
+	const struct modem_dialect *d = pick_dialect(cfg->model);
+	if (!d) {
+		fprintf(stderr, "atbridge: modem model not supported by this build "
+		                "(supported: sim7000)\n");
+		return NULL;
+	}
+	if (!cfg->device) {
+		fprintf(stderr, "atbridge: no serial device configured\n");
+		return NULL;
+	}
+	struct modem *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->loop = loop;
+	m->cfg = *cfg;
+	m->device = dup_or_empty(cfg->device);
+	m->apn = dup_or_empty(cfg->apn);
+	m->user = dup_or_empty(cfg->user);
+	m->password = dup_or_empty(cfg->password);
+	m->cfg.device = m->device;
+	m->cfg.apn = m->apn;
+	m->cfg.user = m->user;
+	m->cfg.password = m->password;
+	if (!m->cfg.cmd_timeout_ms)
+		m->cfg.cmd_timeout_ms = 5000;
+	if (!m->cfg.poll_interval_ms)
+		m->cfg.poll_interval_ms = 1000;
+	m->ev = *ev;
+	m->ctx = ctx;
+	m->dialect = d;
+	m->fd = -1;
+	if (!m->device || !m->apn || !m->user || !m->password || !open_chan(m) || !d->create(m)) {
+		close_chan(m);
+		free(m->device);
+		free(m->apn);
+		free(m->user);
+		free(m->password);
+		free(m);
+		return NULL;
+	}
+	d->attach(m);
+	d->start(m);
+	return m;
+}
+
+void modem_free(struct modem *m)
+{
+	if (!m)
+		return;
+	m->dialect->destroy(m);
+	at_script_run_free(m->script);
+	close_chan(m);
+	free(m->device);
+	free(m->apn);
+	free(m->user);
+	free(m->password);
+	free(m);
+}
+
+bool modem_is_up(const struct modem *m)
+{
+	return m->up;
+}
+
+int modem_max_links(const struct modem *m)
+{
+	return m->dialect->max_links;
+}
+
+int modem_free_links(const struct modem *m)
+{
+	return m->dialect->free_links(m);
+}
+
+int modem_open(struct modem *m, enum modem_proto proto, uint32_t ip, uint16_t port)
+{
+	if (!m->up)
+		return -1;
+	return m->dialect->open(m, proto, ip, port);
+}
+
+static bool link_ok(const struct modem *m, int link)
+{
+	return link >= 0 && link < m->dialect->max_links;
+}
+
+size_t modem_send(struct modem *m, int link, const uint8_t *buf, size_t len)
+{
+	return link_ok(m, link) ? m->dialect->send(m, link, buf, len) : 0;
+}
+
+size_t modem_send_space(const struct modem *m, int link)
+{
+	return link_ok(m, link) ? m->dialect->send_space(m, link) : 0;
+}
+
+void modem_recv_window(struct modem *m, int link, size_t window)
+{
+	if (link_ok(m, link))
+		m->dialect->recv_window(m, link, window);
+}
+
+void modem_close(struct modem *m, int link)
+{
+	if (link_ok(m, link))
+		m->dialect->close(m, link);
+}
+
+void modem_get_stats(const struct modem *m, struct modem_stats *out)
+{
+	struct at_chan_stats s = { 0 };
+	if (m->chan)
+		at_chan_get_stats(m->chan, &s);
+	memset(out, 0, sizeof(*out));
+	out->bytes_to_module = m->bytes_to_module;
+	out->bytes_from_module = m->bytes_from_module;
+	out->line_tx = s.line_tx + m->old_chan_stats.line_tx;
+	out->line_rx = s.line_rx + m->old_chan_stats.line_rx;
+	out->commands = s.commands + m->old_chan_stats.commands;
+	out->timeouts = s.timeouts + m->old_chan_stats.timeouts;
+	out->errors = s.errors + m->old_chan_stats.errors;
+	out->garbage_lines = s.garbage_lines + m->old_chan_stats.garbage_lines;
+}

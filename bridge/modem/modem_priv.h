@@ -1,0 +1,51 @@
+/* Shared between modem.c (the public API) and the dialect files. */
+#ifndef ATB_MODEM_PRIV_H
+#define ATB_MODEM_PRIV_H
+
+#include "at_chan.h"
+#include "at_script.h"
+#include "modem.h"
+
+struct modem_dialect {
+	const char *name;
+	int max_links;
+	/* Allocates dialect state into m->d; false on failure. */
+	bool (*create)(struct modem *m);
+	void (*destroy)(struct modem *m);
+	/* The channel is new: register URCs. */
+	void (*attach)(struct modem *m);
+	const struct at_chan_hooks *hooks;
+	void (*start)(struct modem *m); /* begin bring-up */
+	int (*free_links)(const struct modem *m);
+	int (*open)(struct modem *m, enum modem_proto proto, uint32_t ip, uint16_t port);
+	size_t (*send)(struct modem *m, int link, const uint8_t *buf, size_t len);
+	size_t (*send_space)(const struct modem *m, int link);
+	void (*recv_window)(struct modem *m, int link, size_t window);
+	void (*close)(struct modem *m, int link);
+};
+
+struct modem {
+	struct ev_loop *loop;
+	struct modem_config cfg; /* strings below are owned copies */
+	char *device, *apn, *user, *password;
+	struct modem_events ev;
+	void *ctx;
+	int fd;
+	struct at_chan *chan;
+	struct at_script_run *script;
+	const struct modem_dialect *dialect;
+	void *d; /* dialect state */
+	bool up;
+	char local_ip[16];
+	uint64_t bytes_to_module, bytes_from_module;
+	struct at_chan_stats old_chan_stats; /* from channels replaced by a reopen */
+};
+
+/* Closes and reopens the serial port with a new channel (after an I/O
+ * error). The dialect's attach() runs again. False when the device cannot
+ * be opened now. */
+bool modem_reopen(struct modem *m);
+
+extern const struct modem_dialect sim7000_dialect;
+
+#endif

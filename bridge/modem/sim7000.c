@@ -1,0 +1,909 @@
+/* SIM7000 multi-link dialect: CIPMUX=1, manual receive (CIPRXGET=1), quick
+ * send (CIPQSEND=1) with an in-flight bound from CIPACK. Eight links; the
+ * link id is the module's connection number.
+ *
+ * Data commands are not queued: the channel calls sim7000_idle() whenever the
+ * line is free, and the scheduler there picks the next send or read
+ * round-robin over (link, direction) slots. Control commands (CIPSTART,
+ * bring-up) go through the channel's queue.
+ */
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "at_cmd.h"
+#include "modem_priv.h"
+
+#define SIM7000_LINKS 8
+#define SIM7000_CHUNK 1460
+#define SIM7000_TX_CAP (4096 + SIM7000_CHUNK)
+#define SIM7000_UDP_QUEUE 8
+#define SIM7000_CONNECT_TIMEOUT 80.0 /* manual: 75 s max in multi-IP mode */
+#define SIM7000_ACK_RETRY 0.1
+#define SIM7000_POLL_BACKOFF_MAX 16
+#define SIM7000_BACKOFF_MAX 30.0
+
+enum sim7000_link_state {
+	LINK_FREE = 0,
+	LINK_CONNECTING,
+	LINK_OPEN,
+	LINK_CLOSING,  /* CIPCLOSE issued or about to be */
+	LINK_DRAINING, /* remote closed; delivering what the module still holds */
+};
+
+struct sim7000_link {
+	enum sim7000_link_state state;
+	enum modem_proto proto;
+	uint8_t tx[SIM7000_TX_CAP];
+	size_t tx_len;
+	uint16_t dgram[SIM7000_UDP_QUEUE]; /* UDP: datagram lengths in tx */
+	size_t n_dgram;
+	size_t window;
+	size_t inflight; /* accepted by the module, not yet acked by the peer */
+	bool readable;   /* the module holds data for us */
+	bool poll_due;
+	unsigned poll_skip, poll_backoff;
+	bool close_wanted, silent_close, busy, ack_blocked, ack_query_due;
+	bool connect_reported;
+	ev_timer connect_timer;
+	struct modem *m;
+	int id;
+};
+
+struct sim7000 {
+	struct sim7000_link links[SIM7000_LINKS];
+	unsigned rr;  /* last scheduled slot */
+	uint32_t gen; /* bumped when the data context is lost */
+	bool chan_dead;
+	double backoff;
+	ev_timer retry_timer, poll_timer, ack_timer;
+	/* the read in flight */
+	size_t rx_len, rx_remaining;
+	bool rx_header;
+};
+
+static struct sim7000 *S(const struct modem *m)
+{
+	return m->d;
+}
+
+static void bringup_start(struct modem *m);
+static void link_down_all(struct modem *m);
+
+static uint32_t make_tag(const struct modem *m, int link)
+{
+	return (S(m)->gen << 4) | (uint32_t)link;
+}
+
+static struct sim7000_link *tag_link(struct modem *m, uint32_t tag)
+{
+	if ((tag >> 4) != (S(m)->gen & 0x0fffffffu))
+		return NULL;
+	return &S(m)->links[tag & 0xf];
+}
+
+static bool parse_uints(const char *s, unsigned *out, int n)
+{
+	for (int i = 0; i < n; i++) {
+		while (*s == ' ')
+			s++;
+		if (*s < '0' || *s > '9')
+			return false;
+		unsigned long v = strtoul(s, (char **)&s, 10);
+		if (v > 1000000000ul)
+			return false;
+		out[i] = (unsigned)v;
+		while (*s == ' ')
+			s++;
+		if (i + 1 < n) {
+			if (*s != ',')
+				return false;
+			s++;
+		}
+	}
+	return true;
+}
+
+/* ---- link life cycle ---- */
+
+static void link_reset(struct sim7000_link *l)
+{
+	struct modem *m = l->m;
+	int id = l->id;
+	ev_timer_stop(m->loop, &l->connect_timer);
+	ev_timer saved = l->connect_timer;
+	memset(l, 0, sizeof(*l));
+	l->connect_timer = saved;
+	l->m = m;
+	l->id = id;
+}
+
+static void link_closed(struct sim7000_link *l)
+{
+	struct modem *m = l->m;
+	bool silent = l->silent_close;
+	link_reset(l);
+	if (!silent && m->ev.closed)
+		m->ev.closed(m->ctx, l->id);
+}
+
+static void link_connect_failed(struct sim7000_link *l)
+{
+	struct modem *m = l->m;
+	link_reset(l);
+	if (m->ev.connected)
+		m->ev.connected(m->ctx, l->id, false);
+}
+
+/* The module may still complete a connect we gave up on: close it quietly
+ * before the id is handed out again. */
+static void link_abandon(struct sim7000_link *l)
+{
+	struct modem *m = l->m;
+	ev_timer_stop(m->loop, &l->connect_timer);
+	if (m->ev.connected && !l->connect_reported)
+		m->ev.connected(m->ctx, l->id, false);
+	l->connect_reported = true;
+	l->state = LINK_CLOSING;
+	l->silent_close = true;
+	l->close_wanted = true;
+	l->tx_len = 0;
+	l->n_dgram = 0;
+	at_chan_kick(m->chan);
+}
+
+static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct sim7000_link *l = w->data;
+	if (l->state == LINK_CONNECTING)
+		link_abandon(l);
+}
+
+/* ---- command completion ---- */
+
+static enum at_final link_final(const struct at_cmd *cmd, const char *line, const char *word,
+                                enum at_final kind)
+{
+	int n;
+	const char *rest = at_skip_link_prefix(line, &n);
+	if (rest && n == (int)(cmd->tag & 0xf) && !strcmp(rest, word))
+		return kind;
+	return AT_NOT_FINAL;
+}
+
+static enum at_final send_final(const struct at_cmd *cmd, const char *line)
+{
+	enum at_final f = link_final(cmd, line, "SEND OK", AT_FINAL_OK);
+	return f != AT_NOT_FINAL ? f : link_final(cmd, line, "SEND FAIL", AT_FINAL_ERROR);
+}
+
+static enum at_final close_final(const struct at_cmd *cmd, const char *line)
+{
+	return link_final(cmd, line, "CLOSE OK", AT_FINAL_OK);
+}
+
+static void start_close(struct sim7000_link *l);
+
+static void send_failed(struct sim7000_link *l, size_t len)
+{
+	struct modem *m = l->m;
+	l->tx_len = 0;
+	l->n_dgram = 0;
+	if (m->ev.sent)
+		m->ev.sent(m->ctx, l->id, len, false);
+	if (l->state == LINK_OPEN || l->state == LINK_DRAINING)
+		start_close(l);
+}
+
+static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
+{
+	struct modem *m = ctx;
+	struct sim7000_link *l = tag_link(m, cmd->tag);
+	if (!l)
+		return;
+	l->busy = false;
+	if (l->state != LINK_OPEN)
+		return; /* closing: the rest of tx was dropped */
+	if (res != AT_RES_OK) {
+		send_failed(l, cmd->data_len);
+		return;
+	}
+	size_t accepted = cmd->data_len;
+	unsigned v[2];
+	if (!strncmp(final_line, "DATA ACCEPT:", 12) && parse_uints(final_line + 12, v, 2) &&
+	    v[1] <= cmd->data_len && l->proto == MODEM_TCP)
+		accepted = v[1];
+	if (l->proto == MODEM_UDP && l->n_dgram > 0) {
+		memmove(l->dgram, l->dgram + 1, (l->n_dgram - 1) * sizeof(l->dgram[0]));
+		l->n_dgram--;
+	}
+	if (accepted > l->tx_len)
+		accepted = l->tx_len;
+	memmove(l->tx, l->tx + accepted, l->tx_len - accepted);
+	l->tx_len -= accepted;
+	m->bytes_to_module += accepted;
+	if (l->proto == MODEM_TCP && m->cfg.max_inflight) {
+		l->inflight += accepted;
+		if (l->inflight > m->cfg.max_inflight) {
+			l->ack_blocked = true;
+			l->ack_query_due = true;
+		}
+	}
+	if (m->ev.sent)
+		m->ev.sent(m->ctx, l->id, accepted, true);
+}
+
+static void on_ack_line(void *ctx, const struct at_cmd *cmd, const char *line)
+{
+	struct modem *m = ctx;
+	struct sim7000_link *l = tag_link(m, cmd->tag);
+	unsigned v[3];
+	if (!l || strncmp(line, "+CIPACK:", 8) || !parse_uints(line + 8, v, 3))
+		return;
+	l->inflight = v[2];
+	if (l->inflight < m->cfg.max_inflight)
+		l->ack_blocked = false;
+}
+
+static void on_ack_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
+{
+	(void)final_line;
+	struct modem *m = ctx;
+	struct sim7000_link *l = tag_link(m, cmd->tag);
+	if (!l)
+		return;
+	l->busy = false;
+	if (res != AT_RES_OK && l->state == LINK_OPEN) {
+		/* No answer about acks: stop bounding rather than stall. */
+		l->ack_blocked = false;
+		l->inflight = 0;
+	}
+	if (l->ack_blocked)
+		ev_timer_start(m->loop, &S(m)->ack_timer);
+}
+
+static void on_read_line(void *ctx, const struct at_cmd *cmd, const char *line)
+{
+	struct modem *m = ctx;
+	struct sim7000 *s = S(m);
+	unsigned v[4];
+	(void)cmd;
+	if (!strncmp(line, "+CIPRXGET: 2,", 13) && parse_uints(line + 13, v + 1, 3)) {
+		s->rx_header = true;
+		s->rx_len = v[2];
+		s->rx_remaining = v[3];
+	} else if (!strncmp(line, "+CIPRXGET: 4,", 13) && parse_uints(line + 13, v + 1, 2)) {
+		s->rx_header = true;
+		s->rx_len = 0;
+		s->rx_remaining = v[2];
+	}
+}
+
+static void on_read_payload(void *ctx, const struct at_cmd *cmd, const uint8_t *data, size_t len)
+{
+	struct modem *m = ctx;
+	struct sim7000_link *l = tag_link(m, cmd->tag);
+	if (!l)
+		return;
+	m->bytes_from_module += len;
+	l->window = len > l->window ? 0 : l->window - len;
+	if (m->ev.data)
+		m->ev.data(m->ctx, l->id, data, len);
+}
+
+static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
+{
+	(void)final_line;
+	struct modem *m = ctx;
+	struct sim7000 *s = S(m);
+	struct sim7000_link *l = tag_link(m, cmd->tag);
+	bool header = s->rx_header;
+	s->rx_header = false;
+	if (!l)
+		return;
+	l->busy = false;
+	if (res == AT_RES_OK && header) {
+		l->readable = s->rx_remaining > 0;
+		if (s->rx_len > 0 || s->rx_remaining > 0) {
+			l->poll_backoff = 0;
+			l->poll_skip = 0;
+		} else if (l->poll_backoff < SIM7000_POLL_BACKOFF_MAX) {
+			l->poll_backoff = l->poll_backoff ? l->poll_backoff * 2 : 1;
+			l->poll_skip = l->poll_backoff;
+		}
+	} else {
+		l->readable = false;
+	}
+	if (l->state == LINK_DRAINING && !l->readable)
+		link_closed(l);
+}
+
+static void on_close_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
+{
+	(void)res;
+	(void)final_line;
+	struct modem *m = ctx;
+	struct sim7000_link *l = tag_link(m, cmd->tag);
+	if (!l)
+		return;
+	l->busy = false;
+	link_closed(l);
+}
+
+static void on_start_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
+{
+	(void)final_line;
+	struct modem *m = ctx;
+	struct sim7000_link *l = tag_link(m, cmd->tag);
+	if (!l)
+		return;
+	l->busy = false;
+	if (l->state != LINK_CONNECTING)
+		return;
+	if (res == AT_RES_ERROR)
+		link_connect_failed(l);
+	else if (res != AT_RES_OK)
+		link_abandon(l);
+	/* OK: the outcome arrives as "<n>, CONNECT OK|FAIL". */
+}
+
+/* ---- issuing data commands ---- */
+
+static bool issue(struct modem *m, struct sim7000_link *l, struct at_cmd *cmd)
+{
+	cmd->ctx = m;
+	cmd->tag = make_tag(m, l->id);
+	if (!cmd->timeout_ms)
+		cmd->timeout_ms = m->cfg.cmd_timeout_ms;
+	l->busy = true;
+	if (!at_chan_submit(m->chan, cmd)) {
+		l->busy = false;
+		return false;
+	}
+	return true;
+}
+
+static bool issue_send(struct modem *m, struct sim7000_link *l)
+{
+	struct at_cmd cmd = { 0 };
+	size_t len = l->proto == MODEM_UDP ? l->dgram[0] : l->tx_len;
+	if (len > SIM7000_CHUNK)
+		len = SIM7000_CHUNK;
+	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPSEND=%u,%u", (unsigned)l->id, (unsigned)len))
+		return false;
+	cmd.data = l->tx;
+	cmd.data_len = len;
+	cmd.final = send_final;
+	cmd.done = on_send_done;
+	return issue(m, l, &cmd);
+}
+
+static bool issue_read(struct modem *m, struct sim7000_link *l, bool query_only)
+{
+	struct at_cmd cmd = { 0 };
+	size_t want = l->window < SIM7000_CHUNK ? l->window : SIM7000_CHUNK;
+	bool ok = query_only
+	                  ? at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPRXGET=4,%u", (unsigned)l->id)
+	                  : at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPRXGET=2,%u,%u",
+	                                  (unsigned)l->id, (unsigned)want);
+	if (!ok)
+		return false;
+	S(m)->rx_header = false;
+	cmd.line = on_read_line;
+	cmd.payload = on_read_payload;
+	cmd.done = on_read_done;
+	l->poll_due = false;
+	return issue(m, l, &cmd);
+}
+
+static bool issue_ack_query(struct modem *m, struct sim7000_link *l)
+{
+	struct at_cmd cmd = { 0 };
+	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPACK=%u", (unsigned)l->id))
+		return false;
+	l->ack_query_due = false;
+	cmd.line = on_ack_line;
+	cmd.done = on_ack_done;
+	return issue(m, l, &cmd);
+}
+
+static bool issue_close(struct modem *m, struct sim7000_link *l)
+{
+	struct at_cmd cmd = { 0 };
+	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPCLOSE=%u,1", (unsigned)l->id))
+		return false;
+	l->state = LINK_CLOSING;
+	cmd.final = close_final;
+	cmd.done = on_close_done;
+	return issue(m, l, &cmd);
+}
+
+static void start_close(struct sim7000_link *l)
+{
+	l->state = LINK_CLOSING;
+	l->close_wanted = true;
+	l->tx_len = 0;
+	l->n_dgram = 0;
+	at_chan_kick(l->m->chan);
+}
+
+/* Sending side of one link: data, then ack queries, then a pending close. */
+static bool schedule_tx(struct modem *m, struct sim7000_link *l)
+{
+	if (l->state == LINK_OPEN && l->tx_len > 0 && !l->ack_blocked)
+		return issue_send(m, l);
+	if (l->state == LINK_OPEN && l->ack_query_due)
+		return issue_ack_query(m, l);
+	if (l->close_wanted && l->tx_len == 0 &&
+	    (l->state == LINK_OPEN || l->state == LINK_CLOSING || l->state == LINK_DRAINING))
+		return issue_close(m, l);
+	return false;
+}
+
+/* Receiving side: reads while the module holds data and the bridge has room;
+ * the safety poll for quiet links; the last look after a remote close. */
+static bool schedule_rx(struct modem *m, struct sim7000_link *l)
+{
+	if (l->state != LINK_OPEN && l->state != LINK_DRAINING)
+		return false;
+	if (l->state == LINK_DRAINING && l->close_wanted)
+		return false;
+	if (l->readable && l->window > 0)
+		return issue_read(m, l, false);
+	if (l->state == LINK_DRAINING && !l->readable)
+		return issue_read(m, l, true);
+	if (l->poll_due && l->window > 0)
+		return issue_read(m, l, true);
+	return false;
+}
+
+static void sim7000_idle(void *ctx)
+{
+	struct modem *m = ctx;
+	struct sim7000 *s = S(m);
+	if (!m->up || at_chan_busy(m->chan))
+		return;
+	for (unsigned k = 1; k <= 2 * SIM7000_LINKS; k++) {
+		unsigned slot = (s->rr + k) % (2 * SIM7000_LINKS);
+		struct sim7000_link *l = &s->links[slot / 2];
+		if (l->state == LINK_FREE || l->state == LINK_CONNECTING || l->busy)
+			continue;
+		bool issued = (slot % 2 == 0) ? schedule_tx(m, l) : schedule_rx(m, l);
+		if (issued) {
+			s->rr = slot;
+			return;
+		}
+	}
+}
+
+/* ---- URCs ---- */
+
+static void on_rxget_urc(void *ctx, const char *line)
+{
+	struct modem *m = ctx;
+	unsigned id;
+	/* "+CIPRXGET: 1,<id>[,<ip>:<port>]" */
+	if (!m->up || strncmp(line, "+CIPRXGET: 1,", 13) || !parse_uints(line + 13, &id, 1) ||
+	    id >= SIM7000_LINKS)
+		return;
+	struct sim7000_link *l = &S(m)->links[id];
+	if (l->state == LINK_OPEN || l->state == LINK_DRAINING) {
+		l->readable = true;
+		l->poll_backoff = l->poll_skip = 0;
+		at_chan_kick(m->chan);
+	}
+}
+
+static void on_pdp_deact(void *ctx, const char *line)
+{
+	(void)line;
+	struct modem *m = ctx;
+	if (!m->up)
+		return;
+	link_down_all(m);
+	bringup_start(m);
+}
+
+static void on_connect_result(struct sim7000_link *l, const char *what)
+{
+	struct modem *m = l->m;
+	if (l->state != LINK_CONNECTING)
+		return;
+	ev_timer_stop(m->loop, &l->connect_timer);
+	if (!strcmp(what, "CONNECT OK")) {
+		l->state = LINK_OPEN;
+		l->connect_reported = true;
+		if (l->close_wanted) {
+			start_close(l);
+		}
+		if (m->ev.connected)
+			m->ev.connected(m->ctx, l->id, true);
+		at_chan_kick(m->chan);
+	} else if (!strcmp(what, "ALREADY CONNECT")) {
+		/* A socket we believed free is in use in the module: it may lead
+		 * anywhere, so refuse it and close it. */
+		link_abandon(l);
+	} else {
+		link_connect_failed(l);
+	}
+}
+
+static bool sim7000_urc(void *ctx, const char *line)
+{
+	struct modem *m = ctx;
+	int id;
+	const char *rest = at_skip_link_prefix(line, &id);
+	if (!rest || id >= SIM7000_LINKS)
+		return false;
+	struct sim7000_link *l = &S(m)->links[id];
+	if (!strcmp(rest, "CONNECT OK") || !strcmp(rest, "CONNECT FAIL") ||
+	    !strcmp(rest, "ALREADY CONNECT")) {
+		on_connect_result(l, rest);
+		return true;
+	}
+	if (!strcmp(rest, "CLOSED")) {
+		if (l->state == LINK_CONNECTING) {
+			link_connect_failed(l);
+		} else if (l->state == LINK_OPEN) {
+			/* Deliver what the module still holds, then closed(). */
+			l->state = LINK_DRAINING;
+			l->tx_len = 0;
+			l->n_dgram = 0;
+			l->ack_blocked = false;
+			at_chan_kick(m->chan);
+		}
+		return true;
+	}
+	if (!strcmp(rest, "SEND OK") || !strcmp(rest, "SEND FAIL") || !strcmp(rest, "CLOSE OK"))
+		return true; /* late answers for a command that timed out */
+	return false;
+}
+
+static size_t sim7000_payload_len(void *ctx, const char *line)
+{
+	(void)ctx;
+	unsigned v[3];
+	/* "+CIPRXGET: 2,<id>,<len>,<remaining>[,<ip>:<port>]" */
+	if (strncmp(line, "+CIPRXGET: 2,", 13) || !parse_uints(line + 13, v, 3))
+		return 0;
+	return v[1];
+}
+
+static void sim7000_io_error(void *ctx)
+{
+	struct modem *m = ctx;
+	fprintf(stderr, "atbridge: serial line %s failed; will reopen\n", m->cfg.device);
+	S(m)->chan_dead = true;
+	at_script_stop(m->script);
+	if (m->up)
+		link_down_all(m);
+	bringup_start(m);
+}
+
+static const struct at_chan_hooks sim7000_hooks = {
+	.payload_len = sim7000_payload_len,
+	.urc = sim7000_urc,
+	.idle = sim7000_idle,
+	.io_error = sim7000_io_error,
+};
+
+/* ---- bring-up ---- */
+
+static bool build_cstt(void *ctx, char *out, size_t cap)
+{
+	struct modem *m = ctx;
+	return at_cmd_format(out, cap, "AT+CSTT=%q,%q,%q", m->cfg.apn, m->cfg.user, m->cfg.password);
+}
+
+static enum at_final cifsr_final(const struct at_cmd *cmd, const char *line)
+{
+	(void)cmd;
+	unsigned a, b, c, d;
+	char extra;
+	if (sscanf(line, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4 && a < 256 && b < 256 &&
+	    c < 256 && d < 256)
+		return AT_FINAL_OK;
+	return AT_NOT_FINAL;
+}
+
+static void capture_ip(void *ctx, const char *line)
+{
+	struct modem *m = ctx;
+	snprintf(m->local_ip, sizeof(m->local_ip), "%s", line);
+}
+
+static const struct at_script_row sim7000_bringup_rows[] = {
+	{ .cmd = "AT", .timeout_ms = 1000, .tries = 10, .retry_delay_ms = 1000 },
+	{ .cmd = "ATE0", .timeout_ms = 2000, .tries = 3, .retry_delay_ms = 500 },
+	{ .cmd = "AT+CMEE=1", .timeout_ms = 2000, .tries = 2, .retry_delay_ms = 500 },
+	{ .cmd = "AT+CPIN?", .expect = "+CPIN: READY", .timeout_ms = 5000, .tries = 5,
+	  .retry_delay_ms = 1000 },
+	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60,
+	  .retry_delay_ms = 1000 },
+	{ .cmd = "AT+CIPSHUT", .expect = "SHUT OK", .timeout_ms = 65000, .tries = 2,
+	  .retry_delay_ms = 1000 },
+	{ .cmd = "AT+CIPMUX=1", .timeout_ms = 2000 },
+	{ .cmd = "AT+CIPRXGET=1", .timeout_ms = 2000 },
+	{ .cmd = "AT+CIPQSEND=1", .timeout_ms = 2000 },
+	{ .build = build_cstt, .timeout_ms = 5000 },
+	{ .cmd = "AT+CIICR", .timeout_ms = 85000 },
+	{ .cmd = "AT+CIFSR", .final = cifsr_final, .timeout_ms = 5000, .capture = capture_ip },
+};
+
+static const struct at_script sim7000_bringup = {
+	.name = "sim7000 bring-up",
+	.rows = sim7000_bringup_rows,
+	.n_rows = sizeof(sim7000_bringup_rows) / sizeof(sim7000_bringup_rows[0]),
+};
+
+static void on_bringup_done(void *ctx, bool ok, size_t failed_row)
+{
+	struct modem *m = ctx;
+	struct sim7000 *s = S(m);
+	if (!ok) {
+		const struct at_script_row *row = &sim7000_bringup_rows[failed_row];
+		fprintf(stderr, "atbridge: sim7000 bring-up failed at %s; retrying in %.0f s\n",
+		        row->cmd ? row->cmd : "AT+CSTT", s->backoff);
+		ev_timer_set(&s->retry_timer, s->backoff, 0.);
+		ev_timer_start(m->loop, &s->retry_timer);
+		s->backoff = s->backoff * 2 > SIM7000_BACKOFF_MAX ? SIM7000_BACKOFF_MAX : s->backoff * 2;
+		return;
+	}
+	s->backoff = 1.0;
+	m->up = true;
+	ev_timer_again(m->loop, &s->poll_timer);
+	if (m->ev.link_state)
+		m->ev.link_state(m->ctx, true, m->local_ip);
+	at_chan_kick(m->chan);
+}
+
+static void bringup_run(struct modem *m)
+{
+	struct sim7000 *s = S(m);
+	if (s->chan_dead) {
+		if (!modem_reopen(m)) {
+			on_bringup_done(m, false, 0);
+			return;
+		}
+		s->chan_dead = false;
+	}
+	at_script_start(m->script, &sim7000_bringup);
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	bringup_run(w->data);
+}
+
+/* Starts bring-up from the sync step, after the command in flight. */
+static void bringup_start(struct modem *m)
+{
+	struct sim7000 *s = S(m);
+	ev_timer_stop(m->loop, &s->retry_timer);
+	if (s->chan_dead) {
+		/* Never reopen from inside the channel's own callback. */
+		ev_timer_set(&s->retry_timer, s->backoff, 0.);
+		ev_timer_start(m->loop, &s->retry_timer);
+		return;
+	}
+	bringup_run(m);
+}
+
+/* The data context is gone: every link ends, then link_state(false). */
+static void link_down_all(struct modem *m)
+{
+	struct sim7000 *s = S(m);
+	m->up = false;
+	s->gen = (s->gen + 1) & 0x0fffffffu;
+	ev_timer_stop(m->loop, &s->poll_timer);
+	ev_timer_stop(m->loop, &s->ack_timer);
+	if (m->chan)
+		at_chan_cancel_queued(m->chan);
+	for (int i = 0; i < SIM7000_LINKS; i++) {
+		struct sim7000_link *l = &s->links[i];
+		enum sim7000_link_state st = l->state;
+		bool reported = l->connect_reported;
+		bool silent = l->silent_close;
+		link_reset(l);
+		if (st == LINK_CONNECTING && !reported && m->ev.connected)
+			m->ev.connected(m->ctx, i, false);
+		else if (st != LINK_FREE && st != LINK_CONNECTING && !silent && m->ev.closed)
+			m->ev.closed(m->ctx, i);
+	}
+	if (m->ev.link_state)
+		m->ev.link_state(m->ctx, false, NULL);
+}
+
+/* ---- timers ---- */
+
+static void on_poll(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct modem *m = w->data;
+	bool any = false;
+	for (int i = 0; i < SIM7000_LINKS; i++) {
+		struct sim7000_link *l = &S(m)->links[i];
+		if (l->state != LINK_OPEN || l->readable || l->window == 0)
+			continue;
+		if (l->poll_skip > 0) {
+			l->poll_skip--;
+			continue;
+		}
+		l->poll_due = true;
+		any = true;
+	}
+	if (any)
+		at_chan_kick(m->chan);
+}
+
+static void on_ack_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct modem *m = w->data;
+	for (int i = 0; i < SIM7000_LINKS; i++)
+		if (S(m)->links[i].ack_blocked)
+			S(m)->links[i].ack_query_due = true;
+	at_chan_kick(m->chan);
+}
+
+/* ---- the socket interface ---- */
+
+static int sim7000_free_links(const struct modem *m)
+{
+	int n = 0;
+	for (int i = 0; i < SIM7000_LINKS; i++)
+		n += S(m)->links[i].state == LINK_FREE;
+	return n;
+}
+
+static int sim7000_open(struct modem *m, enum modem_proto proto, uint32_t ip, uint16_t port)
+{
+	struct sim7000 *s = S(m);
+	struct sim7000_link *l = NULL;
+	for (int i = 0; i < SIM7000_LINKS && !l; i++)
+		if (s->links[i].state == LINK_FREE)
+			l = &s->links[i];
+	if (!l)
+		return -1;
+	struct at_cmd cmd = { 0 };
+	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPSTART=%u,%q,\"%a\",%u",
+	                   (unsigned)l->id, proto == MODEM_UDP ? "UDP" : "TCP", ip, (unsigned)port))
+		return -1;
+	cmd.done = on_start_done;
+	link_reset(l);
+	l->state = LINK_CONNECTING;
+	l->proto = proto;
+	if (!issue(m, l, &cmd)) {
+		l->state = LINK_FREE;
+		return -1;
+	}
+	ev_timer_set(&l->connect_timer, SIM7000_CONNECT_TIMEOUT, 0.);
+	ev_timer_start(m->loop, &l->connect_timer);
+	return l->id;
+}
+
+static size_t sim7000_send_space(const struct modem *m, int link)
+{
+	const struct sim7000_link *l = &S(m)->links[link];
+	if (l->state != LINK_OPEN && l->state != LINK_CONNECTING)
+		return 0;
+	if (l->close_wanted)
+		return 0;
+	if (l->proto == MODEM_UDP && l->n_dgram >= SIM7000_UDP_QUEUE)
+		return 0;
+	size_t space = SIM7000_TX_CAP - l->tx_len;
+	if (l->proto == MODEM_UDP && space > SIM7000_CHUNK)
+		space = SIM7000_CHUNK;
+	return space;
+}
+
+static size_t sim7000_send(struct modem *m, int link, const uint8_t *buf, size_t len)
+{
+	struct sim7000_link *l = &S(m)->links[link];
+	size_t space = sim7000_send_space(m, link);
+	if (l->proto == MODEM_UDP) {
+		if (len == 0 || len > space)
+			return 0;
+		l->dgram[l->n_dgram++] = (uint16_t)len;
+	} else if (len > space) {
+		len = space;
+	}
+	memcpy(l->tx + l->tx_len, buf, len);
+	l->tx_len += len;
+	if (len)
+		at_chan_kick(m->chan);
+	return len;
+}
+
+static void sim7000_recv_window(struct modem *m, int link, size_t window)
+{
+	struct sim7000_link *l = &S(m)->links[link];
+	if (l->state == LINK_FREE)
+		return;
+	bool opened = l->window == 0 && window > 0;
+	l->window = window;
+	if (opened)
+		at_chan_kick(m->chan);
+}
+
+static void sim7000_close(struct modem *m, int link)
+{
+	struct sim7000_link *l = &S(m)->links[link];
+	if (l->state == LINK_FREE || l->close_wanted)
+		return;
+	l->close_wanted = true;
+	at_chan_kick(m->chan);
+}
+
+/* ---- setup ---- */
+
+static bool sim7000_create(struct modem *m)
+{
+	struct sim7000 *s = calloc(1, sizeof(*s));
+	if (!s)
+		return false;
+	m->d = s;
+	s->backoff = 1.0;
+	for (int i = 0; i < SIM7000_LINKS; i++) {
+		s->links[i].m = m;
+		s->links[i].id = i;
+		ev_timer_init(&s->links[i].connect_timer, on_connect_timeout, 0., 0.);
+		s->links[i].connect_timer.data = &s->links[i];
+	}
+	ev_timer_init(&s->retry_timer, on_retry, 0., 0.);
+	s->retry_timer.data = m;
+	ev_timer_init(&s->poll_timer, on_poll, 0., m->cfg.poll_interval_ms / 1000.0);
+	s->poll_timer.data = m;
+	ev_timer_init(&s->ack_timer, on_ack_retry, SIM7000_ACK_RETRY, 0.);
+	s->ack_timer.data = m;
+	return true;
+}
+
+static void sim7000_destroy(struct modem *m)
+{
+	struct sim7000 *s = S(m);
+	if (!s)
+		return;
+	for (int i = 0; i < SIM7000_LINKS; i++)
+		ev_timer_stop(m->loop, &s->links[i].connect_timer);
+	ev_timer_stop(m->loop, &s->retry_timer);
+	ev_timer_stop(m->loop, &s->poll_timer);
+	ev_timer_stop(m->loop, &s->ack_timer);
+	free(s);
+	m->d = NULL;
+}
+
+static void sim7000_attach(struct modem *m)
+{
+	at_chan_on_urc(m->chan, "+CIPRXGET: 1", on_rxget_urc, NULL, m);
+	at_chan_on_urc(m->chan, "+PDP: DEACT", on_pdp_deact, NULL, m);
+	m->script = at_script_run_new(m->loop, m->chan, on_bringup_done, m);
+}
+
+static void sim7000_start(struct modem *m)
+{
+	bringup_start(m);
+}
+
+const struct modem_dialect sim7000_dialect = {
+	.name = "sim7000",
+	.max_links = SIM7000_LINKS,
+	.create = sim7000_create,
+	.destroy = sim7000_destroy,
+	.attach = sim7000_attach,
+	.hooks = &sim7000_hooks,
+	.start = sim7000_start,
+	.free_links = sim7000_free_links,
+	.open = sim7000_open,
+	.send = sim7000_send,
+	.send_space = sim7000_send_space,
+	.recv_window = sim7000_recv_window,
+	.close = sim7000_close,
+};
