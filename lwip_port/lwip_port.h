@@ -27,8 +27,11 @@ struct lwip_port_callbacks {
 	/* lwIP accepted an admitted flow. The bridge owns pcb from here on
 	 * (tcp_arg/tcp_recv/tcp_sent/tcp_err, tcp_close/tcp_abort). */
 	void (*tcp_accepted)(void *ctx, uint32_t flow_id, struct tcp_pcb *pcb);
-	/* A held flow was given up by the NAT (client sent RST, or it was held
-	 * longer than hold_timeout_ms): the bridge forgets flow_id. */
+	/* A flow was given up before tcp_accepted was delivered: a held flow
+	 * whose client sent RST or that was held longer than hold_timeout_ms
+	 * (the client gets RST), or an admitted flow whose lwIP pcb died before
+	 * the handshake completed. The bridge forgets flow_id. Not called for
+	 * accepted flows: their end is reported by lwIP on the pcb. */
 	void (*tcp_abandoned)(void *ctx, uint32_t flow_id);
 	/* A packet to put on the tun. */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
@@ -65,5 +68,15 @@ void lwip_port_tcp_admit(uint32_t flow_id);
 void lwip_port_tcp_refuse(uint32_t flow_id);
 
 void lwip_port_get_counters(struct lwip_port_counters *out);
+
+/* The port of the single lwIP listener on netif_ip (host order). */
+#define LWIP_PORT_LISTEN_PORT 1
+
+/* What the loop timer does every 50 ms: lwIP timeouts, and every 250 ms the
+ * NAT sweep (hold timeouts, entries whose pcb is gone). Exposed for tests
+ * and for callers without a loop (lwip_port_init with loop == NULL). */
+void lwip_port_poll(void);
+/* Runs the NAT sweep now, regardless of when it last ran (tests). */
+void lwip_port_sweep(void);
 
 #endif

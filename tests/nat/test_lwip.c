@@ -1,0 +1,465 @@
+/* The whole TCP path through stock lwIP, without a tun: crafted client
+ * packets in through lwip_port_input, lwIP's answers out through
+ * cb->output, the bridge side played by this test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+
+#include "lwip/sys.h"
+#include "lwip/tcp.h"
+
+#include "lwip_port.h"
+#include "packet.h"
+#include "testpkt.h"
+
+#define CLIENT "10.0.0.2"
+#define SERVER "198.51.100.7"
+#define MAX_OUT 32
+
+static struct {
+	int syns, accepted, abandoned;
+	uint32_t last_syn_id, last_abandoned_id;
+	struct nat_tuple last_tuple;
+	struct tcp_pcb *pcb;
+	uint32_t accepted_id;
+	bool abort_in_accept, admit_in_syn, refuse_in_syn;
+	char rx[256];
+	size_t rx_len;
+	int errs;
+	uint8_t out[MAX_OUT][2048];
+	size_t out_len[MAX_OUT];
+	int nout;
+} T;
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	(void)arg;
+	(void)err;
+	if (!p)
+		return ERR_OK;
+	T.rx_len += pbuf_copy_partial(p, T.rx + T.rx_len, (u16_t)(sizeof T.rx - T.rx_len), 0);
+	tcp_recved(pcb, p->tot_len);
+	pbuf_free(p);
+	return ERR_OK;
+}
+
+static void on_err(void *arg, err_t err)
+{
+	(void)arg;
+	(void)err;
+	T.errs++;
+	T.pcb = NULL;
+}
+
+static void cb_syn(void *ctx, uint32_t id, const struct nat_tuple *t)
+{
+	(void)ctx;
+	T.syns++;
+	T.last_syn_id = id;
+	T.last_tuple = *t;
+	if (T.admit_in_syn)
+		lwip_port_tcp_admit(id);
+	if (T.refuse_in_syn)
+		lwip_port_tcp_refuse(id);
+}
+
+static void cb_accepted(void *ctx, uint32_t id, struct tcp_pcb *pcb)
+{
+	(void)ctx;
+	T.accepted++;
+	T.accepted_id = id;
+	if (T.abort_in_accept) {
+		tcp_abort(pcb);
+		return;
+	}
+	T.pcb = pcb;
+	tcp_recv(pcb, on_recv);
+	tcp_err(pcb, on_err);
+}
+
+static void cb_abandoned(void *ctx, uint32_t id)
+{
+	(void)ctx;
+	T.abandoned++;
+	T.last_abandoned_id = id;
+}
+
+static void cb_output(void *ctx, const uint8_t *pkt, size_t len)
+{
+	(void)ctx;
+	assert_true(len <= sizeof T.out[0]);
+	assert_true(T.nout < MAX_OUT);
+	memcpy(T.out[T.nout], pkt, len);
+	T.out_len[T.nout++] = len;
+}
+
+static const struct lwip_port_callbacks cbs = {
+	.tcp_syn = cb_syn,
+	.tcp_accepted = cb_accepted,
+	.tcp_abandoned = cb_abandoned,
+	.output = cb_output,
+};
+
+static int setup(void **state)
+{
+	struct lwip_port_config cfg = {
+		.netif_ip = tp_ip("192.0.0.1"),
+		.mtu = 1500,
+		.max_flows = 4,
+		.hold_timeout_ms = 200,
+	};
+
+	(void)state;
+	memset(&T, 0, sizeof T);
+	return lwip_port_init(NULL, &cfg, &cbs, NULL);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	lwip_port_shutdown();
+	return 0;
+}
+
+static void send_tcp(uint16_t sport, uint32_t seq, uint32_t ack, uint8_t flags,
+                     const char *data)
+{
+	static const uint8_t mss_ws[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
+	uint8_t pkt[2048];
+	bool syn = flags & TCPF_SYN;
+	size_t len = tp_build_tcp(pkt, &(struct tp_tcp){
+		.src = CLIENT, .dst = SERVER, .sport = sport, .dport = 80,
+		.seq = seq, .ack = ack, .flags = flags,
+		.opts = syn ? mss_ws : NULL, .optlen = syn ? sizeof mss_ws : 0,
+		.data = data, .len = data ? strlen(data) : 0 });
+	lwip_port_input(pkt, len);
+}
+
+/* Checks output n is a valid packet from SERVER:80 to CLIENT:dport and returns its view. */
+static struct pkt_view out_view(int n, uint16_t dport)
+{
+	struct pkt_view v;
+
+	assert_true(n < T.nout);
+	assert_int_equal(pkt_parse(T.out[n], T.out_len[n], &v), PKT_OK); /* checksums */
+	assert_int_equal(v.src, tp_ip(SERVER));
+	assert_int_equal(v.dst, tp_ip(CLIENT));
+	assert_int_equal(ntohs(v.sport), 80);
+	assert_int_equal(ntohs(v.dport), dport);
+	return v;
+}
+
+static void test_no_tcpip_thread_core_lock(void **state)
+{
+	(void)state;
+	/* Would assert (abort) if the Debian build insisted on a tcpip thread. */
+	sys_check_core_locking();
+	sys_check_core_locking();
+}
+
+static void test_admit_handshake_data(void **state)
+{
+	struct lwip_port_counters c;
+	struct pkt_view v;
+	const uint32_t isn = 0x11223344;
+
+	(void)state;
+	send_tcp(40000, isn, 0, TCPF_SYN, NULL);
+	assert_int_equal(T.syns, 1);
+	assert_int_equal(T.nout, 0);
+	assert_int_equal(T.last_tuple.src_ip, tp_ip(CLIENT));
+	assert_int_equal(T.last_tuple.dst_ip, tp_ip(SERVER));
+	assert_int_equal(ntohs(T.last_tuple.src_port), 40000);
+	assert_int_equal(ntohs(T.last_tuple.dst_port), 80);
+	/* retransmitted SYN absorbed */
+	send_tcp(40000, isn, 0, TCPF_SYN, NULL);
+	assert_int_equal(T.syns, 1);
+	assert_int_equal(T.nout, 0);
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 1);
+
+	lwip_port_tcp_admit(T.last_syn_id);
+	assert_int_equal(T.nout, 1);
+	v = out_view(0, 40000);
+	assert_int_equal(v.flags, TCPF_SYN | TCPF_ACK);
+	assert_int_equal(v.ack, isn + 1);
+	uint32_t srv_isn = v.seq;
+
+	/* a retransmitted SYN now reaches lwIP, which repeats its SYN-ACK */
+	send_tcp(40000, isn, 0, TCPF_SYN, NULL);
+	assert_int_equal(T.syns, 1);
+
+	send_tcp(40000, isn + 1, srv_isn + 1, TCPF_ACK, NULL);
+	assert_int_equal(T.accepted, 1);
+	assert_non_null(T.pcb);
+	assert_int_equal(T.accepted_id, T.last_syn_id);
+
+	send_tcp(40000, isn + 1, srv_isn + 1, TCPF_ACK | TCPF_PSH, "hello");
+	assert_int_equal(T.rx_len, 5);
+	assert_memory_equal(T.rx, "hello", 5);
+
+	/* bridge -> client */
+	int before = T.nout;
+	assert_int_equal(tcp_write(T.pcb, "world", 5, TCP_WRITE_FLAG_COPY), ERR_OK);
+	assert_int_equal(tcp_output(T.pcb), ERR_OK);
+	assert_true(T.nout > before);
+	v = out_view(T.nout - 1, 40000);
+	assert_int_equal(v.len - v.payload_off, 5);
+	assert_memory_equal(T.out[T.nout - 1] + v.payload_off, "world", 5);
+	assert_int_equal(v.seq, srv_isn + 1);
+
+	/* client resets: lwIP drops the pcb, the sweep frees the entry */
+	send_tcp(40000, isn + 6, 0, TCPF_RST, NULL);
+	assert_int_equal(T.errs, 1);
+	lwip_port_sweep();
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 0);
+	assert_int_equal(T.abandoned, 0);
+	/* late packet of the dead flow: NAT answers RST itself */
+	before = T.nout;
+	send_tcp(40000, isn + 6, srv_isn + 6, TCPF_ACK, NULL);
+	assert_int_equal(T.nout, before + 1);
+	v = out_view(before, 40000);
+	assert_int_equal(v.flags, TCPF_RST);
+	assert_int_equal(v.seq, srv_isn + 6);
+}
+
+static void test_refuse(void **state)
+{
+	struct lwip_port_counters c;
+	struct pkt_view v;
+
+	(void)state;
+	send_tcp(40001, 1000, 0, TCPF_SYN, NULL);
+	assert_int_equal(T.syns, 1);
+	lwip_port_tcp_refuse(T.last_syn_id);
+	assert_int_equal(T.nout, 1);
+	v = out_view(0, 40001);
+	assert_int_equal(v.flags, TCPF_RST | TCPF_ACK);
+	assert_int_equal(v.seq, 0);
+	assert_int_equal(v.ack, 1001);
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 0);
+	/* stale id: ignored */
+	lwip_port_tcp_refuse(T.last_syn_id);
+	lwip_port_tcp_admit(T.last_syn_id);
+	assert_int_equal(T.nout, 1);
+}
+
+static void test_refuse_and_admit_inside_syn_callback(void **state)
+{
+	struct pkt_view v;
+
+	(void)state;
+	T.refuse_in_syn = true;
+	send_tcp(40002, 7, 0, TCPF_SYN, NULL);
+	assert_int_equal(T.nout, 1);
+	v = out_view(0, 40002);
+	assert_int_equal(v.flags, TCPF_RST | TCPF_ACK);
+	T.refuse_in_syn = false;
+	T.admit_in_syn = true;
+	send_tcp(40003, 7, 0, TCPF_SYN, NULL);
+	assert_int_equal(T.nout, 2);
+	v = out_view(1, 40003);
+	assert_int_equal(v.flags, TCPF_SYN | TCPF_ACK);
+}
+
+static void test_unknown_flows(void **state)
+{
+	struct pkt_view v;
+
+	(void)state;
+	send_tcp(40010, 50, 0, TCPF_RST, NULL);            /* dropped */
+	assert_int_equal(T.nout, 0);
+	send_tcp(40010, 50, 0, TCPF_FIN, NULL);            /* no ACK: seq 0, ack = seq+len */
+	v = out_view(0, 40010);
+	assert_int_equal(v.flags, TCPF_RST | TCPF_ACK);
+	assert_int_equal(v.ack, 51);
+	send_tcp(40010, 50, 999, TCPF_ACK, "xyz");         /* ACK: seq = their ack */
+	v = out_view(1, 40010);
+	assert_int_equal(v.flags, TCPF_RST);
+	assert_int_equal(v.seq, 999);
+	assert_int_equal(T.syns, 0);
+}
+
+static void test_table_full(void **state)
+{
+	struct lwip_port_counters c;
+	struct pkt_view v;
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		send_tcp((uint16_t)(41000 + i), 1, 0, TCPF_SYN, NULL);
+	assert_int_equal(T.syns, 4);
+	assert_int_equal(T.nout, 0);
+	send_tcp(41004, 77, 0, TCPF_SYN, NULL);
+	assert_int_equal(T.syns, 4);
+	v = out_view(0, 41004);
+	assert_int_equal(v.flags, TCPF_RST | TCPF_ACK);
+	assert_int_equal(v.ack, 78);
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.table_full, 1);
+	assert_int_equal(c.flows, 4);
+}
+
+static void test_hold_timeout(void **state)
+{
+	struct lwip_port_counters c;
+	struct pkt_view v;
+
+	(void)state;
+	send_tcp(42000, 500, 0, TCPF_SYN, NULL);
+	uint32_t id = T.last_syn_id;
+	lwip_port_sweep();
+	assert_int_equal(T.abandoned, 0);
+	usleep(250 * 1000);
+	lwip_port_sweep();
+	assert_int_equal(T.abandoned, 1);
+	assert_int_equal(T.last_abandoned_id, id);
+	v = out_view(0, 42000);
+	assert_int_equal(v.flags, TCPF_RST | TCPF_ACK);
+	assert_int_equal(v.ack, 501);
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 0);
+}
+
+static void test_client_rst_while_held(void **state)
+{
+	struct lwip_port_counters c;
+
+	(void)state;
+	send_tcp(42001, 500, 0, TCPF_SYN, NULL);
+	send_tcp(42001, 501, 0, TCPF_RST, NULL);
+	assert_int_equal(T.abandoned, 1);
+	assert_int_equal(T.last_abandoned_id, T.last_syn_id);
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 0);
+	assert_int_equal(T.nout, 0);
+}
+
+static void test_abort_inside_accepted(void **state)
+{
+	struct lwip_port_counters c;
+	struct pkt_view v;
+
+	(void)state;
+	T.abort_in_accept = true;
+	send_tcp(43000, 10, 0, TCPF_SYN, NULL);
+	lwip_port_tcp_admit(T.last_syn_id);
+	v = out_view(0, 43000);
+	send_tcp(43000, 11, v.seq + 1, TCPF_ACK, NULL);
+	assert_int_equal(T.accepted, 1);
+	/* lwIP sent RST for the aborted pcb through the NAT */
+	v = out_view(T.nout - 1, 43000);
+	assert_true(v.flags & TCPF_RST);
+	lwip_port_sweep();
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 0);
+}
+
+static void test_admitted_never_completes(void **state)
+{
+	struct lwip_port_counters c;
+
+	(void)state;
+	send_tcp(43001, 10, 0, TCPF_SYN, NULL);
+	lwip_port_tcp_admit(T.last_syn_id);
+	lwip_port_sweep();
+	assert_int_equal(T.abandoned, 0); /* SYN_RCVD pcb alive */
+	send_tcp(43001, 11, 0, TCPF_RST, NULL); /* client gives up */
+	lwip_port_sweep();
+	assert_int_equal(T.abandoned, 1);
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 0);
+}
+
+/* Graceful close by the bridge: FIN out, client FIN in, TIME_WAIT lingers
+ * briefly and is then reclaimed together with the entry. */
+static void test_close_time_wait(void **state)
+{
+	struct lwip_port_counters c;
+	struct pkt_view v;
+
+	(void)state;
+	send_tcp(44000, 100, 0, TCPF_SYN, NULL);
+	lwip_port_tcp_admit(T.last_syn_id);
+	v = out_view(0, 44000);
+	uint32_t s = v.seq + 1;
+	send_tcp(44000, 101, s, TCPF_ACK, NULL);
+	assert_non_null(T.pcb);
+	tcp_arg(T.pcb, NULL);
+	tcp_recv(T.pcb, NULL);
+	tcp_err(T.pcb, NULL);
+	assert_int_equal(tcp_close(T.pcb), ERR_OK);
+	T.pcb = NULL;
+	v = out_view(T.nout - 1, 44000);
+	assert_true(v.flags & TCPF_FIN);
+	send_tcp(44000, 101, s + 1, TCPF_ACK | TCPF_FIN, NULL);
+	lwip_port_sweep();
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 1); /* lingering in TIME_WAIT */
+	/* the same port reused at once starts a fresh flow */
+	send_tcp(44000, 9000, 0, TCPF_SYN, NULL);
+	assert_int_equal(T.syns, 2);
+	lwip_port_tcp_admit(T.last_syn_id);
+	v = out_view(T.nout - 1, 44000);
+	assert_int_equal(v.flags, TCPF_SYN | TCPF_ACK);
+	assert_int_equal(v.ack, 9001);
+	lwip_port_sweep(); /* old TIME_WAIT pcb has no entry now: reclaimed */
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 1);
+}
+
+static void test_garbage_counted(void **state)
+{
+	struct lwip_port_counters c;
+	uint8_t pkt[100] = { 0x60 };
+
+	(void)state;
+	lwip_port_input(pkt, 40); /* IPv6 */
+	lwip_port_input(pkt, 0);
+	pkt[0] = 0x45;
+	lwip_port_input(pkt, 10);
+	lwip_port_input(pkt, 100);
+	srand(99);
+	for (int i = 0; i < 100000; i++) {
+		size_t n = (size_t)rand() % sizeof pkt;
+		uint8_t *h = malloc(n ? n : 1);
+		for (size_t k = 0; k < n; k++)
+			h[k] = (uint8_t)rand();
+		if (n)
+			h[0] = (uint8_t)(0x40 | (h[0] & 0x0f));
+		lwip_port_input(h, n);
+		free(h);
+	}
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.unsupported + c.malformed, c.packets_in);
+	assert_true(c.unsupported >= 1);
+	assert_int_equal(T.syns, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_tcpip_thread_core_lock),
+		cmocka_unit_test_setup_teardown(test_admit_handshake_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_and_admit_inside_syn_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_flows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_rst_while_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_inside_accepted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admitted_never_completes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_time_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_counted, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,66 @@
+#include "testpkt.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "checksum.h"
+
+uint32_t tp_ip(const char *dotted)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, dotted, &a);
+	return a.s_addr;
+}
+
+uint32_t tp_rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint16_t tp_rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+size_t tp_build_tcp(uint8_t *out, const struct tp_tcp *t)
+{
+	size_t thl = 20 + t->optlen, tot = 20 + thl + t->len;
+	uint32_t src = tp_ip(t->src), dst = tp_ip(t->dst);
+	uint8_t *tcp = out + 20;
+	uint16_t c;
+
+	memset(out, 0, 20 + thl);
+	out[0] = 0x45;
+	out[2] = (uint8_t)(tot >> 8);
+	out[3] = (uint8_t)tot;
+	out[4] = 0x12;
+	out[5] = 0x34;
+	out[6] = 0x40;
+	out[8] = 64;
+	out[9] = 6;
+	memcpy(out + 12, &src, 4);
+	memcpy(out + 16, &dst, 4);
+	c = csum_finish(csum_partial(out, 20, 0));
+	memcpy(out + 10, &c, 2);
+	tcp[0] = (uint8_t)(t->sport >> 8);
+	tcp[1] = (uint8_t)t->sport;
+	tcp[2] = (uint8_t)(t->dport >> 8);
+	tcp[3] = (uint8_t)t->dport;
+	for (int i = 0; i < 4; i++) {
+		tcp[4 + i] = (uint8_t)(t->seq >> (24 - 8 * i));
+		tcp[8 + i] = (uint8_t)(t->ack >> (24 - 8 * i));
+	}
+	tcp[12] = (uint8_t)((thl / 4) << 4);
+	tcp[13] = t->flags;
+	tcp[14] = (uint8_t)((t->win ? t->win : 65535) >> 8);
+	tcp[15] = (uint8_t)(t->win ? t->win : 65535);
+	if (t->optlen)
+		memcpy(tcp + 20, t->opts, t->optlen);
+	if (t->len)
+		memcpy(tcp + thl, t->data, t->len);
+	c = csum_finish(csum_partial(tcp, thl + t->len,
+	                             csum_pseudo_v4(src, dst, 6, (uint16_t)(thl + t->len))));
+	memcpy(tcp + 16, &c, 2);
+	return tot;
+}
