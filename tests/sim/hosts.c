@@ -1,0 +1,81 @@
+/* --hosts FILE: the simulator's only name resolution. Accepts both
+ * "name ipv4" and /etc/hosts order "ipv4 name [aliases...]". */
+#include "sim.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static struct sim_host hosts[SIM_MAX_HOSTS];
+static int nhosts;
+
+static void add(const char *name, struct in_addr a)
+{
+	if (nhosts >= SIM_MAX_HOSTS || strlen(name) >= sizeof hosts[0].name)
+		return;
+	snprintf(hosts[nhosts].name, sizeof hosts[0].name, "%s", name);
+	hosts[nhosts].addr = a;
+	nhosts++;
+}
+
+bool sim_hosts_load(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "atbridge-sim: --hosts: cannot open '%s'\n", path);
+		return false;
+	}
+	char line[1024];
+	int lineno = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		char *tok[16];
+		int nt = 0;
+		for (char *save, *t = strtok_r(line, " \t\r\n", &save); t && nt < 16;
+		     t = strtok_r(NULL, " \t\r\n", &save))
+			tok[nt++] = t;
+		if (nt == 0)
+			continue;
+		struct in_addr a;
+		if (nt >= 2 && inet_pton(AF_INET, tok[0], &a) == 1) {
+			for (int i = 1; i < nt; i++)
+				add(tok[i], a);
+		} else if (nt == 2 && inet_pton(AF_INET, tok[1], &a) == 1) {
+			add(tok[0], a);
+		} else if (nt >= 2 && strchr(tok[0], ':')) {
+			continue; /* IPv6 line of an /etc/hosts copy: ignored */
+		} else {
+			fprintf(stderr, "atbridge-sim: --hosts: '%s' line %d: expected 'name ipv4' or 'ipv4 name'\n",
+				path, lineno);
+			fclose(f);
+			return false;
+		}
+	}
+	fclose(f);
+	return true;
+}
+
+int sim_hosts_lookup(const char *name, struct in_addr *out, int max)
+{
+	int n = 0;
+	if (inet_pton(AF_INET, name, &out[0]) == 1)
+		return 1;
+	for (int i = 0; i < nhosts && n < max; i++)
+		if (strcasecmp(hosts[i].name, name) == 0)
+			out[n++] = hosts[i].addr;
+	return n;
+}
+
+bool sim_hosts_known_addr(struct in_addr a)
+{
+	if (ntohl(a.s_addr) >> 24 == 127)
+		return true;
+	for (int i = 0; i < nhosts; i++)
+		if (hosts[i].addr.s_addr == a.s_addr)
+			return true;
+	return false;
+}

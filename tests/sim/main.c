@@ -1,0 +1,230 @@
+/* atbridge-sim: command line, the event loop, and shutdown. */
+#include "sim.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sim S;
+
+static void usage(FILE *f)
+{
+	fputs("usage: atbridge-sim [options]\n"
+	      "Simulates a cellular module's AT TCP/IP stack on a pseudo-terminal.\n"
+	      "The slave path is printed as the first line of stdout.\n\n"
+	      "  --model sim7000|n11v2  module to simulate (default sim7000)\n"
+	      "  --baud N               pace the line at N/10 bytes/s each way (0 = unpaced, default)\n"
+	      "  --latency-ms N         one-way network delay for data and connect results (default 0)\n"
+	      "  --hosts FILE           name resolution (\"name ip\" or \"ip name [aliases]\" lines)\n"
+	      "  --link PATH            also make PATH a symlink to the slave (removed on exit)\n"
+	      "  --control PATH         UNIX stream control socket for fault injection\n"
+	      "  --seed N               seed for all randomness (default 1)\n"
+	      "  --urc-race             let notifications land between a command's echo and result\n"
+	      "  --chunk-jitter         split output into small pieces with 0-2 ms gaps\n"
+	      "  --rxbuf BYTES          per-link receive buffer limit (default 65536)\n"
+	      "  --log FILE             append every command line received\n"
+	      "  --verbose              log activity to stderr\n"
+	      "  --help                 show this help\n",
+	      f);
+}
+
+static bool parse_long(const char *flag, const char *v, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (errno || end == v || *end || x < lo || x > hi) {
+		fprintf(stderr, "atbridge-sim: invalid value for %s: '%s' (expected %ld..%ld)\n",
+			flag, v, lo, hi);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+static bool parse_args(int argc, char **argv)
+{
+	enum { O_MODEL = 256, O_BAUD, O_LAT, O_HOSTS, O_LINK, O_CONTROL, O_SEED, O_RACE,
+	       O_JITTER, O_RXBUF, O_LOG, O_VERBOSE, O_HELP };
+	static const struct option lo[] = {
+		{ "model", required_argument, 0, O_MODEL },
+		{ "baud", required_argument, 0, O_BAUD },
+		{ "latency-ms", required_argument, 0, O_LAT },
+		{ "hosts", required_argument, 0, O_HOSTS },
+		{ "link", required_argument, 0, O_LINK },
+		{ "control", required_argument, 0, O_CONTROL },
+		{ "seed", required_argument, 0, O_SEED },
+		{ "urc-race", no_argument, 0, O_RACE },
+		{ "chunk-jitter", no_argument, 0, O_JITTER },
+		{ "rxbuf", required_argument, 0, O_RXBUF },
+		{ "log", required_argument, 0, O_LOG },
+		{ "verbose", no_argument, 0, O_VERBOSE },
+		{ "help", no_argument, 0, O_HELP },
+		{ 0, 0, 0, 0 },
+	};
+	S.o.rxbuf = 65536;
+	S.o.seed = 1;
+	opterr = 0;
+	int c;
+	long v;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case O_MODEL:
+			if (strcmp(optarg, "sim7000") == 0)
+				S.o.model = SIM_MODEL_SIM7000;
+			else if (strcmp(optarg, "n11v2") == 0)
+				S.o.model = SIM_MODEL_N11V2;
+			else {
+				fprintf(stderr, "atbridge-sim: invalid value for --model: '%s' (expected sim7000 or n11v2)\n", optarg);
+				return false;
+			}
+			break;
+		case O_BAUD:
+			if (!parse_long("--baud", optarg, 0, 100000000, &S.o.baud))
+				return false;
+			break;
+		case O_LAT:
+			if (!parse_long("--latency-ms", optarg, 0, 60000, &S.o.latency_ms))
+				return false;
+			break;
+		case O_HOSTS: S.o.hosts = optarg; break;
+		case O_LINK: S.o.link = optarg; break;
+		case O_CONTROL: S.o.control = optarg; break;
+		case O_SEED:
+			if (!parse_long("--seed", optarg, 0, LONG_MAX, &v))
+				return false;
+			S.o.seed = (unsigned long)v;
+			break;
+		case O_RACE: S.o.urc_race = true; break;
+		case O_JITTER: S.o.chunk_jitter = true; break;
+		case O_RXBUF:
+			if (!parse_long("--rxbuf", optarg, 1, 1L << 30, &S.o.rxbuf))
+				return false;
+			break;
+		case O_LOG: S.o.log = optarg; break;
+		case O_VERBOSE: S.o.verbose = true; break;
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			if (optopt)
+				fprintf(stderr, "atbridge-sim: option %s needs a value or is unknown: '%s'\n",
+					argv[optind - 1], argv[optind - 1]);
+			else
+				fprintf(stderr, "atbridge-sim: unknown option: '%s'\n", argv[optind - 1]);
+			return false;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "atbridge-sim: unexpected argument: '%s'\n", argv[optind]);
+		return false;
+	}
+	return true;
+}
+
+uint32_t sim_rand(void)
+{
+	/* splitmix64: reproducible from --seed */
+	uint64_t z = (S.rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+double sim_now(void)
+{
+	return ev_now(S.loop);
+}
+
+void sim_logv(const char *fmt, ...)
+{
+	if (!S.o.verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "atbridge-sim: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)w, (void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static bool make_link(void)
+{
+	struct stat st;
+	if (lstat(S.o.link, &st) == 0) {
+		if (!S_ISLNK(st.st_mode)) {
+			fprintf(stderr, "atbridge-sim: --link: '%s' exists and is not a symlink\n", S.o.link);
+			return false;
+		}
+		unlink(S.o.link);
+	}
+	if (symlink(S.slave_path, S.o.link) != 0) {
+		fprintf(stderr, "atbridge-sim: --link: cannot create '%s': %s\n", S.o.link, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	if (!parse_args(argc, argv)) {
+		fprintf(stderr, "atbridge-sim: try --help\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	S.rng = S.o.seed;
+	S.loop = EV_DEFAULT;
+	S.model = S.o.model == SIM_MODEL_N11V2 ? &n11v2_ops : &sim7000_ops;
+	if (S.o.hosts && !sim_hosts_load(S.o.hosts))
+		return 2;
+	sim_links_init();
+	if (!sim_serial_open())
+		return 1;
+	if (S.o.link && !make_link())
+		return 1;
+	if (S.o.control && !sim_control_open(S.o.control)) {
+		if (S.o.link)
+			unlink(S.o.link);
+		return 1;
+	}
+	S.model->reset();
+	printf("%s\n", S.slave_path);
+	fflush(stdout);
+
+	ev_signal sterm, sint;
+	ev_signal_init(&sterm, on_signal, SIGTERM);
+	ev_signal_init(&sint, on_signal, SIGINT);
+	ev_signal_start(S.loop, &sterm);
+	ev_signal_start(S.loop, &sint);
+	ev_run(S.loop, 0);
+
+	sim_link_close_all();
+	sim_delay_flush();
+	sim_control_close();
+	sim_serial_close();
+	if (S.o.link)
+		unlink(S.o.link);
+	for (int i = 0; i < SIM_LINKS; i++) {
+		sim_buf_free(&S.links[i].rx);
+		sim_buf_free(&S.links[i].tx);
+	}
+	sim_buf_free(&S.in);
+	sim_buf_free(&S.out);
+	sim_buf_free(&S.urcq);
+	sim_buf_free(&S.cmdlog);
+	return 0;
+}

@@ -1,0 +1,232 @@
+/* atbridge-sim: a cellular module simulator on a pseudo-terminal.
+ *
+ * Written from the SIM7000 / N11V2 manuals independently of bridge/ so that a
+ * misreading of the manual in one place cannot hide in the other. */
+#ifndef SIM_H
+#define SIM_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+/* ---- growable byte buffer (buf.c) ---- */
+struct sim_buf {
+	unsigned char *data;
+	size_t len;
+	size_t cap;
+};
+void sim_buf_add(struct sim_buf *b, const void *p, size_t n);
+void sim_buf_addf(struct sim_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sim_buf_consume(struct sim_buf *b, size_t n);
+void sim_buf_free(struct sim_buf *b);
+
+/* ---- options (main.c) ---- */
+enum sim_model { SIM_MODEL_SIM7000, SIM_MODEL_N11V2 };
+
+struct sim_opts {
+	enum sim_model model;
+	long baud;
+	long latency_ms;
+	const char *hosts;
+	const char *link;
+	const char *control;
+	unsigned long seed;
+	bool urc_race;
+	bool chunk_jitter;
+	long rxbuf;
+	const char *log;
+	bool verbose;
+};
+
+/* ---- hosts file (hosts.c) ---- */
+#define SIM_MAX_HOSTS 256
+struct sim_host {
+	char name[128];
+	struct in_addr addr;
+};
+bool sim_hosts_load(const char *path);
+/* Fills up to max addresses for name; returns the count (0 = unknown). */
+int sim_hosts_lookup(const char *name, struct in_addr *out, int max);
+bool sim_hosts_known_addr(struct in_addr a);
+
+/* ---- host-side links (link.c) ---- */
+#define SIM_LINKS 8
+#define SIM_TXBUF 8192
+
+enum sim_link_state {
+	LINK_INITIAL,
+	LINK_CONNECTING,
+	LINK_CONNECTED,
+	LINK_CLOSED,
+};
+
+struct sim_link {
+	int id;
+	enum sim_link_state state;
+	bool udp;
+	bool ever_used;
+	unsigned gen;           /* bumps on every (re)open/close: stale events die */
+	int fd;
+	ev_io rio, wio;
+	bool rio_on, wio_on;
+	char host[256];         /* as given to CIPSTART (for CIPSTATUS) */
+	struct sockaddr_in peer;
+	bool manual_rx;         /* CIPRXGET=1 was in force at open */
+	struct sim_buf rx;      /* received, not yet read by the client */
+	size_t rx_inflight;     /* received from host, still in the latency queue */
+	bool eof;               /* host side reached EOF or error (after latency) */
+	bool eof_seen;          /* EOF seen on the socket (maybe still in flight) */
+	bool failed;            /* write error: sends fail */
+	struct sim_buf tx;      /* accepted from the client, not yet in the kernel */
+	size_t tx_inflight;
+	uint64_t tx_total;      /* bytes accepted by CIPSEND */
+	uint64_t tx_written;    /* bytes handed to the kernel */
+	uint64_t send_ok_mark;  /* SEND OK when tx_written reaches this */
+	bool send_ok_wait;
+	bool notified;          /* +CIPRXGET: 1 sent since the buffer was empty */
+	ev_timer conn_timeout;
+	uint64_t acked_last;
+};
+
+/* ---- the simulator (one global) ---- */
+struct sim_model_ops {
+	void (*reset)(void);                 /* power-up state */
+	void (*feed)(void);                  /* consume s.in as far as possible */
+	void (*link_event)(struct sim_link *l, int what);
+	void (*boot_urcs)(void);
+	void (*pdp_deact)(void);              /* control: network dropped the context */
+	bool (*remote_close)(int n);          /* control: remote end closes link n */
+};
+
+enum { LEV_CONNECT_OK, LEV_CONNECT_FAIL, LEV_RX, LEV_EOF, LEV_TX_DONE, LEV_TX_FAIL };
+
+struct sim {
+	struct ev_loop *loop;
+	struct sim_opts o;
+	const struct sim_model_ops *model;
+
+	int master, slave_keep;
+	char slave_path[256];
+	ev_io mrio, mwio;
+	bool mrio_on, mwio_on;
+	ev_timer eio_retry;
+
+	struct sim_buf in;   /* bytes from the client not yet consumed */
+	struct sim_buf out;  /* bytes to the client not yet written */
+	struct sim_buf urcq; /* notifications held back while a command runs */
+	bool cmd_open;       /* between a command line and its final result */
+	bool busy;           /* input processing suspended (async command) */
+	ev_timer kick;       /* resumes input processing from the loop */
+
+	/* pacing */
+	double in_tokens, out_tokens;
+	ev_timer pace;
+	ev_timer jitter_wait;
+	bool jitter_hold;
+
+	/* faults */
+	bool stalled;
+	ev_timer stall_timer;
+	bool rebooting;
+	ev_timer reboot_timer;
+	long drop_urc;
+
+	/* stats */
+	uint64_t bytes_in, bytes_out;
+	uint64_t errors;
+	struct sim_buf cmdlog;  /* command lines, NUL separated */
+	struct sim_cmdcount { char name[24]; unsigned long n; } counts[128];
+	int ncounts;
+
+	struct sim_link links[SIM_LINKS];
+	uint64_t rng;
+};
+
+extern struct sim S;
+
+/* serial.c */
+bool sim_serial_open(void);
+void sim_serial_close(void);
+void sim_out(const void *p, size_t n);
+void sim_outs(const char *s);
+void sim_urc(const void *p, size_t n, bool droppable);
+void sim_urcs(const char *s, bool droppable);
+void sim_cmd_begin(void);
+void sim_cmd_end(void);
+void sim_kick(void);
+void sim_serial_pump(void);
+void sim_record_command(const char *line, size_t n);
+void sim_count_error(void);
+
+/* link.c */
+void sim_links_init(void);
+bool sim_link_open(struct sim_link *l, bool udp, struct in_addr a, int port, int lport);
+void sim_link_close(struct sim_link *l);
+void sim_link_close_all(void);
+void sim_link_open_fail(struct sim_link *l);
+size_t sim_link_tx_free(struct sim_link *l);
+void sim_link_send(struct sim_link *l, const void *p, size_t n, bool want_done);
+size_t sim_link_read(struct sim_link *l, void *p, size_t max);
+void sim_link_remote_close(struct sim_link *l);
+bool sim_link_acks(struct sim_link *l, uint64_t *acked);
+typedef void (*sim_delay_fn)(struct sim_link *l, const void *data, size_t n);
+/* Runs fn after sec seconds unless l (if given) was closed or reopened. */
+void sim_delay(double sec, sim_delay_fn fn, struct sim_link *l, const void *data, size_t n);
+void sim_delay_flush(void);
+
+/* control.c */
+bool sim_control_open(const char *path);
+void sim_control_close(void);
+
+/* util */
+uint32_t sim_rand(void);
+double sim_now(void);
+void sim_logv(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+extern const struct sim_model_ops sim7000_ops;
+extern const struct sim_model_ops n11v2_ops;
+
+#endif
+
+/* ---- AT command front end shared by the models (at.c) ---- */
+#define AT_MAXARGS 12
+#define AT_MAXLINE 1024
+enum at_type { AT_EXEC, AT_READ, AT_TEST, AT_WRITE };
+struct at_arg {
+	char s[256];
+	bool quoted;
+};
+struct at_cmd {
+	char name[32];          /* upper case, e.g. "+CIPSEND", "E", "&F" */
+	enum at_type type;
+	struct at_arg a[AT_MAXARGS];
+	int na;
+	const char *rest;       /* text after the name (basic commands) */
+};
+struct at_state {
+	bool echo;
+	bool v1;
+	int cmee;
+	bool async;             /* the handler finishes the command later */
+	bool discarding;        /* over-long line being thrown away */
+};
+extern struct at_state AT;
+extern struct sim_buf R;    /* response of the running command */
+
+/* Consumes one command line from S.in if complete; returns false if not. */
+bool at_feed_line(void (*dispatch)(const char *line, size_t n));
+/* Splits "AT..." into a command; false = malformed. */
+bool at_parse(const char *body, size_t n, struct at_cmd *c);
+void at_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void at_raw(const void *p, size_t n);
+void at_ok(void);
+void at_error(int cme);     /* ERROR / +CME ERROR: <n> / verbose, per +CMEE */
+void at_plain_error(void);  /* ERROR regardless of +CMEE */
+void at_final(const char *text);
+void at_finish(void);       /* emit R and end the command (maybe delayed) */
+void at_urc(bool droppable, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool at_int(const struct at_arg *a, long lo, long hi, long *out);
+void at_reset(void);
