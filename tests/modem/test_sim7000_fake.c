@@ -1,0 +1,346 @@
+/* The SIM7000 dialect through the public modem API against the scripted fake
+ * module on a pty: bring-up, open, bulk send/echo/read, spacing variants,
+ * lost notifications, CIPACK bound, remote close, connect failure, PDP loss. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <ev.h>
+#include <arpa/inet.h>
+
+#include "fake_sim7000.h"
+#include "modem.h"
+
+#define BULK (100 * 1024)
+#define WINDOW 8192
+
+struct t {
+	struct ev_loop *loop;
+	struct fake *fake;
+	struct modem *m;
+	char path[128];
+	int ups, downs;
+	char ip[32];
+	int link;
+	int connected_ok, connected_fail, closed;
+	uint8_t *tx, *rx;
+	size_t tx_len, tx_off, acked, rx_len;
+	size_t window_left;
+	bool failed_send;
+	ev_timer guard;
+	bool timed_out;
+};
+
+static void stop_loop(struct t *t)
+{
+	ev_break(t->loop, EVBREAK_ALL);
+}
+
+static void pump_tx(struct t *t)
+{
+	while (t->link >= 0 && t->tx_off < t->tx_len) {
+		size_t n = modem_send(t->m, t->link, t->tx + t->tx_off, t->tx_len - t->tx_off);
+		if (n == 0)
+			break;
+		t->tx_off += n;
+	}
+}
+
+static void ev_link_state(void *ctx, bool up, const char *ip)
+{
+	struct t *t = ctx;
+	if (up) {
+		t->ups++;
+		snprintf(t->ip, sizeof(t->ip), "%s", ip);
+	} else {
+		t->downs++;
+	}
+	stop_loop(t);
+}
+
+static void ev_connected(void *ctx, int link, bool ok)
+{
+	struct t *t = ctx;
+	if (ok) {
+		t->connected_ok++;
+		t->link = link;
+		modem_recv_window(t->m, link, WINDOW);
+		t->window_left = WINDOW;
+	} else {
+		t->connected_fail++;
+	}
+	stop_loop(t);
+}
+
+static void ev_data(void *ctx, int link, const uint8_t *buf, size_t len)
+{
+	struct t *t = ctx;
+	assert_int_equal(link, t->link);
+	assert_true(len <= t->window_left);
+	assert_true(t->rx_len + len <= BULK);
+	memcpy(t->rx + t->rx_len, buf, len);
+	t->rx_len += len;
+	/* The bridge hands bytes on at once and reopens its window. */
+	modem_recv_window(t->m, link, WINDOW);
+	t->window_left = WINDOW;
+	if (t->rx_len == t->tx_len && t->tx_len > 0)
+		stop_loop(t);
+}
+
+static void ev_sent(void *ctx, int link, size_t len, bool ok)
+{
+	struct t *t = ctx;
+	assert_int_equal(link, t->link);
+	if (!ok) {
+		t->failed_send = true;
+		return;
+	}
+	t->acked += len;
+	pump_tx(t);
+}
+
+static void ev_closed(void *ctx, int link)
+{
+	struct t *t = ctx;
+	(void)link;
+	t->closed++;
+	stop_loop(t);
+}
+
+static const struct modem_events events = {
+	ev_link_state, ev_connected, ev_data, ev_sent, ev_closed,
+};
+
+static void on_guard(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct t *t = w->data;
+	t->timed_out = true;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Runs the loop until a callback breaks it or `seconds` pass. */
+static void run(struct t *t, double seconds)
+{
+	t->timed_out = false;
+	ev_timer_set(&t->guard, seconds, 0.);
+	ev_timer_start(t->loop, &t->guard);
+	ev_run(t->loop, 0);
+	ev_timer_stop(t->loop, &t->guard);
+}
+
+static struct t *setup(const struct fake_opts *o, unsigned max_inflight, unsigned poll_ms)
+{
+	struct t *t = calloc(1, sizeof(*t));
+	t->loop = ev_loop_new(EVFLAG_AUTO);
+	t->link = -1;
+	ev_timer_init(&t->guard, on_guard, 0., 0.);
+	t->guard.data = t;
+	t->fake = fake_new(t->loop, o, t->path, sizeof(t->path));
+	assert_non_null(t->fake);
+	struct modem_config cfg = {
+		.device = t->path,
+		.baud = 115200,
+		.model = MODEM_MODEL_SIM7000,
+		.apn = "internet.example",
+		.user = "",
+		.password = "",
+		.cmd_timeout_ms = 2000,
+		.poll_interval_ms = poll_ms,
+		.max_inflight = max_inflight,
+	};
+	t->m = modem_new(t->loop, &cfg, &events, t);
+	assert_non_null(t->m);
+	t->tx = malloc(BULK);
+	t->rx = malloc(BULK);
+	srand(7);
+	for (size_t i = 0; i < BULK; i++)
+		t->tx[i] = (uint8_t)rand();
+	/* Make sure the nasty bytes are there, in runs. */
+	for (size_t i = 0; i + 8 < BULK; i += 997)
+		memcpy(t->tx + i, "\x1a\r\nOK\r\n> ", 9);
+	return t;
+}
+
+static void teardown(struct t *t)
+{
+	modem_free(t->m);
+	fake_free(t->fake);
+	ev_loop_destroy(t->loop);
+	free(t->tx);
+	free(t->rx);
+	free(t);
+}
+
+static void bring_up(struct t *t)
+{
+	run(t, 10);
+	assert_false(t->timed_out);
+	assert_int_equal(t->ups, 1);
+	assert_string_equal(t->ip, "10.64.3.7");
+	assert_true(modem_is_up(t->m));
+	assert_int_equal(modem_max_links(t->m), 8);
+	assert_int_equal(modem_free_links(t->m), 8);
+}
+
+static void open_link(struct t *t, uint16_t port)
+{
+	int id = modem_open(t->m, MODEM_TCP, htonl(0x7f000001), port);
+	assert_true(id >= 0);
+	run(t, 5);
+	assert_false(t->timed_out);
+}
+
+static void echo_bulk(struct t *t)
+{
+	t->tx_len = BULK;
+	pump_tx(t);
+	run(t, 60);
+	assert_false(t->timed_out);
+	assert_int_equal(t->rx_len, BULK);
+	assert_int_equal(t->acked, BULK);
+	assert_memory_equal(t->rx, t->tx, BULK);
+	struct modem_stats st;
+	modem_get_stats(t->m, &st);
+	assert_int_equal(st.bytes_to_module, BULK);
+	assert_int_equal(st.bytes_from_module, BULK);
+	assert_int_equal(st.garbage_lines, 0);
+}
+
+static void test_bulk_echo(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .urc_inside_replies = true,
+	                       .cgatt_zero_polls = 2 };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	open_link(t, 7);
+	assert_int_equal(t->connected_ok, 1);
+	echo_bulk(t);
+	/* Full-size chunks: 100 KiB in 1460-byte sends, not more commands. */
+	assert_true(fake_count(t->fake, "AT+CIPSEND") <= BULK / 1460 + 2);
+	assert_int_equal(fake_max_read_req(t->fake), 1460);
+	modem_close(t->m, t->link);
+	run(t, 5);
+	assert_int_equal(t->closed, 1);
+	assert_int_equal(modem_free_links(t->m), 8);
+	teardown(t);
+}
+
+static void test_spacing_variants(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = false, .data_accept_space = true };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	open_link(t, 7);
+	assert_int_equal(t->connected_ok, 1);
+	echo_bulk(t);
+	teardown(t);
+}
+
+/* No +CIPRXGET: 1 ever: the safety poll (CIPRXGET=4) finds the data. */
+static void test_lost_notification(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .lose_rxget_urc = true };
+	struct t *t = setup(&o, 0, 50);
+	bring_up(t);
+	open_link(t, 7);
+	echo_bulk(t);
+	assert_true(fake_count(t->fake, "AT+CIPRXGET") > 0);
+	teardown(t);
+}
+
+/* A small in-flight bound: the dialect must ask CIPACK and still finish. */
+static void test_inflight_bound(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .ack_lag = 4000 };
+	struct t *t = setup(&o, 3000, 1000);
+	bring_up(t);
+	open_link(t, 7);
+	echo_bulk(t);
+	assert_true(fake_count(t->fake, "AT+CIPACK") > 10);
+	teardown(t);
+}
+
+static void test_connect_fail(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .refuse_port_9 = true };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	open_link(t, 9);
+	assert_int_equal(t->connected_fail, 1);
+	assert_int_equal(t->connected_ok, 0);
+	assert_int_equal(modem_free_links(t->m), 8);
+	teardown(t);
+}
+
+/* Remote close with data still in the module: data first, then closed(). */
+static void test_remote_close_drains(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	open_link(t, 7);
+	/* Hold reads so data piles up in the module. */
+	modem_recv_window(t->m, t->link, 0);
+	t->tx_len = 20000;
+	pump_tx(t);
+	run(t, 5); /* ends on the guard: nothing stops the loop */
+	assert_int_equal(t->acked, 20000);
+	assert_int_equal(t->rx_len, 0);
+	fake_remote_close(t->fake, t->link);
+	run(t, 0.2);
+	assert_int_equal(t->closed, 0); /* window shut: must wait */
+	modem_recv_window(t->m, t->link, WINDOW);
+	t->tx_len = 0; /* do not stop on rx == tx */
+	run(t, 5);
+	assert_int_equal(t->closed, 1);
+	assert_int_equal(t->rx_len, 20000);
+	assert_memory_equal(t->rx, t->tx, 20000);
+	teardown(t);
+}
+
+/* +PDP: DEACT ends every link, reports link down, and bring-up runs again. */
+static void test_pdp_deact(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	open_link(t, 7);
+	fake_urc(t->fake, "+PDP: DEACT");
+	run(t, 5);
+	/* closed() for the link and link_state(false) come in one go. */
+	assert_int_equal(t->closed, 1);
+	assert_int_equal(t->downs, 1);
+	assert_false(modem_is_up(t->m));
+	assert_int_equal(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7), -1);
+	run(t, 10);
+	assert_int_equal(t->ups, 2);
+	assert_int_equal(fake_count(t->fake, "AT+CIPSHUT"), 2);
+	teardown(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bulk_echo),
+		cmocka_unit_test(test_spacing_variants),
+		cmocka_unit_test(test_lost_notification),
+		cmocka_unit_test(test_inflight_bound),
+		cmocka_unit_test(test_connect_fail),
+		cmocka_unit_test(test_remote_close_drains),
+		cmocka_unit_test(test_pdp_deact),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
