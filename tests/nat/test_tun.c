@@ -91,7 +91,6 @@ static int packet_readable(int fd)
 		return 0;
 	}
 	return child_fail("no IPv4 packet to read from the tun");
-	return 0;
 }
 
 static uint32_t ip(const char *s)

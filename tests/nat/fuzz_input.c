@@ -1,0 +1,223 @@
+/* Fuzz target for lwip_port_input: everything a tun can hand us, with the
+ * NAT state driven by the same input (admit, refuse, sweep, bridge writes).
+ *
+ * Input: a sequence of records  op:u8 len:u16be bytes[len]
+ *   op & 3 == 0  feed bytes as a packet (op & 0x80: fix IP/TCP checksums
+ *                first so the fuzzer gets past validation)
+ *   op & 3 == 1  admit the last flow that asked     op & 3 == 2  refuse it
+ *   op & 3 == 3  run the sweep, and write to every accepted pcb
+ *
+ * Built with clang -fsanitize=fuzzer when ATB_FUZZ=ON; otherwise main()
+ * replays files given on the command line, or, with none, a few thousand
+ * pseudo-random inputs (a smoke test run by ctest). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lwip/tcp.h"
+
+#include "checksum.h"
+#include "lwip_port.h"
+
+static uint32_t last_flow;
+static struct tcp_pcb *pcbs[8];
+
+static void on_syn(void *ctx, uint32_t id, const struct nat_tuple *t)
+{
+	(void)ctx;
+	(void)t;
+	last_flow = id;
+}
+
+static void on_err(void *arg, err_t err)
+{
+	(void)err;
+	pcbs[(uintptr_t)arg] = NULL;
+}
+
+static void on_accepted(void *ctx, uint32_t id, struct tcp_pcb *pcb)
+{
+	(void)ctx;
+	for (uintptr_t i = 0; i < 8; i++)
+		if (!pcbs[i]) {
+			pcbs[i] = pcb;
+			tcp_arg(pcb, (void *)i);
+			tcp_err(pcb, on_err);
+			return;
+		}
+	(void)id;
+	tcp_abort(pcb);
+}
+
+static void on_abandoned(void *ctx, uint32_t id)
+{
+	(void)ctx;
+	(void)id;
+}
+
+static void on_output(void *ctx, const uint8_t *pkt, size_t len)
+{
+	volatile uint8_t sink = 0;
+
+	(void)ctx;
+	for (size_t i = 0; i < len; i++)
+		sink ^= pkt[i];
+}
+
+static void fix_checksums(uint8_t *p, size_t len)
+{
+	size_t ihl, tot;
+	uint16_t c;
+	uint32_t s, d;
+
+	if (len < 20)
+		return;
+	ihl = (size_t)(p[0] & 15) * 4;
+	tot = (size_t)(p[2] << 8 | p[3]);
+	if (ihl < 20 || ihl > len)
+		return;
+	p[10] = p[11] = 0;
+	c = csum_finish(csum_partial(p, ihl, 0));
+	memcpy(p + 10, &c, 2);
+	if (p[9] != 6 || tot > len || tot < ihl + 20)
+		return;
+	memcpy(&s, p + 12, 4);
+	memcpy(&d, p + 16, 4);
+	p[ihl + 16] = p[ihl + 17] = 0;
+	c = csum_finish(csum_partial(p + ihl, tot - ihl, csum_pseudo_v4(s, d, 6, (uint16_t)(tot - ihl))));
+	memcpy(p + ihl + 16, &c, 2);
+}
+
+static void setup_once(void)
+{
+	static int done;
+	static const struct lwip_port_callbacks cb = {
+		.tcp_syn = on_syn, .tcp_accepted = on_accepted,
+		.tcp_abandoned = on_abandoned, .output = on_output,
+	};
+	struct lwip_port_config cfg = {
+		.netif_ip = 0x010000c0, /* 192.0.0.1 */
+		.mtu = 1500, .max_flows = 16, .hold_timeout_ms = 1000,
+	};
+
+	if (done)
+		return;
+	done = 1;
+	if (lwip_port_init(NULL, &cfg, &cb, NULL) < 0)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	setup_once();
+	while (size >= 3) {
+		uint8_t op = data[0];
+		size_t len = (size_t)(data[1] << 8 | data[2]);
+		uint8_t *pkt;
+
+		data += 3;
+		size -= 3;
+		if (len > size)
+			len = size;
+		switch (op & 3) {
+		case 0:
+			pkt = malloc(len ? len : 1); /* exact size: ASan sees overreads */
+			memcpy(pkt, data, len);
+			if (op & 0x80)
+				fix_checksums(pkt, len);
+			lwip_port_input(pkt, len);
+			free(pkt);
+			break;
+		case 1:
+			lwip_port_tcp_admit(last_flow);
+			break;
+		case 2:
+			lwip_port_tcp_refuse(last_flow);
+			break;
+		case 3:
+			lwip_port_sweep();
+			for (int i = 0; i < 8; i++)
+				if (pcbs[i] && tcp_sndbuf(pcbs[i]) > 16) {
+					tcp_write(pcbs[i], "0123456789abcdef", 16, TCP_WRITE_FLAG_COPY);
+					tcp_output(pcbs[i]);
+				}
+			break;
+		}
+		data += len;
+		size -= len;
+	}
+	return 0;
+}
+
+#ifndef ATB_LIBFUZZER
+static int replay(const char *path)
+{
+	static uint8_t buf[1 << 20];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		perror(path);
+		return 1;
+	}
+	n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	LLVMFuzzerTestOneInput(buf, n);
+	return 0;
+}
+
+/* A SYN from 10.0.0.2:1000+i to 198.51.100.7:80 as a template to mutate. */
+static size_t template_syn(uint8_t *p, unsigned i)
+{
+	static const uint8_t syn[40] = {
+		0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 2, 198, 51, 100, 7,
+		0x03, 0xe8, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+	};
+	memcpy(p, syn, sizeof syn);
+	p[21] = (uint8_t)(0xe8 + i);
+	return sizeof syn;
+}
+
+int main(int argc, char **argv)
+{
+	uint8_t in[4096];
+	uint32_t r = 1;
+
+	if (argc > 1) {
+		for (int i = 1; i < argc; i++)
+			if (replay(argv[i]))
+				return 1;
+		return 0;
+	}
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t n = 0;
+
+		for (int rec = 0; rec < 6 && n + 3 + 64 < sizeof in; rec++) {
+			r = r * 1103515245u + 12345u;
+			uint8_t op = (uint8_t)(r >> 16);
+			size_t len = template_syn(in + n + 3, (r >> 8) & 7);
+
+			for (int k = (int)((r >> 4) & 3); k > 0; k--) {
+				r = r * 1103515245u + 12345u;
+				in[n + 3 + (r >> 16) % len] = (uint8_t)(r >> 8);
+			}
+			if ((op & 3) == 0 && (r & 1))
+				op |= 0x80;
+			in[n] = op;
+			in[n + 1] = 0;
+			in[n + 2] = (uint8_t)len;
+			n += 3 + len;
+		}
+		LLVMFuzzerTestOneInput(in, n);
+	}
+	struct lwip_port_counters c;
+	lwip_port_get_counters(&c);
+	printf("in %llu out %llu malformed %llu unsupported %llu table_full %llu flows %u\n",
+	       (unsigned long long)c.packets_in, (unsigned long long)c.packets_out,
+	       (unsigned long long)c.malformed, (unsigned long long)c.unsupported,
+	       (unsigned long long)c.table_full, c.flows);
+	return 0;
+}
+#endif
