@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #define CONNECT_TIMEOUT 20.0
+#define HOST_SNDBUF 16384
 
 /* ---- latency queue: FIFO per due time, one libev timer ---- */
 struct delayed {
@@ -337,6 +338,12 @@ bool sim_link_open(struct sim_link *l, bool udp, struct in_addr a, int port, int
 	if (l->fd < 0) {
 		sim_delay(latency(), connect_fail, l, NULL, 0);
 		return true;
+	}
+	if (!udp) {
+		/* a module's TCP send window is small; keep the host's alike so
+		 * that CIPACK and the tx buffer see a slow receiver */
+		int sb = HOST_SNDBUF;
+		setsockopt(l->fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
 	}
 	if (lport > 0) {
 		int one = 1;

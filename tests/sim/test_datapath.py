@@ -1,0 +1,126 @@
+"""The multi-link data path the bridge uses: CIPRXGET=1 notifications,
+binary reads, length-form sends with any byte values, remote close after
+the buffer is drained, connect failures, the bounded tx buffer and CIPACK."""
+import socket
+import time
+from simharness import TcpServer, recv_exact, free_port, run, Fail
+
+ALL = bytes(range(256))
+
+
+def test(make):
+    srv = TcpServer()
+    s = make(hosts="127.0.0.1 echo.test\nbad.test 127.0.0.1\n")
+    s.bring_up()
+    s.tr('AT+CIPSTART=0,"TCP","echo.test",%d' % srv.port, "\r\nOK\r\n")
+    s.expect("\r\n0, CONNECT OK\r\n")
+    s.tr('AT+CIPSTART=0,"TCP","echo.test",%d' % srv.port, "\r\n0, ALREADY CONNECT\r\n")
+    c = srv.conn()
+
+    # length form: 0x1A, ESC, CR LF are data
+    s.tr("AT+CIPSEND=0,256", "\r\n> ")
+    s.send(ALL)
+    s.expect("\r\nDATA ACCEPT:0,256\r\n")
+    if recv_exact(c, 256) != ALL:
+        raise Fail("binary send corrupted")
+
+    # one notification per empty -> non-empty transition
+    blob = bytes((i * 7 + 3) & 0xff for i in range(3000))
+    c.sendall(blob)
+    s.expect("\r\n+CIPRXGET: 1,0\r\n")
+    deadline = time.time() + 3
+    while True:
+        s.send("AT+CIPRXGET=4,0\r")
+        r = s.read_until("\r\nOK\r\n")
+        if r == b"\r\n+CIPRXGET: 4,0,3000\r\n\r\nOK\r\n":
+            break
+        if time.time() > deadline:
+            raise Fail("buffered count %r" % r)
+    got = b""
+    for want_n, rest in ((1460, 1540), (1460, 80), (80, 0)):
+        s.send("AT+CIPRXGET=2,0,1460\r")
+        s.expect("\r\n+CIPRXGET: 2,0,%d,%d\r\n" % (want_n, rest))
+        got += s.read_exact(want_n)
+        s.expect("\r\nOK\r\n")
+    if got != blob:
+        raise Fail("binary receive corrupted")
+    s.tr("AT+CIPRXGET=2,0,1460", "\r\n+CIPRXGET: 2,0,0,0\r\n\r\nOK\r\n")
+    s.quiet(0.1)
+
+    # hex form
+    c.sendall(b"HELLO WORLD")
+    s.expect("\r\n+CIPRXGET: 1,0\r\n")
+    s.tr("AT+CIPRXGET=3,0,730", "\r\n+CIPRXGET: 3,0,11,0\r\n48454C4C4F20574F524C44\r\nOK\r\n")
+    s.tr("AT+CIPRXGET=3,0,731", "\r\nERROR\r\n")
+    s.tr("AT+CIPRXGET=2,0,1461", "\r\nERROR\r\n")
+    s.tr("AT+CIPRXGET=2,0,0", "\r\nERROR\r\n")
+
+    # remote close: CLOSED only after the buffer has been read
+    c.sendall(b"last words")
+    c.close()
+    s.expect("\r\n+CIPRXGET: 1,0\r\n")
+    s.quiet(0.3)
+    s.tr("AT+CIPRXGET=2,0,4", "\r\n+CIPRXGET: 2,0,4,6\r\nlast\r\nOK\r\n")
+    s.quiet(0.1)
+    s.tr("AT+CIPRXGET=2,0,100", "\r\n+CIPRXGET: 2,0,6,0\r\n words\r\nOK\r\n")
+    s.expect("\r\n0, CLOSED\r\n")
+    s.tr("AT+CIPSEND=0,5", "\r\nERROR\r\n")
+    s.tr("AT+CIPCLOSE=0", "\r\nERROR\r\n")
+
+    # connect failures: refused port, unknown name
+    s.tr('AT+CIPSTART=1,"TCP","127.0.0.1",%d' % free_port(), "\r\nOK\r\n")
+    s.expect("\r\n1, CONNECT FAIL\r\n")
+    s.tr('AT+CIPSTART=2,"TCP","nowhere.test",80', "\r\nOK\r\n")
+    s.expect("\r\n2, CONNECT FAIL\r\n")
+
+    # CIPCLOSE with the quick-close mode
+    s.tr('AT+CIPSTART=3,"TCP","bad.test",%d' % srv.port, "\r\nOK\r\n")
+    s.expect("\r\n3, CONNECT OK\r\n")
+    s.tr("AT+CIPCLOSE=3,1", "\r\n3, CLOSE OK\r\n")
+
+    # SEND FAIL: the link dies while the data is being typed
+    s.tr('AT+CIPSTART=4,"TCP","127.0.0.1",%d' % srv.port, "\r\nOK\r\n")
+    s.expect("\r\n4, CONNECT OK\r\n")
+    s.tr("AT+CIPSEND=4,5", "\r\n> ")
+    if s.ctl("close 4") != "OK close 4":
+        raise Fail("control close")
+    s.send("hello")
+    s.expect("\r\n4, SEND FAIL\r\n\r\n4, CLOSED\r\n")
+    srv.close()
+
+    # bounded tx buffer: a receiver that never reads
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.bind(("127.0.0.1", 0))
+    slow.listen(1)
+    s.tr('AT+CIPSTART=5,"TCP","127.0.0.1",%d' % slow.getsockname()[1], "\r\nOK\r\n")
+    s.expect("\r\n5, CONNECT OK\r\n")
+    sent = 0
+    for _ in range(400):
+        s.send("AT+CIPSEND=5,1460\r")
+        r = s.read_exact(4)
+        if r == b"\r\nER":
+            s.expect("ROR\r\n")
+            break
+        if r != b"\r\n> ":
+            raise Fail("prompt %r" % r)
+        s.send(b"x" * 1460)
+        s.expect("\r\nDATA ACCEPT:5,1460\r\n")
+        sent += 1460
+    else:
+        raise Fail("tx buffer never filled")
+    s.send("AT+CIPSEND?\r")
+    r = s.read_until("\r\nOK\r\n")
+    free = int(r.split(b"+CIPSEND: 5,")[1].split(b"\r")[0])
+    if free >= 1460:
+        raise Fail("CIPSEND? free %d after ERROR" % free)
+    s.send("AT+CIPACK=5\r")
+    r = s.read_until("\r\nOK\r\n").decode()
+    tx, ack, nack = (int(x) for x in r.split("+CIPACK: ")[1].split("\r")[0].split(","))
+    if tx != sent or ack + nack != tx or nack < 8192:
+        raise Fail("CIPACK %r after %d sent" % (r, sent))
+    s.tr("AT+CIPSHUT", "\r\nSHUT OK\r\n")
+    slow.close()
+
+
+run(test)
