@@ -42,6 +42,9 @@ struct sim7000_link {
 	size_t window;
 	size_t inflight; /* accepted by the module, not yet acked by the peer */
 	bool readable;   /* the module holds data for us */
+	bool avail_known;
+	size_t avail;    /* how much, when known (last reply) */
+	unsigned read_errors;
 	bool poll_due;
 	unsigned poll_skip, poll_backoff;
 	bool close_wanted, silent_close, busy, ack_blocked, ack_query_due;
@@ -60,7 +63,7 @@ struct sim7000 {
 	ev_timer retry_timer, poll_timer, ack_timer;
 	/* the read in flight */
 	size_t rx_len, rx_remaining;
-	bool rx_header;
+	bool rx_header; /* a header for the link of the read in flight was seen */
 };
 
 static struct sim7000 *S(const struct modem *m)
@@ -270,12 +273,15 @@ static void on_read_line(void *ctx, const struct at_cmd *cmd, const char *line)
 	struct modem *m = ctx;
 	struct sim7000 *s = S(m);
 	unsigned v[4];
-	(void)cmd;
-	if (!strncmp(line, "+CIPRXGET: 2,", 13) && parse_uints(line + 13, v + 1, 3)) {
+	/* A late answer to a read that timed out names another link: its
+	 * payload must not be taken for this one. */
+	if (!strncmp(line, "+CIPRXGET: 2,", 13) && parse_uints(line + 13, v + 1, 3) &&
+	    v[1] == (cmd->tag & 0xf)) {
 		s->rx_header = true;
 		s->rx_len = v[2];
 		s->rx_remaining = v[3];
-	} else if (!strncmp(line, "+CIPRXGET: 4,", 13) && parse_uints(line + 13, v + 1, 2)) {
+	} else if (!strncmp(line, "+CIPRXGET: 4,", 13) && parse_uints(line + 13, v + 1, 2) &&
+	           v[1] == (cmd->tag & 0xf)) {
 		s->rx_header = true;
 		s->rx_len = 0;
 		s->rx_remaining = v[2];
@@ -286,7 +292,7 @@ static void on_read_payload(void *ctx, const struct at_cmd *cmd, const uint8_t *
 {
 	struct modem *m = ctx;
 	struct sim7000_link *l = tag_link(m, cmd->tag);
-	if (!l)
+	if (!l || !S(m)->rx_header)
 		return;
 	m->bytes_from_module += len;
 	l->window = len > l->window ? 0 : l->window - len;
@@ -306,7 +312,10 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 		return;
 	l->busy = false;
 	if (res == AT_RES_OK && header) {
+		l->read_errors = 0;
 		l->readable = s->rx_remaining > 0;
+		l->avail = s->rx_remaining;
+		l->avail_known = true;
 		if (s->rx_len > 0 || s->rx_remaining > 0) {
 			l->poll_backoff = 0;
 			l->poll_skip = 0;
@@ -316,6 +325,11 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 		}
 	} else {
 		l->readable = false;
+		/* A link the module keeps refusing to read is gone there. */
+		if (res == AT_RES_ERROR && ++l->read_errors >= 3 && l->state == LINK_OPEN) {
+			start_close(l);
+			return;
+		}
 	}
 	if (l->state == LINK_DRAINING && !l->readable)
 		link_closed(l);
@@ -430,10 +444,12 @@ static void start_close(struct sim7000_link *l)
 	at_chan_kick(l->m->chan);
 }
 
-/* Sending side of one link: data, then ack queries, then a pending close. */
-static bool schedule_tx(struct modem *m, struct sim7000_link *l)
+/* Sending side of one link: data, then ack queries, then a pending close.
+ * In the full-size pass a TCP send waits until a whole chunk is queued. */
+static bool schedule_tx(struct modem *m, struct sim7000_link *l, bool full_only)
 {
-	if (l->state == LINK_OPEN && l->tx_len > 0 && !l->ack_blocked)
+	if (l->state == LINK_OPEN && l->tx_len > 0 && !l->ack_blocked &&
+	    (!full_only || l->proto == MODEM_UDP || l->tx_len >= SIM7000_CHUNK))
 		return issue_send(m, l);
 	if (l->state == LINK_OPEN && l->ack_query_due)
 		return issue_ack_query(m, l);
@@ -444,14 +460,17 @@ static bool schedule_tx(struct modem *m, struct sim7000_link *l)
 }
 
 /* Receiving side: reads while the module holds data and the bridge has room;
- * the safety poll for quiet links; the last look after a remote close. */
-static bool schedule_rx(struct modem *m, struct sim7000_link *l)
+ * the safety poll for quiet links; the last look after a remote close. In the
+ * full-size pass a read waits for a window of a whole chunk, unless it would
+ * take all the module holds anyway. */
+static bool schedule_rx(struct modem *m, struct sim7000_link *l, bool full_only)
 {
 	if (l->state != LINK_OPEN && l->state != LINK_DRAINING)
 		return false;
 	if (l->state == LINK_DRAINING && l->close_wanted)
 		return false;
-	if (l->readable && l->window > 0)
+	if (l->readable && l->window > 0 &&
+	    (!full_only || l->window >= SIM7000_CHUNK || (l->avail_known && l->avail <= l->window)))
 		return issue_read(m, l, false);
 	if (l->state == LINK_DRAINING && !l->readable)
 		return issue_read(m, l, true);
@@ -460,21 +479,27 @@ static bool schedule_rx(struct modem *m, struct sim7000_link *l)
 	return false;
 }
 
+/* Round-robin over (link, direction) slots. The first pass takes only
+ * full-size work; when there is none, the line would idle, so the second
+ * pass sends and reads what there is. */
 static void sim7000_idle(void *ctx)
 {
 	struct modem *m = ctx;
 	struct sim7000 *s = S(m);
 	if (!m->up || at_chan_busy(m->chan))
 		return;
-	for (unsigned k = 1; k <= 2 * SIM7000_LINKS; k++) {
-		unsigned slot = (s->rr + k) % (2 * SIM7000_LINKS);
-		struct sim7000_link *l = &s->links[slot / 2];
-		if (l->state == LINK_FREE || l->state == LINK_CONNECTING || l->busy)
-			continue;
-		bool issued = (slot % 2 == 0) ? schedule_tx(m, l) : schedule_rx(m, l);
-		if (issued) {
-			s->rr = slot;
-			return;
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned k = 1; k <= 2 * SIM7000_LINKS; k++) {
+			unsigned slot = (s->rr + k) % (2 * SIM7000_LINKS);
+			struct sim7000_link *l = &s->links[slot / 2];
+			if (l->state == LINK_FREE || l->state == LINK_CONNECTING || l->busy)
+				continue;
+			bool issued = (slot % 2 == 0) ? schedule_tx(m, l, pass == 0)
+			                              : schedule_rx(m, l, pass == 0);
+			if (issued) {
+				s->rr = slot;
+				return;
+			}
 		}
 	}
 }
@@ -492,6 +517,7 @@ static void on_rxget_urc(void *ctx, const char *line)
 	struct sim7000_link *l = &S(m)->links[id];
 	if (l->state == LINK_OPEN || l->state == LINK_DRAINING) {
 		l->readable = true;
+		l->avail_known = false;
 		l->poll_backoff = l->poll_skip = 0;
 		at_chan_kick(m->chan);
 	}
