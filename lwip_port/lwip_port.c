@@ -5,6 +5,7 @@
  *          nat_rewrite_inbound on a pbuf copy -> ip_input (lwIP)
  *   lwIP -> netif_output: flatten, nat_rewrite_outbound -> cb->output (tun)
  *   lwIP listener accept -> tcp_accepted (the bridge owns the pcb)
+ *   lwIP udp_pcb recv -> udp_recv; lwip_port_udp_send -> udp_sendto (lwIP)
  *   loop timer -> sys_check_timeouts + sweep (hold timeouts, pcb liveness)
  *
  * lwIP is initialised with sys_init() + lwip_init(), never tcpip_init(): no
@@ -27,6 +28,7 @@
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
+#include "lwip/udp.h"
 
 #include "nat.h"
 #include "packet.h"
@@ -44,10 +46,12 @@ static struct {
 	void *ctx;
 	struct netif netif;
 	struct tcp_pcb *listener;
+	struct udp_pcb *udp;
 	struct nat nat;
 	struct lwip_port_counters cnt;
 	uint32_t last_sweep_ms;
 	uint8_t outbuf[65535];
+	uint8_t udpbuf[65535];
 } g;
 
 static uint32_t now_ms(void)
@@ -167,6 +171,30 @@ static void feed_lwip(const struct nat_entry *e, const uint8_t *pkt, const struc
 		pbuf_free(p);
 }
 
+static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
+                        const ip_addr_t *addr, u16_t port)
+{
+	struct nat_entry *e = NULL;
+	const uint8_t *data;
+
+	(void)arg;
+	(void)pcb;
+	if (IP_IS_V4(addr))
+		e = nat_by_pseudo(&g.nat, ip_2_ip4(addr)->addr, lwip_htons(port));
+	if (!e || e->state != NAT_UDP || !g.cb.udp_recv) {
+		pbuf_free(p);
+		return;
+	}
+	if (p->len == p->tot_len) {
+		data = p->payload;
+	} else {
+		pbuf_copy_partial(p, g.udpbuf, sizeof g.udpbuf, 0);
+		data = g.udpbuf;
+	}
+	g.cb.udp_recv(g.ctx, nat_flow_id(&g.nat, e), &e->t, data, p->tot_len);
+	pbuf_free(p);
+}
+
 /* ---- liveness sweep ------------------------------------------------------ */
 
 static void sweep_pcbs(uint32_t now)
@@ -218,6 +246,15 @@ static void sweep(void)
 		case NAT_TIME_WAIT:
 			if (!e->seen)
 				nat_release(&g.nat, e);
+			break;
+		case NAT_UDP:
+			if ((uint32_t)(now - e->since_ms) >= g.cfg.udp_idle_timeout_ms) {
+				uint32_t id = nat_flow_id(&g.nat, e);
+
+				nat_release(&g.nat, e);
+				if (g.cb.udp_expired)
+					g.cb.udp_expired(g.ctx, id);
+			}
 			break;
 		}
 	}
@@ -277,6 +314,27 @@ static void new_flow(const uint8_t *pkt, const struct pkt_view *v, const struct 
 		g.cb.tcp_syn(g.ctx, nat_flow_id(&g.nat, e), t); /* may admit/refuse at once */
 }
 
+static void input_udp(const uint8_t *pkt, const struct pkt_view *v, const struct nat_tuple *t)
+{
+	struct nat_entry *e;
+
+	if (!g.cb.udp_recv) {
+		g.cnt.unsupported++;
+		return;
+	}
+	e = nat_lookup(&g.nat, t);
+	if (!e) {
+		e = nat_alloc(&g.nat, t, now_ms());
+		if (!e) {
+			g.cnt.table_full++;
+			return;
+		}
+		nat_set_state(e, NAT_UDP, now_ms());
+	}
+	e->since_ms = now_ms();
+	feed_lwip(e, pkt, v);
+}
+
 void lwip_port_input(const uint8_t *pkt, size_t len)
 {
 	struct pkt_view v;
@@ -297,7 +355,11 @@ void lwip_port_input(const uint8_t *pkt, size_t len)
 		return;
 	}
 	t = (struct nat_tuple){ .src_ip = v.src, .dst_ip = v.dst, .src_port = v.sport,
-	                        .dst_port = v.dport, .proto = IPPROTO_TCP };
+	                        .dst_port = v.dport, .proto = v.proto };
+	if (v.proto == IPPROTO_UDP) {
+		input_udp(pkt, &v, &t);
+		return;
+	}
 	e = nat_lookup(&g.nat, &t);
 	if (e && e->state == NAT_TIME_WAIT &&
 	    (v.flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN) {
@@ -342,6 +404,34 @@ void lwip_port_tcp_refuse(uint32_t flow_id)
 	nat_release(&g.nat, e);
 }
 
+int lwip_port_udp_send(uint32_t flow_id, const void *data, size_t len)
+{
+	struct nat_entry *e = nat_by_flow_id(&g.nat, flow_id);
+	struct pbuf *p;
+	ip_addr_t to;
+	err_t err;
+
+	if (!g.up || !e || e->state != NAT_UDP || len + 28 > g.cfg.mtu)
+		return -1;
+	p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+	if (!p)
+		return -1;
+	memcpy(p->payload, data, len);
+	ip_addr_set_ip4_u32_val(to, nat_pseudo_ip(&g.nat, e));
+	e->since_ms = now_ms();
+	err = udp_sendto(g.udp, p, &to, lwip_ntohs(e->pseudo_port));
+	pbuf_free(p);
+	return err == ERR_OK ? 0 : -1;
+}
+
+void lwip_port_udp_close(uint32_t flow_id)
+{
+	struct nat_entry *e = nat_by_flow_id(&g.nat, flow_id);
+
+	if (g.up && e && e->state == NAT_UDP)
+		nat_release(&g.nat, e);
+}
+
 void lwip_port_get_counters(struct lwip_port_counters *out)
 {
 	*out = g.cnt;
@@ -367,6 +457,17 @@ static int start_listener(void)
 		return -1;
 	}
 	tcp_accept(g.listener, on_accept);
+
+	g.udp = udp_new_ip_type(IPADDR_TYPE_V4);
+	if (!g.udp || udp_bind(g.udp, &local, LWIP_PORT_LISTEN_PORT) != ERR_OK) {
+		if (g.udp)
+			udp_remove(g.udp);
+		g.udp = NULL;
+		tcp_close(g.listener);
+		g.listener = NULL;
+		return -1;
+	}
+	udp_recv(g.udp, on_udp_recv, NULL);
 	return 0;
 }
 
@@ -389,6 +490,8 @@ int lwip_port_init(struct ev_loop *loop, const struct lwip_port_config *cfg,
 	}
 	memset(&g.cnt, 0, sizeof g.cnt);
 	g.cfg = *cfg;
+	if (!g.cfg.udp_idle_timeout_ms)
+		g.cfg.udp_idle_timeout_ms = 60000;
 	g.cb = *cb;
 	g.ctx = ctx;
 	if (nat_init(&g.nat, cfg->max_flows, cfg->netif_ip, htons(LWIP_PORT_LISTEN_PORT)) < 0) {
@@ -413,7 +516,7 @@ int lwip_port_init(struct ev_loop *loop, const struct lwip_port_config *cfg,
 	netif_set_up(&g.netif);
 	netif_set_link_up(&g.netif);
 	if (start_listener() < 0) {
-		fprintf(stderr, "lwip_port: cannot listen on the netif address\n");
+		fprintf(stderr, "lwip_port: cannot bind the TCP listener and UDP pcb on the netif address\n");
 		netif_remove(&g.netif);
 		nat_destroy(&g.nat);
 		return -1;
@@ -452,6 +555,8 @@ void lwip_port_shutdown(void)
 		tcp_abort(pcb);
 	tcp_close(g.listener);
 	g.listener = NULL;
+	udp_remove(g.udp);
+	g.udp = NULL;
 	netif_set_down(&g.netif);
 	netif_remove(&g.netif);
 	nat_destroy(&g.nat);

@@ -33,8 +33,20 @@ struct lwip_port_callbacks {
 	 * the handshake completed. The bridge forgets flow_id. Not called for
 	 * accepted flows: their end is reported by lwIP on the pcb. */
 	void (*tcp_abandoned)(void *ctx, uint32_t flow_id);
-	/* A packet to put on the tun. */
+	/* A packet to put on the tun. pkt is valid only during the call (it is
+	 * a static buffer); write or copy it, do not call back into lwip_port. */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
+
+	/* UDP, optional: while udp_recv is NULL, UDP is dropped and counted as
+	 * unsupported. Each client datagram arrives here (through lwIP's
+	 * udp_pcb on netif_ip); the first one of a 5-tuple creates the flow, so
+	 * an unknown flow_id means a new flow. data is valid during the call.
+	 * Replies go back with lwip_port_udp_send(). */
+	void (*udp_recv)(void *ctx, uint32_t flow_id, const struct nat_tuple *t,
+	                 const uint8_t *data, size_t len);
+	/* A UDP flow was silent (both ways) for udp_idle_timeout_ms and was
+	 * freed: the bridge forgets flow_id. */
+	void (*udp_expired)(void *ctx, uint32_t flow_id);
 };
 
 struct lwip_port_config {
@@ -42,13 +54,15 @@ struct lwip_port_config {
 	uint16_t mtu;             /* tun MTU, 576..65535 */
 	unsigned max_flows;       /* NAT table bound; SYNs beyond it get RST */
 	unsigned hold_timeout_ms; /* longest a SYN is held */
+	unsigned udp_idle_timeout_ms; /* UDP flow idle lifetime; 0 means 60000 */
 };
 
 struct lwip_port_counters {
 	uint64_t packets_in, packets_out;
 	uint64_t malformed;        /* dropped: bad header, length, checksum, fragment */
 	uint64_t unsupported;      /* dropped: protocol not handled */
-	uint64_t table_full;       /* SYNs refused because the NAT table was full */
+	uint64_t table_full;       /* SYNs refused (and UDP datagrams dropped)
+	                              because the NAT table was full */
 	unsigned flows;            /* NAT entries in use */
 };
 
@@ -68,6 +82,13 @@ void lwip_port_tcp_admit(uint32_t flow_id);
 void lwip_port_tcp_refuse(uint32_t flow_id);
 
 void lwip_port_get_counters(struct lwip_port_counters *out);
+
+/* Sends a datagram to the client of UDP flow flow_id, from the flow's
+ * original destination address and port. len must fit the MTU unfragmented
+ * (len <= mtu - 28). Returns 0, or -1 if the flow is gone or len too big. */
+int lwip_port_udp_send(uint32_t flow_id, const void *data, size_t len);
+/* Frees UDP flow flow_id now (no udp_expired follows). */
+void lwip_port_udp_close(uint32_t flow_id);
 
 /* The port of the single lwIP listener on netif_ip (host order). */
 #define LWIP_PORT_LISTEN_PORT 1

@@ -22,6 +22,11 @@
  *             sweep frees the entry and aborts the TIME_WAIT pcb, so lwIP's
  *             2*MSL never holds memory or table slots.
  *
+ *   UDP       created by the first datagram of a tuple (when the bridge set
+ *             udp_recv); since_ms is the last datagram either way. Freed
+ *             after udp_idle_timeout_ms of silence (udp_expired) or by
+ *             lwip_port_udp_close().
+ *
  * Slots are reused with a new generation, which changes the pseudo port and
  * the flow id, so no old pcb or stale flow id can match a new flow.
  */
@@ -196,10 +201,14 @@ struct nat_entry *nat_by_pseudo(const struct nat *n, uint32_t ip, uint16_t port)
 }
 
 /* Replaces the address at ip_off and the port at port_off, fixing the IP
- * header checksum and the TCP checksum (which covers the pseudo header). */
+ * header checksum and the TCP/UDP checksum (which covers the pseudo header).
+ * A UDP checksum of zero means "none" and stays zero; a computed zero is
+ * sent as 0xffff (RFC 768). */
 static void rewrite_endpoint(uint8_t *pkt, size_t l4_off, size_t ip_off,
                              size_t port_off, uint32_t ip, uint16_t port)
 {
+	bool udp = pkt[9] == IPPROTO_UDP;
+	uint8_t *l4_csum = pkt + l4_off + (udp ? 6 : 16);
 	uint32_t old_ip;
 	uint16_t old_port;
 
@@ -208,8 +217,12 @@ static void rewrite_endpoint(uint8_t *pkt, size_t l4_off, size_t ip_off,
 	memcpy(pkt + ip_off, &ip, 4);
 	memcpy(pkt + l4_off + port_off, &port, 2);
 	csum_update32(pkt + 10, old_ip, ip);
-	csum_update32(pkt + l4_off + 16, old_ip, ip);
-	csum_update16(pkt + l4_off + 16, old_port, port);
+	if (udp && l4_csum[0] == 0 && l4_csum[1] == 0)
+		return;
+	csum_update32(l4_csum, old_ip, ip);
+	csum_update16(l4_csum, old_port, port);
+	if (udp && l4_csum[0] == 0 && l4_csum[1] == 0)
+		l4_csum[0] = l4_csum[1] = 0xff;
 }
 
 void nat_rewrite_inbound(const struct nat *n, const struct nat_entry *e,
@@ -225,16 +238,21 @@ bool nat_rewrite_outbound(const struct nat *n, uint8_t *pkt, size_t len)
 	size_t ihl;
 	uint32_t dst;
 	uint16_t dport;
+	uint8_t proto;
 
 	if (len < 20 || (pkt[0] >> 4) != 4)
 		return false;
 	ihl = (size_t)(pkt[0] & 0x0f) * 4;
-	if (ihl < 20 || len < ihl + 20 || pkt[9] != IPPROTO_TCP)
+	proto = pkt[9];
+	if (ihl < 20 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
+	    len < ihl + (proto == IPPROTO_TCP ? 20 : 8))
+		return false;
+	if ((pkt[6] & 0x3f) || pkt[7]) /* fragments: ports not in every one */
 		return false;
 	memcpy(&dst, pkt + 16, 4);
 	memcpy(&dport, pkt + ihl + 2, 2);
 	e = nat_by_pseudo(n, dst, dport);
-	if (!e || e->state == NAT_HELD)
+	if (!e || e->state == NAT_HELD || e->t.proto != proto)
 		return false;
 	rewrite_endpoint(pkt, ihl, 12, 0, e->t.dst_ip, e->t.dst_port);
 	rewrite_endpoint(pkt, ihl, 16, 2, e->t.src_ip, e->t.src_port);

@@ -28,6 +28,7 @@ enum nat_state {
 	NAT_ADMITTED,  /* SYN given to lwIP, pcb in SYN_RCVD, not accepted yet */
 	NAT_ACCEPTED,  /* handed to the bridge through tcp_accepted */
 	NAT_TIME_WAIT, /* lwIP's pcb is in TIME_WAIT: short linger, then freed */
+	NAT_UDP,       /* a UDP flow; since_ms is its last activity */
 };
 
 struct nat_entry {
@@ -74,8 +75,8 @@ struct nat_entry *nat_by_pseudo(const struct nat *n, uint32_t ip, uint16_t port)
 void nat_rewrite_inbound(const struct nat *n, const struct nat_entry *e,
                          uint8_t *pkt, const struct pkt_view *v);
 /* lwIP -> tun: finds the entry by the pseudo destination and restores
- * src = original destination, dst = client. false if pkt is not a TCP
- * packet of a live entry (then it must not be sent). */
+ * src = original destination, dst = client. false if pkt is not an
+ * unfragmented TCP/UDP packet of a live entry (then it must not be sent). */
 bool nat_rewrite_outbound(const struct nat *n, uint8_t *pkt, size_t len);
 
 #endif

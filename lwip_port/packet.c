@@ -53,6 +53,26 @@ static enum pkt_verdict parse_tcp(const uint8_t *pkt, struct pkt_view *v)
 	return PKT_OK;
 }
 
+static enum pkt_verdict parse_udp(const uint8_t *pkt, struct pkt_view *v)
+{
+	const uint8_t *udp = pkt + v->l4_off;
+	size_t l4_len = v->len - v->l4_off;
+	uint16_t c;
+
+	if (l4_len < 8 || rd16(udp + 4) != l4_len)
+		return PKT_MALFORMED;
+	memcpy(&c, udp + 6, 2);
+	if (c != 0 && /* zero: the sender computed no checksum (RFC 768) */
+	    csum_finish(csum_partial(udp, l4_len,
+	                             csum_pseudo_v4(v->src, v->dst, IPPROTO_UDP,
+	                                            (uint16_t)l4_len))) != 0)
+		return PKT_MALFORMED;
+	memcpy(&v->sport, udp, 2);
+	memcpy(&v->dport, udp + 2, 2);
+	v->payload_off = v->l4_off + 8;
+	return PKT_OK;
+}
+
 enum pkt_verdict pkt_parse(const uint8_t *pkt, size_t len, struct pkt_view *v)
 {
 	size_t ihl, tot;
@@ -81,9 +101,11 @@ enum pkt_verdict pkt_parse(const uint8_t *pkt, size_t len, struct pkt_view *v)
 	dst_h = ntohl(v->dst);
 	if (dst_h >= 0xe0000000u || dst_h == 0 || v->src == 0 || ntohl(v->src) >= 0xe0000000u)
 		return PKT_UNSUPPORTED; /* multicast, broadcast, unspecified */
-	if (v->proto != IPPROTO_TCP)
-		return PKT_UNSUPPORTED;
-	return parse_tcp(pkt, v);
+	if (v->proto == IPPROTO_TCP)
+		return parse_tcp(pkt, v);
+	if (v->proto == IPPROTO_UDP)
+		return parse_udp(pkt, v);
+	return PKT_UNSUPPORTED;
 }
 
 uint32_t pkt_seg_len(const struct pkt_view *v)

@@ -16,11 +16,12 @@
 enum pkt_verdict {
 	PKT_OK,
 	PKT_MALFORMED,   /* bad header, length, checksum, fragment */
-	PKT_UNSUPPORTED, /* well formed but not handled (IPv6, ICMP, UDP, ...) */
+	PKT_UNSUPPORTED, /* well formed but not handled (IPv6, ICMP, ...) */
 };
 
-/* A validated IPv4 TCP packet. Addresses and ports in network order; seq
- * and ack in host order. Offsets are from the start of the IP header. */
+/* A validated IPv4 TCP or UDP packet. Addresses and ports in network order;
+ * seq, ack and flags (TCP only) in host order. Offsets are from the start of
+ * the IP header. */
 struct pkt_view {
 	size_t len;        /* IP total length (trailing bytes beyond it ignored) */
 	size_t l4_off;     /* IP header length */
@@ -33,7 +34,8 @@ struct pkt_view {
 };
 
 /* Validates version, IHL, total length, header checksum, fragments and, for
- * TCP, header length and checksum. Only PKT_OK fills *v completely. */
+ * TCP, header length and checksum; for UDP, length and (unless zero)
+ * checksum. Only PKT_OK fills *v completely. */
 enum pkt_verdict pkt_parse(const uint8_t *pkt, size_t len, struct pkt_view *v);
 
 /* TCP sequence space consumed by a segment: payload plus SYN and FIN. */

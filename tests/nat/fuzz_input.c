@@ -5,7 +5,8 @@
  *   op & 3 == 0  feed bytes as a packet (op & 0x80: fix IP/TCP checksums
  *                first so the fuzzer gets past validation)
  *   op & 3 == 1  admit the last flow that asked     op & 3 == 2  refuse it
- *   op & 3 == 3  run the sweep, and write to every accepted pcb
+ *   op & 3 == 3  run the sweep, write to every accepted pcb and answer
+ *                the last UDP flow
  *
  * Built with clang -fsanitize=fuzzer when ATB_FUZZ=ON; otherwise main()
  * replays files given on the command line, or, with none, a few thousand
@@ -20,7 +21,7 @@
 #include "checksum.h"
 #include "lwip_port.h"
 
-static uint32_t last_flow;
+static uint32_t last_flow, last_udp;
 static struct tcp_pcb *pcbs[8];
 
 static void on_syn(void *ctx, uint32_t id, const struct nat_tuple *t)
@@ -56,13 +57,31 @@ static void on_abandoned(void *ctx, uint32_t id)
 	(void)id;
 }
 
+static void on_udp(void *ctx, uint32_t id, const struct nat_tuple *t,
+                   const uint8_t *data, size_t len)
+{
+	static volatile uint8_t sink;
+
+	(void)ctx;
+	(void)t;
+	last_udp = id;
+	for (size_t i = 0; i < len; i++)
+		sink = (uint8_t)(sink ^ data[i]);
+}
+
+static void on_udp_expired(void *ctx, uint32_t id)
+{
+	(void)ctx;
+	(void)id;
+}
+
 static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 {
-	volatile uint8_t sink = 0;
+	static volatile uint8_t sink;
 
 	(void)ctx;
 	for (size_t i = 0; i < len; i++)
-		sink ^= pkt[i];
+		sink = (uint8_t)(sink ^ pkt[i]); /* touch every byte for ASan */
 }
 
 static void fix_checksums(uint8_t *p, size_t len)
@@ -80,13 +99,18 @@ static void fix_checksums(uint8_t *p, size_t len)
 	p[10] = p[11] = 0;
 	c = csum_finish(csum_partial(p, ihl, 0));
 	memcpy(p + 10, &c, 2);
-	if (p[9] != 6 || tot > len || tot < ihl + 20)
+	if ((p[9] != 6 && p[9] != 17) || tot > len || tot < ihl + (p[9] == 6 ? 20u : 8u))
 		return;
+	size_t off = ihl + (p[9] == 6 ? 16 : 6);
+	if (p[9] == 17) { /* make the UDP length right too */
+		p[ihl + 4] = (uint8_t)((tot - ihl) >> 8);
+		p[ihl + 5] = (uint8_t)(tot - ihl);
+	}
 	memcpy(&s, p + 12, 4);
 	memcpy(&d, p + 16, 4);
-	p[ihl + 16] = p[ihl + 17] = 0;
-	c = csum_finish(csum_partial(p + ihl, tot - ihl, csum_pseudo_v4(s, d, 6, (uint16_t)(tot - ihl))));
-	memcpy(p + ihl + 16, &c, 2);
+	p[off] = p[off + 1] = 0;
+	c = csum_finish(csum_partial(p + ihl, tot - ihl, csum_pseudo_v4(s, d, p[9], (uint16_t)(tot - ihl))));
+	memcpy(p + off, &c, 2);
 }
 
 static void setup_once(void)
@@ -95,6 +119,7 @@ static void setup_once(void)
 	static const struct lwip_port_callbacks cb = {
 		.tcp_syn = on_syn, .tcp_accepted = on_accepted,
 		.tcp_abandoned = on_abandoned, .output = on_output,
+		.udp_recv = on_udp, .udp_expired = on_udp_expired,
 	};
 	struct lwip_port_config cfg = {
 		.netif_ip = 0x010000c0, /* 192.0.0.1 */
@@ -143,6 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					tcp_write(pcbs[i], "0123456789abcdef", 16, TCP_WRITE_FLAG_COPY);
 					tcp_output(pcbs[i]);
 				}
+			lwip_port_udp_send(last_udp, data, len < 64 ? len : 64);
 			break;
 		}
 		data += len;

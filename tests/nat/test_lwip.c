@@ -33,6 +33,11 @@ static struct {
 	char rx[256];
 	size_t rx_len;
 	int errs;
+	int udp_rx, udp_expired;
+	uint32_t udp_id;
+	struct nat_tuple udp_tuple;
+	char udp_data[64];
+	size_t udp_len;
 	uint8_t out[MAX_OUT][2048];
 	size_t out_len[MAX_OUT];
 	int nout;
@@ -100,6 +105,33 @@ static void cb_output(void *ctx, const uint8_t *pkt, size_t len)
 	T.out_len[T.nout++] = len;
 }
 
+static void cb_udp_recv(void *ctx, uint32_t id, const struct nat_tuple *t,
+                        const uint8_t *data, size_t len)
+{
+	(void)ctx;
+	T.udp_rx++;
+	T.udp_id = id;
+	T.udp_tuple = *t;
+	T.udp_len = len < sizeof T.udp_data ? len : sizeof T.udp_data;
+	memcpy(T.udp_data, data, T.udp_len);
+}
+
+static void cb_udp_expired(void *ctx, uint32_t id)
+{
+	(void)ctx;
+	(void)id;
+	T.udp_expired++;
+}
+
+static const struct lwip_port_callbacks cbs_udp = {
+	.tcp_syn = cb_syn,
+	.tcp_accepted = cb_accepted,
+	.tcp_abandoned = cb_abandoned,
+	.output = cb_output,
+	.udp_recv = cb_udp_recv,
+	.udp_expired = cb_udp_expired,
+};
+
 static const struct lwip_port_callbacks cbs = {
 	.tcp_syn = cb_syn,
 	.tcp_accepted = cb_accepted,
@@ -107,18 +139,30 @@ static const struct lwip_port_callbacks cbs = {
 	.output = cb_output,
 };
 
-static int setup(void **state)
+static int setup_with(const struct lwip_port_callbacks *cb)
 {
 	struct lwip_port_config cfg = {
 		.netif_ip = tp_ip("192.0.0.1"),
 		.mtu = 1500,
 		.max_flows = 4,
 		.hold_timeout_ms = 200,
+		.udp_idle_timeout_ms = 150,
 	};
 
-	(void)state;
 	memset(&T, 0, sizeof T);
-	return lwip_port_init(NULL, &cfg, &cbs, NULL);
+	return lwip_port_init(NULL, &cfg, cb, NULL);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return setup_with(&cbs);
+}
+
+static int setup_udp(void **state)
+{
+	(void)state;
+	return setup_with(&cbs_udp);
 }
 
 static int teardown(void **state)
@@ -445,6 +489,74 @@ static void test_garbage_counted(void **state)
 	assert_int_equal(T.syns, 0);
 }
 
+static void send_udp(uint16_t sport, const char *data, int no_csum)
+{
+	uint8_t pkt[512];
+	size_t len = tp_build_udp(pkt, &(struct tp_udp){ .src = CLIENT, .dst = SERVER,
+		.sport = sport, .dport = 53, .data = data, .len = strlen(data), .no_csum = no_csum });
+
+	lwip_port_input(pkt, len);
+}
+
+static void test_udp_unsupported_without_callback(void **state)
+{
+	struct lwip_port_counters c;
+
+	(void)state;
+	send_udp(5000, "q", 0);
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.unsupported, 1);
+	assert_int_equal(c.flows, 0);
+}
+
+static void test_udp_round_trip_and_expiry(void **state)
+{
+	struct lwip_port_counters c;
+	struct pkt_view v;
+
+	(void)state;
+	send_udp(5000, "question", 0);
+	assert_int_equal(T.udp_rx, 1);
+	assert_int_equal(T.udp_len, 8);
+	assert_memory_equal(T.udp_data, "question", 8);
+	assert_int_equal(T.udp_tuple.proto, 17);
+	assert_int_equal(T.udp_tuple.dst_ip, tp_ip(SERVER));
+	assert_int_equal(ntohs(T.udp_tuple.dst_port), 53);
+	assert_int_equal(ntohs(T.udp_tuple.src_port), 5000);
+	uint32_t id = T.udp_id;
+	send_udp(5000, "again", 1); /* no checksum, same flow */
+	assert_int_equal(T.udp_rx, 2);
+	assert_int_equal(T.udp_id, id);
+	send_udp(5001, "other", 0);
+	assert_int_not_equal(T.udp_id, id);
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 2);
+
+	assert_int_equal(lwip_port_udp_send(id, "answer", 6), 0);
+	assert_int_equal(T.nout, 1);
+	assert_int_equal(pkt_parse(T.out[0], T.out_len[0], &v), PKT_OK);
+	assert_int_equal(v.proto, 17);
+	assert_int_equal(v.src, tp_ip(SERVER));
+	assert_int_equal(ntohs(v.sport), 53);
+	assert_int_equal(v.dst, tp_ip(CLIENT));
+	assert_int_equal(ntohs(v.dport), 5000);
+	assert_int_equal(v.len - v.payload_off, 6);
+	assert_memory_equal(T.out[0] + v.payload_off, "answer", 6);
+	{
+		char big[1500] = { 0 };
+		assert_int_equal(lwip_port_udp_send(id, big, sizeof big), -1);
+	}
+
+	lwip_port_udp_close(T.udp_id); /* 5001 closed by the bridge */
+	assert_int_equal(lwip_port_udp_send(T.udp_id, "x", 1), -1);
+	usleep(200 * 1000);
+	lwip_port_sweep();
+	assert_int_equal(T.udp_expired, 1);
+	assert_int_equal(lwip_port_udp_send(id, "late", 4), -1);
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +572,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_admitted_never_completes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_time_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_unsupported_without_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_round_trip_and_expiry, setup_udp, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

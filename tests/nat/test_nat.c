@@ -146,16 +146,83 @@ static void test_parse_malformed(void **state)
 	pkt[10] = pkt[11] = 0;
 	{ uint16_t c = csum_finish(csum_partial(pkt, 20, 0)); memcpy(pkt + 10, &c, 2); }
 	assert_int_equal(pkt_parse(pkt, 32, &v), PKT_MALFORMED);
-	/* UDP and ICMP are unsupported */
+	/* TCP bytes labelled UDP: the UDP length does not match */
 	memcpy(pkt, good, len);
 	pkt[9] = 17;
 	pkt[10] = pkt[11] = 0;
 	{ uint16_t c = csum_finish(csum_partial(pkt, 20, 0)); memcpy(pkt + 10, &c, 2); }
-	assert_int_equal(pkt_parse(pkt, len, &v), PKT_UNSUPPORTED);
+	assert_int_equal(pkt_parse(pkt, len, &v), PKT_MALFORMED);
+	/* ICMP is unsupported */
 	pkt[9] = 1;
 	pkt[10] = pkt[11] = 0;
 	{ uint16_t c = csum_finish(csum_partial(pkt, 20, 0)); memcpy(pkt + 10, &c, 2); }
 	assert_int_equal(pkt_parse(pkt, len, &v), PKT_UNSUPPORTED);
+}
+
+static void test_parse_udp(void **state)
+{
+	uint8_t pkt[200];
+	struct pkt_view v;
+	size_t len;
+
+	(void)state;
+	len = tp_build_udp(pkt, &(struct tp_udp){ .src = "10.0.0.2", .dst = "198.51.100.53",
+		.sport = 5353, .dport = 53, .data = "query", .len = 5 });
+	assert_int_equal(pkt_parse(pkt, len, &v), PKT_OK);
+	assert_int_equal(v.proto, 17);
+	assert_int_equal(ntohs(v.sport), 5353);
+	assert_int_equal(ntohs(v.dport), 53);
+	assert_int_equal(v.payload_off, 28);
+	pkt[len - 1] ^= 1;
+	assert_int_equal(pkt_parse(pkt, len, &v), PKT_MALFORMED); /* checksum */
+	pkt[26] = pkt[27] = 0;
+	assert_int_equal(pkt_parse(pkt, len, &v), PKT_OK);        /* no checksum */
+	pkt[25] = 9;
+	assert_int_equal(pkt_parse(pkt, len, &v), PKT_MALFORMED); /* UDP length */
+	for (size_t n = 0; n < len; n++)
+		assert_int_not_equal(pkt_parse(pkt, n, &v), PKT_OK);
+}
+
+static void test_rewrite_udp(void **state)
+{
+	struct nat n;
+	struct pkt_view v, v2;
+	uint8_t pkt[200];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(nat_init(&n, 4, tp_ip("192.0.0.1"), htons(1)), 0);
+	for (int no_csum = 0; no_csum < 2; no_csum++) {
+		len = tp_build_udp(pkt, &(struct tp_udp){ .src = "10.0.0.2", .dst = "198.51.100.53",
+			.sport = (uint16_t)(5000 + no_csum), .dport = 53, .data = "q", .len = 1,
+			.no_csum = no_csum });
+		assert_int_equal(pkt_parse(pkt, len, &v), PKT_OK);
+		struct nat_tuple t = { v.src, v.dst, v.sport, v.dport, 17 };
+		struct nat_entry *e = nat_alloc(&n, &t, 0);
+		nat_set_state(e, NAT_UDP, 0);
+		nat_rewrite_inbound(&n, e, pkt, &v);
+		assert_int_equal(pkt_parse(pkt, len, &v2), PKT_OK);
+		assert_int_equal(v2.dst, n.listen_ip);
+		if (no_csum)
+			assert_true(pkt[26] == 0 && pkt[27] == 0);
+		/* reply direction */
+		uint8_t tmp[4], other[200];
+		memcpy(tmp, pkt + 12, 4); memcpy(pkt + 12, pkt + 16, 4); memcpy(pkt + 16, tmp, 4);
+		memcpy(tmp, pkt + 20, 2); memcpy(pkt + 20, pkt + 22, 2); memcpy(pkt + 22, tmp, 2);
+		/* the same pseudo tuple labelled TCP does not pass */
+		memcpy(other, pkt, len);
+		other[9] = 6;
+		assert_false(nat_rewrite_outbound(&n, other, len));
+		assert_true(nat_rewrite_outbound(&n, pkt, len));
+		assert_int_equal(pkt_parse(pkt, len, &v2), PKT_OK);
+		assert_int_equal(v2.src, t.dst_ip);
+		assert_int_equal(v2.sport, t.dst_port);
+		assert_int_equal(v2.dst, t.src_ip);
+		assert_int_equal(v2.dport, t.src_port);
+		if (no_csum)
+			assert_true(pkt[26] == 0 && pkt[27] == 0);
+	}
+	nat_destroy(&n);
 }
 
 /* Random bytes and random mutations of a good packet never crash the parser
@@ -284,6 +351,8 @@ int main(void)
 		cmocka_unit_test(test_parse_ok),
 		cmocka_unit_test(test_parse_malformed),
 		cmocka_unit_test(test_parse_random),
+		cmocka_unit_test(test_parse_udp),
+		cmocka_unit_test(test_rewrite_udp),
 		cmocka_unit_test(test_rewrite_round_trip),
 		cmocka_unit_test(test_table_bound_and_hash),
 	};

@@ -23,6 +23,49 @@ uint16_t tp_rd16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+static void ip_header(uint8_t *out, size_t tot, uint8_t proto, uint32_t src, uint32_t dst)
+{
+	uint16_t c;
+
+	memset(out, 0, 20);
+	out[0] = 0x45;
+	out[2] = (uint8_t)(tot >> 8);
+	out[3] = (uint8_t)tot;
+	out[6] = 0x40;
+	out[8] = 64;
+	out[9] = proto;
+	memcpy(out + 12, &src, 4);
+	memcpy(out + 16, &dst, 4);
+	c = csum_finish(csum_partial(out, 20, 0));
+	memcpy(out + 10, &c, 2);
+}
+
+size_t tp_build_udp(uint8_t *out, const struct tp_udp *u)
+{
+	size_t ul = 8 + u->len;
+	uint32_t src = tp_ip(u->src), dst = tp_ip(u->dst);
+	uint8_t *udp = out + 20;
+	uint16_t c;
+
+	ip_header(out, 20 + ul, 17, src, dst);
+	udp[0] = (uint8_t)(u->sport >> 8);
+	udp[1] = (uint8_t)u->sport;
+	udp[2] = (uint8_t)(u->dport >> 8);
+	udp[3] = (uint8_t)u->dport;
+	udp[4] = (uint8_t)(ul >> 8);
+	udp[5] = (uint8_t)ul;
+	udp[6] = udp[7] = 0;
+	if (u->len)
+		memcpy(udp + 8, u->data, u->len);
+	if (!u->no_csum) {
+		c = csum_finish(csum_partial(udp, ul, csum_pseudo_v4(src, dst, 17, (uint16_t)ul)));
+		if (c == 0)
+			c = 0xffff;
+		memcpy(udp + 6, &c, 2);
+	}
+	return 20 + ul;
+}
+
 size_t tp_build_tcp(uint8_t *out, const struct tp_tcp *t)
 {
 	size_t thl = 20 + t->optlen, tot = 20 + thl + t->len;

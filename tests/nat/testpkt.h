@@ -17,6 +17,16 @@ struct tp_tcp {
 	size_t len;
 };
 
+struct tp_udp {
+	const char *src, *dst;
+	uint16_t sport, dport;
+	const void *data;
+	size_t len;
+	int no_csum;               /* send checksum 0 */
+};
+
+size_t tp_build_udp(uint8_t *out, const struct tp_udp *u);
+
 /* Returns the packet length written to out (which must hold 60 + optlen + len). */
 size_t tp_build_tcp(uint8_t *out, const struct tp_tcp *t);
 uint32_t tp_ip(const char *dotted);          /* network order */
