@@ -15,6 +15,7 @@
 
 #define CONNECT_TIMEOUT 20.0
 #define HOST_SNDBUF 16384
+#define HOST_RCVBUF 32768
 
 /* ---- latency queue: FIFO per due time, one libev timer ---- */
 struct delayed {
@@ -342,8 +343,9 @@ bool sim_link_open(struct sim_link *l, bool udp, struct in_addr a, int port, int
 	if (!udp) {
 		/* a module's TCP send window is small; keep the host's alike so
 		 * that CIPACK and the tx buffer see a slow receiver */
-		int sb = HOST_SNDBUF;
+		int sb = HOST_SNDBUF, rb = HOST_RCVBUF;
 		setsockopt(l->fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+		setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof rb);
 	}
 	if (lport > 0) {
 		int one = 1;

@@ -1164,6 +1164,15 @@ static bool basic_flag(const char *rest, int *var)
 	return true;
 }
 
+/* a basic command's optional single-digit parameter; answers OK if valid */
+static bool digit_max(const char *rest, int max)
+{
+	if (rest[0] && (rest[1] || rest[0] < '0' || rest[0] > '0' + max))
+		return false;
+	at_ok();
+	return true;
+}
+
 static void dispatch_basic(const struct at_cmd *c)
 {
 	int v;
@@ -1206,16 +1215,54 @@ static void dispatch_basic(const struct at_cmd *c)
 		at_ok();
 		return;
 	case '&':
-		if (!strcmp(c->name, "&F")) {
+		if (!strcmp(c->name, "&F") && digit_max(c->rest, 0)) {
 			AT.echo = true;
 			AT.v1 = true;
 			AT.cmee = 0;
+			return;
 		}
+		if ((!strcmp(c->name, "&W") && digit_max(c->rest, 0)) ||
+		    (!strcmp(c->name, "&D") && digit_max(c->rest, 2)) ||
+		    (!strcmp(c->name, "&C") && digit_max(c->rest, 1)))
+			return;
+		break;
+	case 'Q': case 'H':
+		if (digit_max(c->rest, 0))
+			return;
+		break;
+	case 'X':
+		if (digit_max(c->rest, 4))
+			return;
+		break;
+	case 'L':
+		if (digit_max(c->rest, 3))
+			return;
+		break;
+	case 'M':
+		if (digit_max(c->rest, 2))
+			return;
+		break;
+	case 'S': {
+		/* S-registers: ATSn=v is accepted, ATSn? reads 0 */
+		const char *p = c->rest;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == c->rest)
+			break;
+		if (*p == '?' && !p[1]) {
+			at_info("000");
+			at_ok();
+			return;
+		}
+		if (*p++ != '=')
+			break;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (*p)
+			break;
 		at_ok();
 		return;
-	case 'Q': case 'X': case 'H': case 'L': case 'M': case 'S':
-		at_ok();
-		return;
+	}
 	}
 	at_plain_error();
 }

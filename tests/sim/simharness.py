@@ -141,7 +141,10 @@ class Sim:
     def tr(self, cmd, reply, timeout=5.0):
         """Send a command line (echo off) and expect the exact reply bytes."""
         self.send(cmd + "\r")
-        self.expect(reply, timeout)
+        try:
+            self.expect(reply, timeout)
+        except Fail as e:
+            raise Fail("%s: %s" % (cmd, e))
 
     # ---- control socket ----
     def ctl(self, line):

@@ -1,0 +1,47 @@
+"""Command line contract: --help, one-line errors with exit 2, --link."""
+import os
+import subprocess
+import sys
+import tempfile
+from simharness import Sim, run, Fail
+
+EXE = sys.argv[1]
+
+
+def bad(args, flag):
+    p = subprocess.run([EXE] + args, capture_output=True, timeout=5)
+    err = p.stderr.decode()
+    if p.returncode != 2:
+        raise Fail("%r: exit %d" % (args, p.returncode))
+    first = err.splitlines()[0] if err else ""
+    if flag not in first:
+        raise Fail("%r: message %r does not name %s" % (args, first, flag))
+
+
+def test(make):
+    p = subprocess.run([EXE, "--help"], capture_output=True, timeout=5)
+    out = p.stdout.decode()
+    for flag in ("--model", "--baud", "--latency-ms", "--hosts", "--link", "--control",
+                 "--seed", "--urc-race", "--chunk-jitter", "--rxbuf", "--log", "--verbose"):
+        if flag not in out:
+            raise Fail("--help lacks %s" % flag)
+    bad(["--baud", "fast"], "--baud")
+    bad(["--baud", "-1"], "-1")
+    bad(["--model", "sim900"], "sim900")
+    bad(["--rxbuf", "0"], "--rxbuf")
+    bad(["--latency-ms", "1x"], "1x")
+    bad(["--seed", "x"], "--seed")
+    bad(["--bogus"], "--bogus")
+    d = tempfile.mkdtemp()
+    link = os.path.join(d, "ttyMODEM")
+    os.symlink("/nonexistent", link)     # an old symlink is replaced
+    s = make("--link", link)
+    if os.readlink(link) != s.path:
+        raise Fail("--link points to %r" % os.readlink(link))
+    s.tr("ATE0", "ATE0\r\r\nOK\r\n")
+    s.stop()
+    if os.path.lexists(link):
+        raise Fail("--link not removed on exit")
+
+
+run(test)
