@@ -36,6 +36,7 @@
 #define TIMER_INTERVAL_S 0.05
 #define SWEEP_EVERY_MS   250
 #define TW_LINGER_MS     2000
+#define PENDING_MAX      256
 
 static struct {
 	bool up;
@@ -50,6 +51,9 @@ static struct {
 	struct nat nat;
 	struct lwip_port_counters cnt;
 	uint32_t last_sweep_ms;
+	unsigned depth;                   /* inside ip_input or lwIP timers */
+	struct pbuf *pending[PENDING_MAX]; /* input deferred while depth > 0 */
+	unsigned pending_head, pending_len;
 	uint8_t outbuf[65535];
 	uint8_t udpbuf[65535];
 } g;
@@ -159,6 +163,40 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return pcb_is_active(pcb) ? ERR_OK : ERR_ABRT;
 }
 
+/* lwIP's tcp_input is not reentrant (it keeps the segment being processed
+ * in globals), yet the bridge's lwIP callbacks may well call us back, e.g.
+ * admitting a queued flow from tcp_err. Input that arrives while lwIP is
+ * busy is queued and fed as soon as the outer call returns. */
+static void drain_pending(void)
+{
+	while (g.pending_len) {
+		struct pbuf *p = g.pending[g.pending_head];
+
+		g.pending_head = (g.pending_head + 1) % PENDING_MAX;
+		g.pending_len--;
+		if (g.netif.input(p, &g.netif) != ERR_OK)
+			pbuf_free(p);
+	}
+}
+
+static void lwip_input(struct pbuf *p)
+{
+	if (g.depth) {
+		if (g.pending_len == PENDING_MAX) {
+			pbuf_free(p);
+			return;
+		}
+		g.pending[(g.pending_head + g.pending_len) % PENDING_MAX] = p;
+		g.pending_len++;
+		return;
+	}
+	g.depth++;
+	if (g.netif.input(p, &g.netif) != ERR_OK)
+		pbuf_free(p);
+	drain_pending();
+	g.depth--;
+}
+
 static void feed_lwip(const struct nat_entry *e, const uint8_t *pkt, const struct pkt_view *v)
 {
 	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)v->len, PBUF_RAM);
@@ -167,8 +205,7 @@ static void feed_lwip(const struct nat_entry *e, const uint8_t *pkt, const struc
 		return;
 	memcpy(p->payload, pkt, v->len);
 	nat_rewrite_inbound(&g.nat, e, p->payload, v);
-	if (g.netif.input(p, &g.netif) != ERR_OK)
-		pbuf_free(p);
+	lwip_input(p);
 }
 
 static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
@@ -264,7 +301,12 @@ void lwip_port_poll(void)
 {
 	uint32_t now = sys_now();
 
+	if (g.depth)
+		return;
+	g.depth++;
 	sys_check_timeouts();
+	drain_pending();
+	g.depth--;
 	if ((uint32_t)(now - g.last_sweep_ms) >= SWEEP_EVERY_MS) {
 		g.last_sweep_ms = now;
 		sweep();
@@ -557,6 +599,11 @@ void lwip_port_shutdown(void)
 	g.listener = NULL;
 	udp_remove(g.udp);
 	g.udp = NULL;
+	while (g.pending_len) {
+		pbuf_free(g.pending[g.pending_head]);
+		g.pending_head = (g.pending_head + 1) % PENDING_MAX;
+		g.pending_len--;
+	}
 	netif_set_down(&g.netif);
 	netif_remove(&g.netif);
 	nat_destroy(&g.nat);

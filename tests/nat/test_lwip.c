@@ -12,6 +12,9 @@
 
 #include <arpa/inet.h>
 
+#include <ev.h>
+
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
 
@@ -30,6 +33,7 @@ static struct {
 	struct tcp_pcb *pcb;
 	uint32_t accepted_id;
 	bool abort_in_accept, admit_in_syn, refuse_in_syn;
+	uint32_t admit_in_accept, admit_in_err; /* flow ids + 1, 0 = none */
 	char rx[256];
 	size_t rx_len;
 	int errs;
@@ -61,6 +65,8 @@ static void on_err(void *arg, err_t err)
 	(void)err;
 	T.errs++;
 	T.pcb = NULL;
+	if (T.admit_in_err)
+		lwip_port_tcp_admit(T.admit_in_err - 1);
 }
 
 static void cb_syn(void *ctx, uint32_t id, const struct nat_tuple *t)
@@ -80,6 +86,8 @@ static void cb_accepted(void *ctx, uint32_t id, struct tcp_pcb *pcb)
 	(void)ctx;
 	T.accepted++;
 	T.accepted_id = id;
+	if (T.admit_in_accept)
+		lwip_port_tcp_admit(T.admit_in_accept - 1);
 	if (T.abort_in_accept) {
 		tcp_abort(pcb);
 		return;
@@ -489,6 +497,99 @@ static void test_garbage_counted(void **state)
 	assert_int_equal(T.syns, 0);
 }
 
+/* The bridge admits another flow from inside lwIP callbacks (tcp_accepted,
+ * tcp_err): the nested input must be deferred, not run inside tcp_input. */
+static void test_admit_from_lwip_callbacks(void **state)
+{
+	struct pkt_view v;
+
+	(void)state;
+	send_tcp(45000, 10, 0, TCPF_SYN, NULL);
+	uint32_t a = T.last_syn_id;
+	send_tcp(45001, 20, 0, TCPF_SYN, NULL);
+	uint32_t b = T.last_syn_id;
+	send_tcp(45002, 30, 0, TCPF_SYN, NULL);
+	uint32_t c = T.last_syn_id;
+
+	lwip_port_tcp_admit(a);
+	v = out_view(0, 45000);
+	T.admit_in_accept = b + 1;
+	send_tcp(45000, 11, v.seq + 1, TCPF_ACK, NULL);
+	assert_int_equal(T.accepted, 1);
+	v = out_view(T.nout - 1, 45001); /* b's SYN-ACK came out after accept returned */
+	assert_int_equal(v.flags, TCPF_SYN | TCPF_ACK);
+	assert_int_equal(v.ack, 21);
+	T.admit_in_accept = 0;
+
+	T.admit_in_err = c + 1;
+	send_tcp(45000, 11, 0, TCPF_RST, NULL); /* a dies: tcp_err admits c */
+	assert_int_equal(T.errs, 1);
+	v = out_view(T.nout - 1, 45002);
+	assert_int_equal(v.flags, TCPF_SYN | TCPF_ACK);
+	assert_int_equal(v.ack, 31);
+}
+
+/* A TIME_WAIT pcb keeps its entry for a short linger (a retransmitted FIN
+ * still gets its ACK), then both are reclaimed. */
+static void test_time_wait_linger(void **state)
+{
+	struct lwip_port_counters c;
+	struct pkt_view v;
+	int n;
+
+	(void)state;
+	send_tcp(46000, 100, 0, TCPF_SYN, NULL);
+	lwip_port_tcp_admit(T.last_syn_id);
+	v = out_view(0, 46000);
+	uint32_t s = v.seq + 1;
+	send_tcp(46000, 101, s, TCPF_ACK, NULL);
+	tcp_err(T.pcb, NULL);
+	tcp_recv(T.pcb, NULL);
+	assert_int_equal(tcp_close(T.pcb), ERR_OK);
+	send_tcp(46000, 101, s + 1, TCPF_ACK | TCPF_FIN, NULL);
+	lwip_port_sweep();
+	n = T.nout;
+	send_tcp(46000, 101, s + 1, TCPF_ACK | TCPF_FIN, NULL); /* retransmitted FIN */
+	assert_int_equal(T.nout, n + 1);
+	v = out_view(n, 46000);
+	assert_int_equal(v.flags, TCPF_ACK);
+	assert_int_equal(v.ack, 102);
+	usleep(2100 * 1000);
+	lwip_port_sweep();
+	lwip_port_get_counters(&c);
+	assert_int_equal(c.flows, 0);
+	for (struct tcp_pcb *p = tcp_tw_pcbs; p; p = p->next)
+		assert_int_not_equal(p->local_port, LWIP_PORT_LISTEN_PORT);
+}
+
+static void stop_loop(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* With a real loop, the port's own timer runs lwIP timers and the sweep. */
+static void test_ev_timer_drives_sweep(void **state)
+{
+	struct lwip_port_config cfg = {
+		.netif_ip = tp_ip("192.0.0.1"), .mtu = 1500, .max_flows = 4, .hold_timeout_ms = 100,
+	};
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	ev_timer stop;
+
+	(void)state;
+	memset(&T, 0, sizeof T);
+	assert_int_equal(lwip_port_init(loop, &cfg, &cbs, NULL), 0);
+	send_tcp(47000, 1, 0, TCPF_SYN, NULL);
+	ev_timer_init(&stop, stop_loop, 0.6, 0);
+	ev_timer_start(loop, &stop);
+	ev_run(loop, 0);
+	assert_int_equal(T.abandoned, 1);
+	lwip_port_shutdown();
+	ev_loop_destroy(loop);
+}
+
 static void send_udp(uint16_t sport, const char *data, int no_csum)
 {
 	uint8_t pkt[512];
@@ -572,6 +673,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_admitted_never_completes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_time_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admit_from_lwip_callbacks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_wait_linger, setup, teardown),
+		cmocka_unit_test(test_ev_timer_drives_sweep),
 		cmocka_unit_test_setup_teardown(test_udp_unsupported_without_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_round_trip_and_expiry, setup_udp, teardown),
 	};
