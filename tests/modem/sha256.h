@@ -1,0 +1,10 @@
+/* SHA-256 (FIPS 180-4) for comparing payloads in tests. */
+#ifndef ATB_TEST_SHA256_H
+#define ATB_TEST_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void sha256(const uint8_t *data, size_t len, uint8_t out[32]);
+
+#endif
