@@ -5,8 +5,8 @@
  *   op & 3 == 0  feed bytes as a packet (op & 0x80: fix IP/TCP checksums
  *                first so the fuzzer gets past validation)
  *   op & 3 == 1  admit the last flow that asked     op & 3 == 2  refuse it
- *   op & 3 == 3  run the sweep, write to every accepted pcb and answer
- *                the last UDP flow
+ *   op & 3 == 3  run lwIP's timers and the sweep, write to every accepted
+ *                pcb and answer the last UDP flow
  *
  * Built with clang -fsanitize=fuzzer when ATB_FUZZ=ON; otherwise main()
  * replays files given on the command line, or, with none, a few thousand
@@ -162,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			lwip_port_tcp_refuse(last_flow);
 			break;
 		case 3:
+			lwip_port_poll();
 			lwip_port_sweep();
 			for (int i = 0; i < 8; i++)
 				if (pcbs[i] && tcp_sndbuf(pcbs[i]) > 16) {
