@@ -340,10 +340,9 @@ static void new_flow(const uint8_t *pkt, const struct pkt_view *v, const struct 
 		return;
 	}
 	e = nat_alloc(&g.nat, t, now_ms());
-	if (e) {
-		e->syn = malloc(v->len);
-		if (!e->syn)
-			nat_release(&g.nat, e), e = NULL;
+	if (e && !(e->syn = malloc(v->len))) {
+		nat_release(&g.nat, e);
+		e = NULL;
 	}
 	if (!e) {
 		g.cnt.table_full++;

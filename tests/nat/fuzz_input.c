@@ -2,11 +2,15 @@
  * NAT state driven by the same input (admit, refuse, sweep, bridge writes).
  *
  * Input: a sequence of records  op:u8 len:u16be bytes[len]
- *   op & 3 == 0  feed bytes as a packet (op & 0x80: fix IP/TCP checksums
+ *   op & 7 == 0  feed bytes as a packet (op & 0x80: fix IP/TCP checksums
  *                first so the fuzzer gets past validation)
- *   op & 3 == 1  admit the last flow that asked     op & 3 == 2  refuse it
- *   op & 3 == 3  run lwIP's timers and the sweep, write to every accepted
+ *   op & 7 == 1  admit the last flow that asked     op & 7 == 2  refuse it
+ *   op & 7 == 3  run lwIP's timers and the sweep, write to every accepted
  *                pcb and answer the last UDP flow
+ *   op & 7 == 4  play the client of the last SYN-ACK seen: ACK it, with
+ *                bytes as data (so handshakes complete and data flows)
+ *   op & 7 == 5  that client sends FIN     op & 7 == 6  it sends RST
+ *   op & 7 == 7  the bridge closes (or aborts, op & 0x80) its pcbs
  *
  * Built with clang -fsanitize=fuzzer when ATB_FUZZ=ON; otherwise main()
  * replays files given on the command line, or, with none, a few thousand
@@ -23,6 +27,53 @@
 
 static uint32_t last_flow, last_udp;
 static struct tcp_pcb *pcbs[8];
+
+/* The client side of the last handshake lwIP answered. */
+static struct {
+	int valid;
+	uint8_t srv[4], cli[4], sport[2], cport[2];
+	uint32_t snd_nxt, rcv_nxt; /* client's view */
+} peer;
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void forget_pcb(struct tcp_pcb *pcb)
+{
+	for (int i = 0; i < 8; i++)
+		if (pcbs[i] == pcb)
+			pcbs[i] = NULL;
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	(void)arg;
+	(void)err;
+	if (!p) { /* client FIN: close our side too */
+		forget_pcb(pcb);
+		tcp_arg(pcb, NULL);
+		tcp_recv(pcb, NULL);
+		tcp_err(pcb, NULL);
+		if (tcp_close(pcb) != ERR_OK) {
+			tcp_abort(pcb);
+			return ERR_ABRT;
+		}
+		return ERR_OK;
+	}
+	tcp_recved(pcb, p->tot_len);
+	pbuf_free(p);
+	return ERR_OK;
+}
 
 static void on_syn(void *ctx, uint32_t id, const struct nat_tuple *t)
 {
@@ -45,6 +96,7 @@ static void on_accepted(void *ctx, uint32_t id, struct tcp_pcb *pcb)
 			pcbs[i] = pcb;
 			tcp_arg(pcb, (void *)i);
 			tcp_err(pcb, on_err);
+			tcp_recv(pcb, on_recv);
 			return;
 		}
 	(void)id;
@@ -82,6 +134,59 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 	(void)ctx;
 	for (size_t i = 0; i < len; i++)
 		sink = (uint8_t)(sink ^ pkt[i]); /* touch every byte for ASan */
+	if (len >= 40 && pkt[0] == 0x45 && pkt[9] == 6 && pkt[33] == 0x12) { /* SYN-ACK */
+		memcpy(peer.srv, pkt + 12, 4);
+		memcpy(peer.cli, pkt + 16, 4);
+		memcpy(peer.sport, pkt + 20, 2);
+		memcpy(peer.cport, pkt + 22, 2);
+		peer.rcv_nxt = rd32(pkt + 24) + 1;
+		peer.snd_nxt = rd32(pkt + 28);
+		peer.valid = 1;
+	} else if (peer.valid && len >= 40 && pkt[9] == 6 && !memcmp(pkt + 22, peer.cport, 2)) {
+		uint32_t seg = (uint32_t)(len - 20 - (size_t)(pkt[32] >> 4) * 4);
+		if (pkt[33] & 0x01)
+			seg++;
+		if (rd32(pkt + 24) == peer.rcv_nxt)
+			peer.rcv_nxt += seg;
+	}
+}
+
+/* Sends a segment from the tracked client with valid checksums. */
+static void peer_send(uint8_t flags, const uint8_t *data, size_t len)
+{
+	uint8_t *p;
+	size_t tot = 40 + len;
+	uint16_t c;
+
+	if (!peer.valid || tot > 1500)
+		return;
+	p = calloc(1, tot);
+	p[0] = 0x45;
+	p[2] = (uint8_t)(tot >> 8);
+	p[3] = (uint8_t)tot;
+	p[8] = 64;
+	p[9] = 6;
+	memcpy(p + 12, peer.cli, 4);
+	memcpy(p + 16, peer.srv, 4);
+	memcpy(p + 20, peer.cport, 2);
+	memcpy(p + 22, peer.sport, 2);
+	wr32(p + 24, peer.snd_nxt);
+	wr32(p + 28, peer.rcv_nxt);
+	p[32] = 5 << 4;
+	p[33] = flags;
+	p[34] = p[35] = 0xff;
+	if (len)
+		memcpy(p + 40, data, len);
+	c = csum_finish(csum_partial(p, 20, 0));
+	memcpy(p + 10, &c, 2);
+	uint32_t s, d;
+	memcpy(&s, p + 12, 4);
+	memcpy(&d, p + 16, 4);
+	c = csum_finish(csum_partial(p + 20, tot - 20, csum_pseudo_v4(s, d, 6, (uint16_t)(tot - 20))));
+	memcpy(p + 36, &c, 2);
+	peer.snd_nxt += (uint32_t)len + ((flags & 0x01) ? 1 : 0);
+	lwip_port_input(p, tot);
+	free(p);
 }
 
 static void fix_checksums(uint8_t *p, size_t len)
@@ -146,7 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= 3;
 		if (len > size)
 			len = size;
-		switch (op & 3) {
+		switch (op & 7) {
 		case 0:
 			pkt = malloc(len ? len : 1); /* exact size: ASan sees overreads */
 			memcpy(pkt, data, len);
@@ -170,6 +275,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					tcp_output(pcbs[i]);
 				}
 			lwip_port_udp_send(last_udp, data, len < 64 ? len : 64);
+			break;
+		case 4:
+			peer_send(0x18, data, len);
+			break;
+		case 5:
+			peer_send(0x11, NULL, 0);
+			break;
+		case 6:
+			peer_send(0x04, NULL, 0);
+			peer.valid = 0;
+			break;
+		case 7:
+			for (int i = 0; i < 8; i++) {
+				struct tcp_pcb *pcb = pcbs[i];
+
+				if (!pcb)
+					continue;
+				pcbs[i] = NULL;
+				tcp_arg(pcb, NULL);
+				tcp_recv(pcb, NULL);
+				tcp_err(pcb, NULL);
+				if ((op & 0x80) || tcp_close(pcb) != ERR_OK)
+					tcp_abort(pcb);
+			}
 			break;
 		}
 		data += len;
@@ -230,7 +359,7 @@ int main(int argc, char **argv)
 				r = r * 1103515245u + 12345u;
 				in[n + 3 + (r >> 16) % len] = (uint8_t)(r >> 8);
 			}
-			if ((op & 3) == 0 && (r & 1))
+			if ((op & 7) == 0 && (r & 1))
 				op |= 0x80;
 			in[n] = op;
 			in[n + 1] = 0;
