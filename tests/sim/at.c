@@ -10,8 +10,6 @@
 
 struct at_state AT;
 struct sim_buf R;
-static ev_timer race_timer;
-static bool race_init;
 
 void at_reset(void)
 {
@@ -235,34 +233,12 @@ void at_error(int cme)
 		at_info("+CME ERROR: %s", cme_text(cme));
 }
 
-static void emit_response(void)
+void at_finish(void)
 {
 	if (R.len)
 		sim_out(R.data, R.len);
 	R.len = 0;
 	sim_cmd_end();
-}
-
-static void race_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop, (void)w, (void)revents;
-	emit_response();
-}
-
-void at_finish(void)
-{
-	if (S.o.urc_race && (sim_rand() & 1)) {
-		/* leave room for notifications between the echo and the result */
-		if (!race_init) {
-			ev_timer_init(&race_timer, race_cb, 0., 0.);
-			race_init = true;
-		}
-		S.busy = true;
-		ev_timer_set(&race_timer, (1 + sim_rand() % 3) / 1000.0, 0.);
-		ev_timer_start(S.loop, &race_timer);
-		return;
-	}
-	emit_response();
 }
 
 void at_urc(bool droppable, const char *fmt, ...)

@@ -96,6 +96,7 @@ static void do_reboot(void)
 	S.in.len = 0;
 	S.out.len = 0;
 	S.urcq.len = 0;
+	S.raceq.len = 0;
 	S.cmd_open = false;
 	S.busy = false;
 	S.rebooting = true;

@@ -180,6 +180,8 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 size_t sim_link_read(struct sim_link *l, void *p, size_t max)
 {
 	size_t n = l->rx.len < max ? l->rx.len : max;
+	if (n == 0)
+		return 0;
 	memcpy(p, l->rx.data, n);
 	sim_buf_consume(&l->rx, n);
 	update_rx_watch(l);

@@ -225,6 +225,7 @@ int main(int argc, char **argv)
 	sim_buf_free(&S.in);
 	sim_buf_free(&S.out);
 	sim_buf_free(&S.urcq);
+	sim_buf_free(&S.raceq);
 	sim_buf_free(&S.cmdlog);
 	return 0;
 }

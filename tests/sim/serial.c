@@ -14,6 +14,7 @@
 #define IN_CAP 16384          /* unconsumed client bytes before we stop reading */
 #define OUT_CAP (8u << 20)    /* output queue bound (client not reading) */
 #define PACE_TICK 0.004
+#define RACE_HOLD 0.02
 
 static FILE *logf;
 
@@ -122,6 +123,11 @@ void sim_outs(const char *s)
 	sim_out(s, strlen(s));
 }
 
+static bool coin(void)
+{
+	return sim_rand() & 1;
+}
+
 void sim_urc(const void *p, size_t n, bool droppable)
 {
 	if (S.rebooting)
@@ -131,10 +137,40 @@ void sim_urc(const void *p, size_t n, bool droppable)
 		sim_logv("notification dropped: %.*s", (int)n, (const char *)p);
 		return;
 	}
-	if (S.cmd_open && !S.o.urc_race)
+	if (S.cmd_open) {
+		/* caused by or concurrent with the running command: after its result */
 		sim_buf_add(&S.urcq, p, n);
-	else
+	} else if (S.o.urc_race && !S.cmd_open && (S.raceq.len || coin())) {
+		/* hold it briefly: the next command gets it between echo and result */
+		sim_buf_add(&S.raceq, p, n);
+		if (!ev_is_active(&S.race_release)) {
+			ev_timer_set(&S.race_release, RACE_HOLD, 0.);
+			ev_timer_start(S.loop, &S.race_release);
+		}
+	} else {
 		sim_out(p, n);
+	}
+}
+
+static void race_flush(void)
+{
+	ev_timer_stop(S.loop, &S.race_release);
+	if (S.raceq.len) {
+		sim_out(S.raceq.data, S.raceq.len);
+		S.raceq.len = 0;
+	}
+}
+
+static void race_release_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	if (S.out.len) {
+		/* the client has not even seen the last result: keep holding */
+		ev_timer_set(&S.race_release, RACE_HOLD, 0.);
+		ev_timer_start(S.loop, &S.race_release);
+		return;
+	}
+	race_flush();
 }
 
 void sim_urcs(const char *s, bool droppable)
@@ -145,6 +181,7 @@ void sim_urcs(const char *s, bool droppable)
 void sim_cmd_begin(void)
 {
 	S.cmd_open = true;
+	race_flush(); /* the echo is out: held notifications land before the result */
 }
 
 void sim_cmd_end(void)
@@ -152,7 +189,15 @@ void sim_cmd_end(void)
 	S.cmd_open = false;
 	S.busy = false;
 	if (S.urcq.len) {
-		sim_out(S.urcq.data, S.urcq.len);
+		if (S.o.urc_race && (S.raceq.len || coin())) {
+			sim_buf_add(&S.raceq, S.urcq.data, S.urcq.len);
+			if (!ev_is_active(&S.race_release)) {
+				ev_timer_set(&S.race_release, RACE_HOLD, 0.);
+				ev_timer_start(S.loop, &S.race_release);
+			}
+		} else {
+			sim_out(S.urcq.data, S.urcq.len);
+		}
 		S.urcq.len = 0;
 	}
 	sim_kick();
@@ -273,6 +318,7 @@ bool sim_serial_open(void)
 	ev_timer_init(&S.eio_retry, eio_cb, 0.1, 0.);
 	ev_timer_init(&S.kick, kick_cb, 0., 0.);
 	ev_timer_init(&S.jitter_wait, jitter_cb, 0., 0.);
+	ev_timer_init(&S.race_release, race_release_cb, RACE_HOLD, 0.);
 	if (S.o.baud > 0) {
 		S.in_tokens = S.out_tokens = 1;
 		ev_timer_init(&S.pace, pace_cb, PACE_TICK, PACE_TICK);

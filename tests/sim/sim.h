@@ -117,6 +117,8 @@ struct sim {
 	struct sim_buf in;   /* bytes from the client not yet consumed */
 	struct sim_buf out;  /* bytes to the client not yet written */
 	struct sim_buf urcq; /* notifications held back while a command runs */
+	struct sim_buf raceq; /* --urc-race: notifications held for the next command */
+	ev_timer race_release;
 	bool cmd_open;       /* between a command line and its final result */
 	bool busy;           /* input processing suspended (async command) */
 	ev_timer kick;       /* resumes input processing from the loop */
