@@ -54,8 +54,8 @@ def scenario(make, args, want_race):
             p.urcs.append(p.line())
         if "--latency-ms" in args and time.time() - t0 < 0.2:
             raise Fail("connect result not delayed")
-    payload = bytes(range(256)) * 4
-    for rnd in range(20):
+    payload = bytes(range(256))
+    for rnd in range(12):
         n = rnd % 4
         s.send("AT+CIPSEND=%d,%d\r" % (n, len(payload)))
         s.read_until("> ")
