@@ -154,6 +154,9 @@ static int add_route(struct nl_sock *sk, const char *dev, int ifindex,
 		rtnl_route_nh_set_ifindex(nh, ifindex);
 		rtnl_route_add_nexthop(r, nh); /* r owns nh from here */
 		nh = NULL;
+		/* NLM_F_CREATE without EXCL or REPLACE prepends: our route wins
+		 * over an existing one with the same prefix (the host's default
+		 * route) and that one is in force again when the tun goes away. */
 		if (err == 0)
 			err = rtnl_route_add(sk, r, NLM_F_CREATE);
 	}

@@ -132,6 +132,38 @@ static int child_configured(void)
 	return 0;
 }
 
+/* With a default route already there (the host's uplink), the tun's default
+ * route goes in front of it, and the old one is back when the tun closes. */
+static int child_default_route_prepended(void)
+{
+	struct tun_config cfg = { .name = "tun0", .addr = ip("10.9.0.1"), .prefix_len = 24,
+		.mtu = 1500, .default_route = 1 };
+	char buf[4096];
+	size_t n;
+	FILE *f;
+	int fd;
+
+	if (system("ip link add v0 type veth peer name v1 && ip link set v0 up && "
+	           "ip addr add 192.0.2.1/24 dev v0 && ip route add default via 192.0.2.2") != 0)
+		return 77; /* no veth here: nothing to check */
+	fd = tun_open(&cfg, NULL, 0);
+	if (fd < 0)
+		return child_fail("tun_open with an existing default route");
+	f = popen("ip -4 route show default", "r");
+	n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	buf[n] = '\0';
+	if (f)
+		pclose(f);
+	if (strncmp(buf, "default dev tun0", 16) || !strstr(buf, "default via 192.0.2.2 dev v0")) {
+		fprintf(stderr, "child: default routes:\n%s", buf);
+		return child_fail("tun0's default route is not first");
+	}
+	tun_close(fd);
+	if (!output_has("ip -4 route show default", "default via 192.0.2.2 dev v0"))
+		return 1;
+	return 0;
+}
+
 static int child_any_name(void)
 {
 	struct tun_config cfg = { .name = NULL, .addr = ip("10.9.0.1"), .prefix_len = 32, .mtu = 576 };
@@ -181,6 +213,15 @@ static int in_namespace(int (*fn)(void))
 }
 
 static void test_configured(void **state) { (void)state; assert_int_equal(in_namespace(child_configured), 0); }
+static void test_default_route_prepended(void **state)
+{
+	int rc = in_namespace(child_default_route_prepended);
+
+	(void)state;
+	if (rc == SKIP)
+		skip();
+	assert_int_equal(rc, 0);
+}
 static void test_any_name(void **state) { (void)state; assert_int_equal(in_namespace(child_any_name), 0); }
 static void test_bad_route(void **state) { (void)state; assert_int_equal(in_namespace(child_bad_route), 0); }
 static void test_bad_name(void **state) { (void)state; assert_int_equal(in_namespace(child_bad_name), 0); }
@@ -194,6 +235,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_configured),
+		cmocka_unit_test(test_default_route_prepended),
 		cmocka_unit_test(test_any_name),
 		cmocka_unit_test(test_bad_route),
 		cmocka_unit_test(test_bad_name),
