@@ -3,6 +3,7 @@
 #include "modem_priv.h"
 
 #include <ev.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,27 @@ void modem_close(struct modem *m, int link)
 {
 	if (link_ok(m, link))
 		m->dialect->close(m, link);
+}
+
+int modem_next_req(struct modem *m)
+{
+	int id = m->next_req;
+	m->next_req = m->next_req == INT_MAX ? 0 : m->next_req + 1;
+	return id;
+}
+
+int modem_resolve(struct modem *m, const char *name)
+{
+	if (!m->up || !m->dialect->resolve || !name)
+		return -1;
+	return m->dialect->resolve(m, name);
+}
+
+int modem_ping(struct modem *m, uint32_t ip, unsigned timeout_ms)
+{
+	if (!m->up || !m->dialect->ping)
+		return -1;
+	return m->dialect->ping(m, ip, timeout_ms);
 }
 
 void modem_get_stats(const struct modem *m, struct modem_stats *out)

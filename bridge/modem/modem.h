@@ -55,6 +55,15 @@ struct modem_events {
 	 * data read before the close has already been delivered through data().
 	 * The link id is free again. */
 	void (*closed)(void *ctx, int link);
+
+	/* Added after the first version of this interface (may be NULL). */
+	/* modem_resolve() finished: ok with n (1..MODEM_RESOLVE_MAX) IPv4
+	 * addresses in network byte order, or !ok (unknown name, DNS error,
+	 * timeout, data context lost). */
+	void (*resolved)(void *ctx, int req, bool ok, const uint32_t *ips, size_t n);
+	/* modem_ping() finished: ok with the round-trip time in ms, or !ok (no
+	 * reply in time, error, data context lost). */
+	void (*ping_reply)(void *ctx, int req, bool ok, unsigned rtt_ms);
 };
 
 struct modem;
@@ -88,6 +97,21 @@ void modem_recv_window(struct modem *m, int link, size_t window);
 
 /* Closes the link (after queued data was sent). A closed() event follows. */
 void modem_close(struct modem *m, int link);
+
+/* Resolves a host name with the module's resolver (SIM7000: AT+CDNSGIP).
+ * name: letters, digits, '-', '.', '_' only, at most 253 bytes (anything
+ * else is refused: it goes into an AT command). Returns a request id >= 0, or
+ * -1 when the modem is not up, the name is refused or too many requests wait.
+ * The answer arrives through resolved(). */
+#define MODEM_RESOLVE_MAX 2
+int modem_resolve(struct modem *m, const char *name);
+
+/* One ICMP echo to ip (network byte order) through the module (SIM7000:
+ * AT+CIPPING with one try). timeout_ms is rounded up to 100 ms steps, 100 ms
+ * .. 60 s. The line is busy for up to that long: keep it short. Returns a
+ * request id >= 0 or -1 (not up, too many waiting); the answer arrives
+ * through ping_reply(). */
+int modem_ping(struct modem *m, uint32_t ip, unsigned timeout_ms);
 
 /* Counters for status and tests. */
 struct modem_stats {

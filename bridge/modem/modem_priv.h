@@ -22,6 +22,8 @@ struct modem_dialect {
 	size_t (*send_space)(const struct modem *m, int link);
 	void (*recv_window)(struct modem *m, int link, size_t window);
 	void (*close)(struct modem *m, int link);
+	int (*resolve)(struct modem *m, const char *name); /* may be NULL */
+	int (*ping)(struct modem *m, uint32_t ip, unsigned timeout_ms);
 };
 
 struct modem {
@@ -36,6 +38,7 @@ struct modem {
 	const struct modem_dialect *dialect;
 	void *d; /* dialect state */
 	bool up;
+	int next_req; /* request ids for resolve and ping */
 	char local_ip[16];
 	uint64_t bytes_to_module, bytes_from_module;
 	struct at_chan_stats old_chan_stats; /* from channels replaced by a reopen */
@@ -45,6 +48,8 @@ struct modem {
  * error). The dialect's attach() runs again. False when the device cannot
  * be opened now. */
 bool modem_reopen(struct modem *m);
+/* A fresh request id (>= 0). */
+int modem_next_req(struct modem *m);
 
 extern const struct modem_dialect sim7000_dialect;
 

@@ -13,66 +13,8 @@
 #include <string.h>
 
 #include "at_cmd.h"
-#include "modem_priv.h"
+#include "sim7000.h"
 
-#define SIM7000_LINKS 8
-#define SIM7000_CHUNK 1460
-#define SIM7000_TX_CAP (4096 + SIM7000_CHUNK)
-#define SIM7000_UDP_QUEUE 8
-#define SIM7000_CONNECT_TIMEOUT 80.0 /* manual: 75 s max in multi-IP mode */
-#define SIM7000_ACK_RETRY 0.1
-#define SIM7000_POLL_BACKOFF_MAX 16
-#define SIM7000_BACKOFF_MAX 30.0
-
-enum sim7000_link_state {
-	LINK_FREE = 0,
-	LINK_CONNECTING,
-	LINK_OPEN,
-	LINK_CLOSING,  /* CIPCLOSE issued or about to be */
-	LINK_DRAINING, /* remote closed; delivering what the module still holds */
-};
-
-struct sim7000_link {
-	enum sim7000_link_state state;
-	enum modem_proto proto;
-	uint8_t tx[SIM7000_TX_CAP];
-	size_t tx_len;
-	uint16_t dgram[SIM7000_UDP_QUEUE]; /* UDP: datagram lengths in tx */
-	size_t n_dgram;
-	size_t window;
-	size_t inflight; /* accepted by the module, not yet acked by the peer */
-	bool readable;   /* the module holds data for us */
-	bool avail_known;
-	size_t avail;    /* how much, when known (last reply) */
-	unsigned read_errors;
-	bool poll_due;
-	unsigned poll_skip, poll_backoff;
-	bool close_wanted, silent_close, busy, ack_blocked, ack_query_due;
-	bool connect_reported;
-	ev_timer connect_timer;
-	struct modem *m;
-	int id;
-};
-
-struct sim7000 {
-	struct sim7000_link links[SIM7000_LINKS];
-	unsigned rr;  /* last scheduled slot */
-	uint32_t gen; /* bumped when the data context is lost */
-	bool chan_dead;
-	double backoff;
-	ev_timer retry_timer, poll_timer, ack_timer;
-	/* the read in flight */
-	size_t rx_len, rx_remaining;
-	bool rx_header; /* a header for the link of the read in flight was seen */
-};
-
-static struct sim7000 *S(const struct modem *m)
-{
-	return m->d;
-}
-
-static void bringup_start(struct modem *m);
-static void link_down_all(struct modem *m);
 
 static uint32_t make_tag(const struct modem *m, int link)
 {
@@ -86,7 +28,7 @@ static struct sim7000_link *tag_link(struct modem *m, uint32_t tag)
 	return &S(m)->links[tag & 0xf];
 }
 
-static bool parse_uints(const char *s, unsigned *out, int n)
+bool sim7000_parse_uints(const char *s, unsigned *out, int n)
 {
 	for (int i = 0; i < n; i++) {
 		while (*s == ' ')
@@ -110,7 +52,7 @@ static bool parse_uints(const char *s, unsigned *out, int n)
 
 /* ---- link life cycle ---- */
 
-static void link_reset(struct sim7000_link *l)
+void sim7000_link_reset(struct sim7000_link *l)
 {
 	struct modem *m = l->m;
 	int id = l->id;
@@ -126,7 +68,7 @@ static void link_closed(struct sim7000_link *l)
 {
 	struct modem *m = l->m;
 	bool silent = l->silent_close;
-	link_reset(l);
+	sim7000_link_reset(l);
 	if (!silent && m->ev.closed)
 		m->ev.closed(m->ctx, l->id);
 }
@@ -134,7 +76,7 @@ static void link_closed(struct sim7000_link *l)
 static void link_connect_failed(struct sim7000_link *l)
 {
 	struct modem *m = l->m;
-	link_reset(l);
+	sim7000_link_reset(l);
 	if (m->ev.connected)
 		m->ev.connected(m->ctx, l->id, false);
 }
@@ -216,7 +158,7 @@ static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	}
 	size_t accepted = cmd->data_len;
 	unsigned v[2];
-	if (!strncmp(final_line, "DATA ACCEPT:", 12) && parse_uints(final_line + 12, v, 2) &&
+	if (!strncmp(final_line, "DATA ACCEPT:", 12) && sim7000_parse_uints(final_line + 12, v, 2) &&
 	    v[1] <= cmd->data_len && l->proto == MODEM_TCP)
 		accepted = v[1];
 	if (l->proto == MODEM_UDP && l->n_dgram > 0) {
@@ -244,7 +186,7 @@ static void on_ack_line(void *ctx, const struct at_cmd *cmd, const char *line)
 	struct modem *m = ctx;
 	struct sim7000_link *l = tag_link(m, cmd->tag);
 	unsigned v[3];
-	if (!l || strncmp(line, "+CIPACK:", 8) || !parse_uints(line + 8, v, 3))
+	if (!l || strncmp(line, "+CIPACK:", 8) || !sim7000_parse_uints(line + 8, v, 3))
 		return;
 	l->inflight = v[2];
 	if (l->inflight < m->cfg.max_inflight)
@@ -275,12 +217,12 @@ static void on_read_line(void *ctx, const struct at_cmd *cmd, const char *line)
 	unsigned v[4];
 	/* A late answer to a read that timed out names another link: its
 	 * payload must not be taken for this one. */
-	if (!strncmp(line, "+CIPRXGET: 2,", 13) && parse_uints(line + 13, v + 1, 3) &&
+	if (!strncmp(line, "+CIPRXGET: 2,", 13) && sim7000_parse_uints(line + 13, v + 1, 3) &&
 	    v[1] == (cmd->tag & 0xf)) {
 		s->rx_header = true;
 		s->rx_len = v[2];
 		s->rx_remaining = v[3];
-	} else if (!strncmp(line, "+CIPRXGET: 4,", 13) && parse_uints(line + 13, v + 1, 2) &&
+	} else if (!strncmp(line, "+CIPRXGET: 4,", 13) && sim7000_parse_uints(line + 13, v + 1, 2) &&
 	           v[1] == (cmd->tag & 0xf)) {
 		s->rx_header = true;
 		s->rx_len = 0;
@@ -511,7 +453,7 @@ static void on_rxget_urc(void *ctx, const char *line)
 	struct modem *m = ctx;
 	unsigned id;
 	/* "+CIPRXGET: 1,<id>[,<ip>:<port>]" */
-	if (!m->up || strncmp(line, "+CIPRXGET: 1,", 13) || !parse_uints(line + 13, &id, 1) ||
+	if (!m->up || strncmp(line, "+CIPRXGET: 1,", 13) || !sim7000_parse_uints(line + 13, &id, 1) ||
 	    id >= SIM7000_LINKS)
 		return;
 	struct sim7000_link *l = &S(m)->links[id];
@@ -529,8 +471,8 @@ static void on_pdp_deact(void *ctx, const char *line)
 	struct modem *m = ctx;
 	if (!m->up)
 		return;
-	link_down_all(m);
-	bringup_start(m);
+	sim7000_link_down_all(m);
+	sim7000_bringup_start(m);
 }
 
 static void on_connect_result(struct sim7000_link *l, const char *what)
@@ -593,20 +535,9 @@ static size_t sim7000_payload_len(void *ctx, const char *line)
 	(void)ctx;
 	unsigned v[3];
 	/* "+CIPRXGET: 2,<id>,<len>,<remaining>[,<ip>:<port>]" */
-	if (strncmp(line, "+CIPRXGET: 2,", 13) || !parse_uints(line + 13, v, 3))
+	if (strncmp(line, "+CIPRXGET: 2,", 13) || !sim7000_parse_uints(line + 13, v, 3))
 		return 0;
 	return v[1];
-}
-
-static void sim7000_io_error(void *ctx)
-{
-	struct modem *m = ctx;
-	fprintf(stderr, "atbridge: serial line %s failed; will reopen\n", m->cfg.device);
-	S(m)->chan_dead = true;
-	at_script_stop(m->script);
-	if (m->up)
-		link_down_all(m);
-	bringup_start(m);
 }
 
 static const struct at_chan_hooks sim7000_hooks = {
@@ -615,135 +546,6 @@ static const struct at_chan_hooks sim7000_hooks = {
 	.idle = sim7000_idle,
 	.io_error = sim7000_io_error,
 };
-
-/* ---- bring-up ---- */
-
-static bool build_cstt(void *ctx, char *out, size_t cap)
-{
-	struct modem *m = ctx;
-	return at_cmd_format(out, cap, "AT+CSTT=%q,%q,%q", m->cfg.apn, m->cfg.user, m->cfg.password);
-}
-
-static enum at_final cifsr_final(const struct at_cmd *cmd, const char *line)
-{
-	(void)cmd;
-	unsigned a, b, c, d;
-	char extra;
-	if (sscanf(line, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4 && a < 256 && b < 256 &&
-	    c < 256 && d < 256)
-		return AT_FINAL_OK;
-	return AT_NOT_FINAL;
-}
-
-static void capture_ip(void *ctx, const char *line)
-{
-	struct modem *m = ctx;
-	snprintf(m->local_ip, sizeof(m->local_ip), "%s", line);
-}
-
-static const struct at_script_row sim7000_bringup_rows[] = {
-	{ .cmd = "AT", .timeout_ms = 1000, .tries = 10, .retry_delay_ms = 1000 },
-	{ .cmd = "ATE0", .timeout_ms = 2000, .tries = 3, .retry_delay_ms = 500 },
-	{ .cmd = "AT+CMEE=1", .timeout_ms = 2000, .tries = 2, .retry_delay_ms = 500 },
-	{ .cmd = "AT+CPIN?", .expect = "+CPIN: READY", .timeout_ms = 5000, .tries = 5,
-	  .retry_delay_ms = 1000 },
-	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60,
-	  .retry_delay_ms = 1000 },
-	{ .cmd = "AT+CIPSHUT", .expect = "SHUT OK", .timeout_ms = 65000, .tries = 2,
-	  .retry_delay_ms = 1000 },
-	{ .cmd = "AT+CIPMUX=1", .timeout_ms = 2000 },
-	{ .cmd = "AT+CIPRXGET=1", .timeout_ms = 2000 },
-	{ .cmd = "AT+CIPQSEND=1", .timeout_ms = 2000 },
-	{ .build = build_cstt, .timeout_ms = 5000 },
-	{ .cmd = "AT+CIICR", .timeout_ms = 85000 },
-	{ .cmd = "AT+CIFSR", .final = cifsr_final, .timeout_ms = 5000, .capture = capture_ip },
-};
-
-static const struct at_script sim7000_bringup = {
-	.name = "sim7000 bring-up",
-	.rows = sim7000_bringup_rows,
-	.n_rows = sizeof(sim7000_bringup_rows) / sizeof(sim7000_bringup_rows[0]),
-};
-
-static void on_bringup_done(void *ctx, bool ok, size_t failed_row)
-{
-	struct modem *m = ctx;
-	struct sim7000 *s = S(m);
-	if (!ok) {
-		const struct at_script_row *row = &sim7000_bringup_rows[failed_row];
-		fprintf(stderr, "atbridge: sim7000 bring-up failed at %s; retrying in %.0f s\n",
-		        row->cmd ? row->cmd : "AT+CSTT", s->backoff);
-		ev_timer_set(&s->retry_timer, s->backoff, 0.);
-		ev_timer_start(m->loop, &s->retry_timer);
-		s->backoff = s->backoff * 2 > SIM7000_BACKOFF_MAX ? SIM7000_BACKOFF_MAX : s->backoff * 2;
-		return;
-	}
-	s->backoff = 1.0;
-	m->up = true;
-	ev_timer_again(m->loop, &s->poll_timer);
-	if (m->ev.link_state)
-		m->ev.link_state(m->ctx, true, m->local_ip);
-	at_chan_kick(m->chan);
-}
-
-static void bringup_run(struct modem *m)
-{
-	struct sim7000 *s = S(m);
-	if (s->chan_dead) {
-		if (!modem_reopen(m)) {
-			on_bringup_done(m, false, 0);
-			return;
-		}
-		s->chan_dead = false;
-	}
-	at_script_start(m->script, &sim7000_bringup);
-}
-
-static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	bringup_run(w->data);
-}
-
-/* Starts bring-up from the sync step, after the command in flight. */
-static void bringup_start(struct modem *m)
-{
-	struct sim7000 *s = S(m);
-	ev_timer_stop(m->loop, &s->retry_timer);
-	if (s->chan_dead) {
-		/* Never reopen from inside the channel's own callback. */
-		ev_timer_set(&s->retry_timer, s->backoff, 0.);
-		ev_timer_start(m->loop, &s->retry_timer);
-		return;
-	}
-	bringup_run(m);
-}
-
-/* The data context is gone: every link ends, then link_state(false). */
-static void link_down_all(struct modem *m)
-{
-	struct sim7000 *s = S(m);
-	m->up = false;
-	s->gen = (s->gen + 1) & 0x0fffffffu;
-	ev_timer_stop(m->loop, &s->poll_timer);
-	ev_timer_stop(m->loop, &s->ack_timer);
-	if (m->chan)
-		at_chan_cancel_queued(m->chan);
-	for (int i = 0; i < SIM7000_LINKS; i++) {
-		struct sim7000_link *l = &s->links[i];
-		enum sim7000_link_state st = l->state;
-		bool reported = l->connect_reported;
-		bool silent = l->silent_close;
-		link_reset(l);
-		if (st == LINK_CONNECTING && !reported && m->ev.connected)
-			m->ev.connected(m->ctx, i, false);
-		else if (st != LINK_FREE && st != LINK_CONNECTING && !silent && m->ev.closed)
-			m->ev.closed(m->ctx, i);
-	}
-	if (m->ev.link_state)
-		m->ev.link_state(m->ctx, false, NULL);
-}
 
 /* ---- timers ---- */
 
@@ -803,7 +605,7 @@ static int sim7000_open(struct modem *m, enum modem_proto proto, uint32_t ip, ui
 	                   (unsigned)l->id, proto == MODEM_UDP ? "UDP" : "TCP", ip, (unsigned)port))
 		return -1;
 	cmd.done = on_start_done;
-	link_reset(l);
+	sim7000_link_reset(l);
 	l->state = LINK_CONNECTING;
 	l->proto = proto;
 	if (!issue(m, l, &cmd)) {
@@ -883,8 +685,8 @@ static bool sim7000_create(struct modem *m)
 		ev_timer_init(&s->links[i].connect_timer, on_connect_timeout, 0., 0.);
 		s->links[i].connect_timer.data = &s->links[i];
 	}
-	ev_timer_init(&s->retry_timer, on_retry, 0., 0.);
-	s->retry_timer.data = m;
+	sim7000_bringup_init(m);
+	sim7000_query_init(m);
 	ev_timer_init(&s->poll_timer, on_poll, 0., m->cfg.poll_interval_ms / 1000.0);
 	s->poll_timer.data = m;
 	ev_timer_init(&s->ack_timer, on_ack_retry, SIM7000_ACK_RETRY, 0.);
@@ -900,6 +702,7 @@ static void sim7000_destroy(struct modem *m)
 	for (int i = 0; i < SIM7000_LINKS; i++)
 		ev_timer_stop(m->loop, &s->links[i].connect_timer);
 	ev_timer_stop(m->loop, &s->retry_timer);
+	sim7000_query_destroy(m);
 	ev_timer_stop(m->loop, &s->poll_timer);
 	ev_timer_stop(m->loop, &s->ack_timer);
 	free(s);
@@ -910,12 +713,13 @@ static void sim7000_attach(struct modem *m)
 {
 	at_chan_on_urc(m->chan, "+CIPRXGET: 1", on_rxget_urc, NULL, m);
 	at_chan_on_urc(m->chan, "+PDP: DEACT", on_pdp_deact, NULL, m);
-	m->script = at_script_run_new(m->loop, m->chan, on_bringup_done, m);
+	sim7000_query_attach(m);
+	sim7000_bringup_attach(m);
 }
 
 static void sim7000_start(struct modem *m)
 {
-	bringup_start(m);
+	sim7000_bringup_start(m);
 }
 
 const struct modem_dialect sim7000_dialect = {
@@ -932,4 +736,6 @@ const struct modem_dialect sim7000_dialect = {
 	.send_space = sim7000_send_space,
 	.recv_window = sim7000_recv_window,
 	.close = sim7000_close,
+	.resolve = sim7000_resolve,
+	.ping = sim7000_ping,
 };

@@ -325,7 +325,11 @@ static void ev_closed(void *ctx, int link)
 }
 
 static const struct modem_events events = {
-	ev_link_state, ev_connected, ev_data, ev_sent, ev_closed,
+	.link_state = ev_link_state,
+	.connected = ev_connected,
+	.data = ev_data,
+	.sent = ev_sent,
+	.closed = ev_closed,
 };
 
 static void on_guard(struct ev_loop *loop, ev_timer *w, int revents)
