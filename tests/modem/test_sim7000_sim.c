@@ -187,6 +187,7 @@ static uint16_t closed_port(void)
 struct sim {
 	pid_t pid;
 	char pty[256];
+	char dir[64], hosts[128];
 };
 
 static void sim_start(struct sim *s)
@@ -195,12 +196,21 @@ static void sim_start(struct sim *s)
 	char *argv[32];
 	int argc = 0;
 	char opts[512] = "";
+	snprintf(s->dir, sizeof(s->dir), "/tmp/atb-modem-test-XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->hosts, sizeof(s->hosts), "%s/hosts", s->dir);
+	FILE *hf = fopen(s->hosts, "w");
+	assert_non_null(hf);
+	fputs("echo.test 127.0.0.1\ntwo.test 127.0.0.2\ntwo.test 127.0.0.3\n", hf);
+	fclose(hf);
 	const char *env = getenv("ATB_SIM_OPTS");
 	if (env)
 		snprintf(opts, sizeof(opts), "%s", env);
 	argv[argc++] = (char *)sim_path;
 	argv[argc++] = "--model";
 	argv[argc++] = "sim7000";
+	argv[argc++] = "--hosts";
+	argv[argc++] = s->hosts;
 	for (char *tok = strtok(opts, " "); tok && argc < 30; tok = strtok(NULL, " "))
 		argv[argc++] = tok;
 	argv[argc] = NULL;
@@ -230,6 +240,8 @@ static void sim_stop(struct sim *s)
 {
 	kill(s->pid, SIGTERM);
 	waitpid(s->pid, NULL, 0);
+	unlink(s->hosts);
+	rmdir(s->dir);
 }
 
 /* ---- the bridge side ---- */
@@ -324,7 +336,68 @@ static void ev_closed(void *ctx, int link)
 	check_until(t);
 }
 
+struct query {
+	int req;
+	bool done, ok;
+	uint32_t ips[MODEM_RESOLVE_MAX];
+	size_t n;
+	unsigned rtt;
+};
+static struct query queries[8];
+static int n_queries;
+
+static struct query *query_of(int req)
+{
+	for (int i = 0; i < n_queries; i++)
+		if (queries[i].req == req)
+			return &queries[i];
+	return NULL;
+}
+
+static void ev_resolved(void *ctx, int req, bool ok, const uint32_t *ips, size_t n)
+{
+	struct query *q = query_of(req);
+	assert_non_null(q);
+	assert_false(q->done);
+	q->done = true;
+	q->ok = ok;
+	q->n = n;
+	if (n)
+		memcpy(q->ips, ips, n * sizeof(ips[0]));
+	check_until(ctx);
+}
+
+static void ev_ping(void *ctx, int req, bool ok, unsigned rtt)
+{
+	struct query *q = query_of(req);
+	assert_non_null(q);
+	assert_false(q->done);
+	q->done = true;
+	q->ok = ok;
+	q->rtt = rtt;
+	check_until(ctx);
+}
+
+static bool queries_done(struct t *t)
+{
+	(void)t;
+	for (int i = 0; i < n_queries; i++)
+		if (!queries[i].done)
+			return false;
+	return true;
+}
+
+static void add_query(int req)
+{
+	assert_true(req >= 0);
+	assert_true(n_queries < 8);
+	memset(&queries[n_queries], 0, sizeof(queries[0]));
+	queries[n_queries++].req = req;
+}
+
 static const struct modem_events events = {
+	.resolved = ev_resolved,
+	.ping_reply = ev_ping,
 	.link_state = ev_link_state,
 	.connected = ev_connected,
 	.data = ev_data,
@@ -539,6 +612,39 @@ static void test_remote_close_delivers_all(void **state)
 	free(data);
 }
 
+/* Names through the module's resolver, several waiting at once; a refused
+ * name never reaches the line. */
+static void test_resolve(void **state)
+{
+	struct t *t = *state;
+	n_queries = 0;
+	add_query(modem_resolve(t->m, "echo.test"));
+	add_query(modem_resolve(t->m, "nx.test"));
+	add_query(modem_resolve(t->m, "two.test"));
+	assert_int_equal(modem_resolve(t->m, "bad\"name"), -1);
+	assert_int_equal(modem_resolve(t->m, "a\r\nAT+CFUN=0"), -1);
+	assert_true(run_until(t, queries_done, 30));
+	assert_true(queries[0].ok);
+	assert_int_equal(queries[0].n, 1);
+	assert_int_equal(queries[0].ips[0], htonl(0x7f000001));
+	assert_false(queries[1].ok);
+	assert_true(queries[2].ok);
+	assert_int_equal(queries[2].n, 2);
+	assert_int_equal(queries[2].ips[0], htonl(0x7f000002));
+	assert_int_equal(queries[2].ips[1], htonl(0x7f000003));
+}
+
+static void test_ping(void **state)
+{
+	struct t *t = *state;
+	n_queries = 0;
+	add_query(modem_ping(t->m, htonl(0x7f000001), 1000));
+	add_query(modem_ping(t->m, htonl(0xc0000201), 300)); /* 192.0.2.1: unknown to the simulator */
+	assert_true(run_until(t, queries_done, 30));
+	assert_true(queries[0].ok);
+	assert_false(queries[1].ok);
+}
+
 /* The checksum itself, against the FIPS 180-4 example vectors. */
 static void test_sha256_vectors(void **state)
 {
@@ -573,6 +679,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_echo_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_close_delivers_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
