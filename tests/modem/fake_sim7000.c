@@ -42,6 +42,10 @@ struct fake {
 		unsigned n;
 	} counts[NCMDS];
 	size_t max_req;
+	unsigned cstt_errors;
+	bool already_done;
+	unsigned send_lens[64];
+	size_t n_send_lens;
 };
 
 static void flush(struct fake *f)
@@ -128,6 +132,13 @@ unsigned fake_count(const struct fake *f, const char *cmd_prefix)
 	return 0;
 }
 
+size_t fake_send_lengths(const struct fake *f, unsigned *out, size_t cap)
+{
+	size_t n = f->n_send_lens < cap ? f->n_send_lens : cap;
+	memcpy(out, f->send_lens, n * sizeof(out[0]));
+	return n;
+}
+
 size_t fake_max_read_req(const struct fake *f)
 {
 	return f->max_req;
@@ -156,6 +167,12 @@ static void cmd_cipstart(struct fake *f, const char *args)
 		return;
 	}
 	putline(f, "OK");
+	if (n == 0 && f->o.already_connect_0 && !f->already_done) {
+		f->already_done = true;
+		f->links[0].open = true;
+		putf(f, "%d%sALREADY CONNECT", n, sep(f));
+		return;
+	}
 	if (f->links[n].open) {
 		putf(f, "%d%sALREADY CONNECT", n, sep(f));
 		return;
@@ -177,6 +194,8 @@ static void cmd_cipsend(struct fake *f, const char *args)
 		putline(f, "ERROR");
 		return;
 	}
+	if (f->n_send_lens < 64)
+		f->send_lens[f->n_send_lens++] = (unsigned)len;
 	f->data_want = (size_t)len;
 	f->data_link = (size_t)n;
 	f->data_got = 0;
@@ -188,6 +207,10 @@ static void data_complete(struct fake *f)
 	struct flink *l = &f->links[f->data_link];
 	size_t n = f->data_want;
 	f->data_want = 0;
+	if (f->o.send_fail_link > 0 && (size_t)f->o.send_fail_link == f->data_link) {
+		putf(f, "%zu%sSEND FAIL", f->data_link, sep(f));
+		return;
+	}
 	if (f->o.data_accept_space)
 		putf(f, "DATA ACCEPT: %zu,%zu", f->data_link, n);
 	else
@@ -263,7 +286,9 @@ static void handle(struct fake *f, const char *cmd)
 		put(f, "\r", 1);
 	}
 	count(f, cmd);
-	if (!strcmp(cmd, "AT") || !strcmp(cmd, "AT+CMEE=1") || !strcmp(cmd, "AT+CIPMUX=1") ||
+	if (!strncmp(cmd, "AT+CSTT=", 8) && f->cstt_errors++ < f->o.cstt_errors) {
+		putline(f, "ERROR");
+	} else if (!strcmp(cmd, "AT") || !strcmp(cmd, "AT+CMEE=1") || !strcmp(cmd, "AT+CIPMUX=1") ||
 	    !strcmp(cmd, "AT+CIPQSEND=1") || !strncmp(cmd, "AT+CSTT=", 8) || !strcmp(cmd, "AT+CIICR")) {
 		putline(f, "OK");
 	} else if (!strcmp(cmd, "ATE0")) {

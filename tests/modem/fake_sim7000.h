@@ -20,6 +20,9 @@ struct fake_opts {
 	unsigned cgatt_zero_polls; /* answer +CGATT: 0 this many times first */
 	unsigned ack_lag;        /* CIPACK reports this many bytes as not acked (until queried twice) */
 	bool refuse_port_9;      /* CIPSTART to port 9 gives CONNECT FAIL */
+	unsigned cstt_errors;    /* answer ERROR to the first CSTTs (bring-up must retry) */
+	int send_fail_link;      /* sends on this link (if > 0) end in "<n>, SEND FAIL" */
+	bool already_connect_0;  /* the first CIPSTART on link 0 says ALREADY CONNECT */
 };
 
 struct fake *fake_new(struct ev_loop *loop, const struct fake_opts *o, char *slave_path, size_t cap);
@@ -31,5 +34,7 @@ void fake_remote_close(struct fake *f, int link);
 /* Counters */
 unsigned fake_count(const struct fake *f, const char *cmd_prefix);
 size_t fake_max_read_req(const struct fake *f);
+/* Lengths of the last sends (CIPSEND=<n>,<len>), oldest first. */
+size_t fake_send_lengths(const struct fake *f, unsigned *out, size_t cap);
 
 #endif

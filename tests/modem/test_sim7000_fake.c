@@ -335,6 +335,120 @@ static void test_pdp_deact(void **state)
 	teardown(t);
 }
 
+/* A failed bring-up row: the table runs again from AT after a backoff. */
+static void test_bringup_retry(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .cstt_errors = 1 };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	assert_int_equal(fake_count(t->fake, "AT+CSTT"), 2);
+	assert_int_equal(fake_count(t->fake, "ATE0"), 2);
+	teardown(t);
+}
+
+struct two {
+	int ok_link, fail_link;
+	int closed_fail, closed_ok, sent_fail;
+};
+
+/* SEND FAIL ends that link only: the other link keeps echoing. */
+static void test_send_fail_one_link(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .send_fail_link = 1 };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	open_link(t, 7); /* link 0 */
+	int good = t->link;
+	assert_int_equal(good, 0);
+	int bad = modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7);
+	assert_int_equal(bad, 1);
+	run(t, 5);
+	assert_int_equal(t->connected_ok, 2);
+	t->link = good;
+	uint8_t junk[100] = { 0 };
+	assert_int_equal(modem_send(t->m, bad, junk, sizeof(junk)), sizeof(junk));
+	/* ev_sent asserts the link; watch the failure through closed(). */
+	t->link = bad;
+	run(t, 5);
+	assert_true(t->failed_send);
+	assert_int_equal(t->closed, 1);
+	t->link = good;
+	t->failed_send = false;
+	modem_recv_window(t->m, good, WINDOW);
+	echo_bulk(t);
+	assert_false(t->failed_send);
+	teardown(t);
+}
+
+/* UDP: one CIPSEND per datagram, whole or refused. */
+static void test_udp_datagrams(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	int id = modem_open(t->m, MODEM_UDP, htonl(0x7f000001), 53);
+	assert_true(id >= 0);
+	run(t, 5);
+	assert_int_equal(t->connected_ok, 1);
+	static uint8_t big[1461];
+	assert_int_equal(modem_send(t->m, id, big, sizeof(big)), 0);
+	assert_int_equal(modem_send(t->m, id, t->tx, 100), 100);
+	assert_int_equal(modem_send(t->m, id, t->tx + 100, 1460), 1460);
+	assert_int_equal(modem_send(t->m, id, t->tx + 1560, 7), 7);
+	t->tx_len = 1567;
+	t->tx_off = 1567;
+	run(t, 5);
+	assert_int_equal(t->acked, 1567);
+	unsigned lens[8];
+	size_t n = fake_send_lengths(t->fake, lens, 8);
+	assert_int_equal(n, 3);
+	assert_int_equal(lens[0], 100);
+	assert_int_equal(lens[1], 1460);
+	assert_int_equal(lens[2], 7);
+	assert_int_equal(t->rx_len, 1567);
+	assert_memory_equal(t->rx, t->tx, 1567);
+	teardown(t);
+}
+
+/* ALREADY CONNECT: refused, and the module's socket is closed quietly. */
+static void test_already_connect(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .already_connect_0 = true };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	open_link(t, 7);
+	assert_int_equal(t->connected_fail, 1);
+	run(t, 0.3);
+	assert_int_equal(fake_count(t->fake, "AT+CIPCLOSE"), 1);
+	assert_int_equal(t->closed, 0);
+	assert_int_equal(modem_free_links(t->m), 8);
+	open_link(t, 7);
+	assert_int_equal(t->connected_ok, 1);
+	teardown(t);
+}
+
+/* modem_close while connecting: connected(true) then closed(). */
+static void test_close_while_connecting(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	int id = modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7);
+	modem_close(t->m, id);
+	assert_int_equal(modem_send_space(t->m, id), 0);
+	run(t, 5);
+	assert_int_equal(t->connected_ok, 1);
+	run(t, 5);
+	assert_int_equal(t->closed, 1);
+	assert_int_equal(modem_free_links(t->m), 8);
+	teardown(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +459,11 @@ int main(void)
 		cmocka_unit_test(test_connect_fail),
 		cmocka_unit_test(test_remote_close_drains),
 		cmocka_unit_test(test_pdp_deact),
+		cmocka_unit_test(test_bringup_retry),
+		cmocka_unit_test(test_send_fail_one_link),
+		cmocka_unit_test(test_udp_datagrams),
+		cmocka_unit_test(test_already_connect),
+		cmocka_unit_test(test_close_while_connecting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
