@@ -26,6 +26,7 @@
 #include "lwip_port.h"
 
 static uint32_t last_flow, last_udp;
+static unsigned long accepted_total;
 static struct tcp_pcb *pcbs[8];
 
 /* The client side of the last handshake lwIP answered. */
@@ -91,6 +92,7 @@ static void on_err(void *arg, err_t err)
 static void on_accepted(void *ctx, uint32_t id, struct tcp_pcb *pcb)
 {
 	(void)ctx;
+	accepted_total++;
 	for (uintptr_t i = 0; i < 8; i++)
 		if (!pcbs[i]) {
 			pcbs[i] = pcb;
@@ -218,9 +220,10 @@ static void fix_checksums(uint8_t *p, size_t len)
 	memcpy(p + off, &c, 2);
 }
 
-static void setup_once(void)
+/* Every input starts from an empty NAT and no pcbs of ours, so a crash
+ * reproduces from its input alone. */
+static void start(void)
 {
-	static int done;
 	static const struct lwip_port_callbacks cb = {
 		.tcp_syn = on_syn, .tcp_accepted = on_accepted,
 		.tcp_abandoned = on_abandoned, .output = on_output,
@@ -231,9 +234,9 @@ static void setup_once(void)
 		.mtu = 1500, .max_flows = 16, .hold_timeout_ms = 1000,
 	};
 
-	if (done)
-		return;
-	done = 1;
+	memset(pcbs, 0, sizeof pcbs);
+	memset(&peer, 0, sizeof peer);
+	last_flow = last_udp = 0;
 	if (lwip_port_init(NULL, &cfg, &cb, NULL) < 0)
 		abort();
 }
@@ -241,7 +244,7 @@ static void setup_once(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	setup_once();
+	start();
 	while (size >= 3) {
 		uint8_t op = data[0];
 		size_t len = (size_t)(data[1] << 8 | data[2]);
@@ -304,6 +307,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += len;
 		size -= len;
 	}
+	lwip_port_shutdown(); /* aborts what is left: on_err clears pcbs[] */
 	return 0;
 }
 
@@ -368,12 +372,7 @@ int main(int argc, char **argv)
 		}
 		LLVMFuzzerTestOneInput(in, n);
 	}
-	struct lwip_port_counters c;
-	lwip_port_get_counters(&c);
-	printf("in %llu out %llu malformed %llu unsupported %llu table_full %llu flows %u\n",
-	       (unsigned long long)c.packets_in, (unsigned long long)c.packets_out,
-	       (unsigned long long)c.malformed, (unsigned long long)c.unsupported,
-	       (unsigned long long)c.table_full, c.flows);
+	printf("accepted %lu flows in %d inputs\n", accepted_total, 20000);
 	return 0;
 }
 #endif
