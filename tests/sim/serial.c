@@ -15,6 +15,7 @@
 #define OUT_CAP (8u << 20)    /* output queue bound (client not reading) */
 #define PACE_TICK 0.004
 #define RACE_HOLD 0.02
+#define JITTER_MAX_PIECE 64
 
 static FILE *logf;
 
@@ -75,7 +76,7 @@ void sim_serial_pump(void)
 				n = (size_t)S.out_tokens;
 		}
 		if (S.o.chunk_jitter) {
-			size_t j = 1 + sim_rand() % 16;
+			size_t j = 1 + sim_rand() % JITTER_MAX_PIECE;
 			if (n > j)
 				n = j;
 		}
@@ -95,9 +96,10 @@ void sim_serial_pump(void)
 		if (S.o.baud > 0)
 			S.out_tokens -= (double)w;
 		sim_buf_consume(&S.out, (size_t)w);
-		if (S.o.chunk_jitter && S.out.len) {
+		if (S.o.chunk_jitter && S.out.len && (sim_rand() & 1)) {
+			/* every other piece (on average) waits 0-2 ms */
 			S.jitter_hold = true;
-			ev_timer_set(&S.jitter_wait, (sim_rand() % 3) / 1000.0, 0.);
+			ev_timer_set(&S.jitter_wait, (sim_rand() % 2001) / 1e6, 0.);
 			ev_timer_start(S.loop, &S.jitter_wait);
 			return;
 		}
