@@ -28,9 +28,10 @@ static const struct modem_dialect *pick_dialect(enum modem_model model)
 	}
 }
 
-static bool open_chan(struct modem *m)
+static bool open_chan(struct modem *m, int fd)
 {
-	m->fd = modem_serial_open(m->device, m->cfg.baud, m->cfg.flow_control == MODEM_FC_RTSCTS);
+	m->fd = fd >= 0 ? fd
+	                : modem_serial_open(m->device, m->cfg.baud, m->cfg.flow_control == MODEM_FC_RTSCTS);
 	if (m->fd < 0)
 		return false;
 	m->chan = at_chan_new(m->loop, m->fd, m->dialect->hooks, m);
@@ -66,7 +67,7 @@ bool modem_reopen(struct modem *m)
 	at_script_run_free(m->script);
 	m->script = NULL;
 	close_chan(m);
-	if (!open_chan(m))
+	if (!open_chan(m, -1))
 		return false;
 	m->script = NULL;
 	m->dialect->attach(m);
@@ -76,13 +77,19 @@ bool modem_reopen(struct modem *m)
 struct modem *modem_new(struct ev_loop *loop, const struct modem_config *cfg,
                         const struct modem_events *ev, void *ctx)
 {
+	return modem_new_on_fd(loop, cfg, ev, ctx, -1);
+}
+
+struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *cfg,
+                              const struct modem_events *ev, void *ctx, int fd)
+{
 	const struct modem_dialect *d = pick_dialect(cfg->model);
 	if (!d) {
 		fprintf(stderr, "atbridge: modem model not supported by this build "
 		                "(supported: sim7000)\n");
 		return NULL;
 	}
-	if (!cfg->device) {
+	if (!cfg->device && fd < 0) {
 		fprintf(stderr, "atbridge: no serial device configured\n");
 		return NULL;
 	}
@@ -107,7 +114,7 @@ struct modem *modem_new(struct ev_loop *loop, const struct modem_config *cfg,
 	m->ctx = ctx;
 	m->dialect = d;
 	m->fd = -1;
-	if (!m->device || !m->apn || !m->user || !m->password || !open_chan(m) || !d->create(m)) {
+	if (!m->device || !m->apn || !m->user || !m->password || !open_chan(m, fd) || !d->create(m)) {
 		close_chan(m);
 		free(m->device);
 		free(m->apn);

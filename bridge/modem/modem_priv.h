@@ -48,6 +48,10 @@ struct modem {
  * error). The dialect's attach() runs again. False when the device cannot
  * be opened now. */
 bool modem_reopen(struct modem *m);
+/* modem_new() on an fd that is already open (a socketpair in the fuzzer);
+ * the modem owns it. fd < 0: open cfg->device. */
+struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *cfg,
+                              const struct modem_events *ev, void *ctx, int fd);
 /* A fresh request id (>= 0). */
 int modem_next_req(struct modem *m);
 

@@ -233,13 +233,52 @@ static void on_read_line(void *ctx, const struct at_cmd *cmd, const char *line)
 static void on_read_payload(void *ctx, const struct at_cmd *cmd, const uint8_t *data, size_t len)
 {
 	struct modem *m = ctx;
+	struct sim7000 *s = S(m);
 	struct sim7000_link *l = tag_link(m, cmd->tag);
-	if (!l || !S(m)->rx_header)
+	if (!l || !s->rx_header)
 		return;
+	if (len > s->rx_req) {
+		/* More than asked for: the stream can no longer be trusted. */
+		fprintf(stderr, "atbridge: sim7000 link %d: read returned %zu bytes, %zu asked; closing it\n",
+		        l->id, len, s->rx_req);
+		if (l->state == LINK_OPEN)
+			start_close(l);
+		return;
+	}
 	m->bytes_from_module += len;
-	l->window = len > l->window ? 0 : l->window - len;
-	if (m->ev.data)
-		m->ev.data(m->ctx, l->id, data, len);
+	/* The bridge may have shrunk its window while the read was on the
+	 * line: what does not fit waits in hold (at most one read's worth). */
+	size_t now = len < l->window ? len : l->window;
+	memcpy(l->hold, data + now, len - now);
+	l->hold_len = len - now;
+	l->window -= now;
+	if (now && m->ev.data)
+		m->ev.data(m->ctx, l->id, data, now);
+}
+
+/* Hands held bytes to the bridge once its window reopened (from a timer,
+ * never from inside a call of the bridge). */
+static void on_hold_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct modem *m = w->data;
+	for (int i = 0; i < SIM7000_LINKS; i++) {
+		struct sim7000_link *l = &S(m)->links[i];
+		if (!l->hold_len || !l->window || (l->state != LINK_OPEN && l->state != LINK_DRAINING))
+			continue;
+		uint8_t buf[SIM7000_CHUNK];
+		size_t now = l->hold_len < l->window ? l->hold_len : l->window;
+		memcpy(buf, l->hold, now);
+		memmove(l->hold, l->hold + now, l->hold_len - now);
+		l->hold_len -= now;
+		l->window -= now;
+		if (m->ev.data)
+			m->ev.data(m->ctx, l->id, buf, now);
+		if (l->state == LINK_DRAINING && !l->readable && !l->hold_len && !l->busy)
+			link_closed(l);
+	}
+	at_chan_kick(m->chan);
 }
 
 static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
@@ -273,7 +312,7 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 			return;
 		}
 	}
-	if (l->state == LINK_DRAINING && !l->readable)
+	if (l->state == LINK_DRAINING && !l->readable && !l->hold_len)
 		link_closed(l);
 }
 
@@ -348,6 +387,7 @@ static bool issue_read(struct modem *m, struct sim7000_link *l, bool query_only)
 	if (!ok)
 		return false;
 	S(m)->rx_header = false;
+	S(m)->rx_req = query_only ? 0 : want;
 	cmd.line = on_read_line;
 	cmd.payload = on_read_payload;
 	cmd.done = on_read_done;
@@ -411,6 +451,8 @@ static bool schedule_rx(struct modem *m, struct sim7000_link *l, bool full_only)
 		return false;
 	if (l->state == LINK_DRAINING && l->close_wanted)
 		return false;
+	if (l->hold_len)
+		return false; /* the hold timer delivers it first */
 	if (l->readable && l->window > 0 &&
 	    (!full_only || l->window >= SIM7000_CHUNK || (l->avail_known && l->avail <= l->window)))
 		return issue_read(m, l, false);
@@ -657,6 +699,8 @@ static void sim7000_recv_window(struct modem *m, int link, size_t window)
 		return;
 	bool opened = l->window == 0 && window > 0;
 	l->window = window;
+	if (l->hold_len && window)
+		ev_timer_start(m->loop, &S(m)->hold_timer);
 	if (opened)
 		at_chan_kick(m->chan);
 }
@@ -685,6 +729,8 @@ static bool sim7000_create(struct modem *m)
 		ev_timer_init(&s->links[i].connect_timer, on_connect_timeout, 0., 0.);
 		s->links[i].connect_timer.data = &s->links[i];
 	}
+	ev_timer_init(&s->hold_timer, on_hold_timer, 0., 0.);
+	s->hold_timer.data = m;
 	sim7000_bringup_init(m);
 	sim7000_query_init(m);
 	ev_timer_init(&s->poll_timer, on_poll, 0., m->cfg.poll_interval_ms / 1000.0);
@@ -705,6 +751,7 @@ static void sim7000_destroy(struct modem *m)
 	sim7000_query_destroy(m);
 	ev_timer_stop(m->loop, &s->poll_timer);
 	ev_timer_stop(m->loop, &s->ack_timer);
+	ev_timer_stop(m->loop, &s->hold_timer);
 	free(s);
 	m->d = NULL;
 }

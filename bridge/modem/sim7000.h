@@ -40,6 +40,8 @@ struct sim7000_link {
 	bool avail_known;
 	size_t avail;    /* how much, when known (last reply) */
 	unsigned read_errors;
+	uint8_t hold[SIM7000_CHUNK]; /* read but beyond a window that shrank */
+	size_t hold_len;
 	bool poll_due;
 	unsigned poll_skip, poll_backoff;
 	bool close_wanted, silent_close, busy, ack_blocked, ack_query_due;
@@ -55,7 +57,7 @@ struct sim7000 {
 	uint32_t gen; /* bumped when the data context is lost */
 	bool chan_dead;
 	double backoff;
-	ev_timer retry_timer, poll_timer, ack_timer;
+	ev_timer retry_timer, poll_timer, ack_timer, hold_timer;
 	/* resolver and ping (sim7000_query.c) */
 	struct sim7000_resolve {
 		int req;
@@ -68,7 +70,7 @@ struct sim7000 {
 	bool ping_got;     /* a reply line for the ping in flight */
 	unsigned ping_rtt;
 	/* the read in flight */
-	size_t rx_len, rx_remaining;
+	size_t rx_len, rx_remaining, rx_req;
 	bool rx_header; /* a header for the link of the read in flight was seen */
 };
 
