@@ -232,3 +232,10 @@ void at_finish(void);       /* emit R and end the command (maybe delayed) */
 void at_urc(bool droppable, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool at_int(const struct at_arg *a, long lo, long hi, long *out);
 void at_reset(void);
+
+/* ---- transparent data mode shared by the models (trans.c) ---- */
+/* Enter data mode for link l; on_escape runs after "+++" with guard times. */
+void sim_trans_start(struct sim_link *l, bool escape_enabled, void (*on_escape)(void));
+void sim_trans_stop(void);
+bool sim_trans_online(void);
+void sim_trans_feed(void);

@@ -33,10 +33,7 @@ static struct {
 	size_t send_len;        /* 0 = unsized (Ctrl-Z / ESC terminated) */
 	struct sim_buf send;
 	struct sim_link *wait_send;
-	bool trans_online;      /* transparent: in data mode (not escaped) */
-	double last_rx;         /* time of the last client byte (guard times) */
-	int plus_count;
-	ev_timer prompt_timer, push_timer, guard_timer;
+	ev_timer prompt_timer, push_timer;
 	bool timers_init;
 } M;
 
@@ -93,10 +90,23 @@ static bool link_open(const struct sim_link *l)
 }
 
 /* ---- receive side: notifications, push mode, remote close ---- */
+/* ---- transparent data mode ---- */
+static void escaped(void)
+{
+	M.in = IN_CMD;
+	sim_outs(AT.v1 ? "\r\nOK\r\n" : "0\r");
+}
+
+static void enter_trans(void)
+{
+	M.in = IN_TRANS;
+	sim_trans_start(L(0), M.ccfg[3] != 0, escaped);
+}
+
 static void leave_transparent(void)
 {
 	M.in = IN_CMD;
-	M.trans_online = false;
+	sim_trans_stop();
 }
 
 static void check_closed(struct sim_link *l)
@@ -164,9 +174,7 @@ static void link_event(struct sim_link *l, int what)
 	case LEV_CONNECT_OK:
 		if (M.cipmode && !M.mux) {
 			sim_urcs(AT.v1 ? "\r\nCONNECT\r\n" : "1\r", false);
-			M.in = IN_TRANS;
-			M.trans_online = true;
-			M.last_rx = sim_now();
+			enter_trans();
 		} else {
 			at_urc(true, "%sCONNECT OK", pfx(l));
 		}
@@ -1203,9 +1211,7 @@ static void dispatch_basic(const struct at_cmd *c)
 			return;
 		}
 		at_raw(AT.v1 ? "\r\nCONNECT\r\n" : "1\r", AT.v1 ? 11 : 2);
-		M.in = IN_TRANS;
-		M.trans_online = true;
-		M.last_rx = sim_now();
+		enter_trans();
 		sim_kick();
 		return;
 	case 'Z':
@@ -1300,84 +1306,6 @@ static void dispatch(const char *line, size_t n)
 	at_plain_error(); /* unknown command */
 }
 
-/* ---- transparent data mode ---- */
-static void guard_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop, (void)w, (void)revents;
-	if (M.in != IN_TRANS || M.plus_count != 3)
-		return;
-	/* 1 s of silence after "+++": escape to command mode */
-	M.plus_count = 0;
-	M.in = IN_CMD;
-	M.trans_online = false;
-	sim_outs(AT.v1 ? "\r\nOK\r\n" : "0\r");
-	sim_kick();
-}
-
-static double guard_time(void)
-{
-	return 1.0;
-}
-
-static void feed_trans(void)
-{
-	struct sim_link *l = L(0);
-	while (S.in.len && M.in == IN_TRANS) {
-		double now = sim_now();
-		size_t n = 0;
-		/* an escape candidate: '+' after >= 1 s of silence, or continuing one */
-		while (n < S.in.len) {
-			unsigned char b = S.in.data[n];
-			bool quiet = now - M.last_rx >= guard_time();
-			if (b == '+' && M.ccfg[3] && ((M.plus_count == 0 && quiet && n == 0) ||
-						      (M.plus_count > 0 && M.plus_count < 3))) {
-				M.plus_count++;
-				n++;
-				continue;
-			}
-			break;
-		}
-		if (n) {
-			sim_buf_consume(&S.in, n);
-			M.last_rx = now;
-			if (M.plus_count == 3) {
-				ev_timer_stop(S.loop, &M.guard_timer);
-				ev_timer_set(&M.guard_timer, guard_time(), 0.);
-				ev_timer_start(S.loop, &M.guard_timer);
-			}
-			continue;
-		}
-		/* not an escape: any pending '+' were data */
-		if (M.plus_count) {
-			if (l->state == LINK_CONNECTED)
-				sim_link_send(l, "+++", (size_t)M.plus_count, false);
-			M.plus_count = 0;
-			ev_timer_stop(S.loop, &M.guard_timer);
-		}
-		size_t take = S.in.len;
-		/* keep a trailing '+' run apart so that a later escape can be judged */
-		unsigned char *plus = memchr(S.in.data, '+', S.in.len);
-		if (plus && plus != S.in.data)
-			take = (size_t)(plus - S.in.data);
-		if (take > sim_link_tx_free(l))
-			take = sim_link_tx_free(l);
-		if (take == 0) {
-			if (plus == S.in.data) {
-				/* '+' without guard silence: plain data */
-				take = 1;
-				if (sim_link_tx_free(l) == 0)
-					return;
-			} else {
-				return; /* tx buffer full: the client backs up */
-			}
-		}
-		if (l->state == LINK_CONNECTED)
-			sim_link_send(l, S.in.data, take, false);
-		sim_buf_consume(&S.in, take);
-		M.last_rx = now;
-	}
-}
-
 /* ---- model glue ---- */
 static void feed(void)
 {
@@ -1390,7 +1318,7 @@ static void feed(void)
 		} else if (M.in == IN_DATA) {
 			feed_data();
 		} else {
-			feed_trans();
+			sim_trans_feed();
 		}
 		if (S.in.len == before && M.in == m)
 			return;
@@ -1401,21 +1329,19 @@ static void reset(void)
 {
 	if (!M.timers_init) {
 		ev_timer_init(&M.prompt_timer, prompt_cb, 0., 0.);
-		ev_timer_init(&M.guard_timer, guard_cb, 0., 0.);
 		ev_timer_init(&M.push_timer, push_cb, 0.01, 0.01);
 		ev_timer_start(S.loop, &M.push_timer);
 		M.timers_init = true;
 	}
 	ev_timer_stop(S.loop, &M.prompt_timer);
-	ev_timer_stop(S.loop, &M.guard_timer);
+	sim_trans_stop();
 	sim_buf_free(&M.send);
 	shut_all();
 	struct sim_buf keep = M.send;
-	ev_timer pt = M.prompt_timer, gt = M.guard_timer, pu = M.push_timer;
+	ev_timer pt = M.prompt_timer, pu = M.push_timer;
 	memset(&M, 0, sizeof M);
 	M.send = keep;
 	M.prompt_timer = pt;
-	M.guard_timer = gt;
 	M.push_timer = pu;
 	M.timers_init = true;
 	M.st = IP_INITIAL;
