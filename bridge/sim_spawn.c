@@ -34,8 +34,8 @@ static void find_sim(const struct atb_config *c, const char *self, char *out, si
 		slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(out, len, "%s/atbridge-sim", exe);
-			if (access(out, X_OK) == 0)
+			if ((size_t)snprintf(out, len, "%.*s/atbridge-sim", (int)(len - 16), exe) < len &&
+			    access(out, X_OK) == 0)
 				return;
 		}
 	}

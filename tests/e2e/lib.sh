@@ -42,7 +42,7 @@ e2e_cleanup() {
 		kill -KILL "$BRIDGE_PID" 2>/dev/null
 	fi
 	for p in "${SRV_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	for p in "${SRV_PIDS[@]}" $BRIDGE_PID; do wait "$p" 2>/dev/null; done
 	if grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error:" "$WORK"/bridge.log 2>/dev/null; then
 		echo "FAIL: sanitizer report in atbridge's log:"
 		grep -A30 "Sanitizer\|runtime error" "$WORK"/bridge.log | head -60
@@ -71,10 +71,13 @@ e2e_netns() {
 	printf '%s www.example.test\n%s other.example.test\n' $SRV_ADDR $SRV_ADDR2 >"$WORK"/hosts
 }
 
+# Background processes are started with a bare `ip netns exec` (which execs
+# the program) so that $! is the program itself and cleanup can kill it.
+
 # Starts the HTTP server on $SRV_ADDR:80 serving $WORK/www.
 e2e_httpd() {
 	mkdir -p "$WORK"/www
-	in_srv python3 "$E2E_DIR"/httpd.py --addr $SRV_ADDR --port 80 --root "$WORK"/www &
+	ip netns exec "$NS_SRV" python3 "$E2E_DIR"/httpd.py --addr $SRV_ADDR --port 80 --root "$WORK"/www &
 	SRV_PIDS+=($!)
 	for _ in $(seq 50); do
 		in_srv bash -c "exec 3<>/dev/tcp/$SRV_ADDR/80" 2>/dev/null && return 0
@@ -86,7 +89,7 @@ e2e_httpd() {
 # Starts atbridge in the client namespace against atbridge-sim in the server
 # namespace; extra arguments go to atbridge. Waits for the data link.
 e2e_bridge() {
-	in_cli "$ATBRIDGE" --sim --sim-path "$ATBRIDGE_SIM" --sim-netns "$NS_SRV" \
+	ip netns exec "$NS_CLI" "$ATBRIDGE" --sim --sim-path "$ATBRIDGE_SIM" --sim-netns "$NS_SRV" \
 		--sim-arg "--hosts=$WORK/hosts" --sim-arg "--log=$WORK/sim-commands.log" \
 		--sim-arg "--control=$WORK/sim.ctl" -v "$@" >"$WORK"/bridge.log 2>&1 &
 	BRIDGE_PID=$!

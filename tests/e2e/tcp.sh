@@ -73,7 +73,7 @@ halfclose)
 	;;
 iperf)
 	command -v iperf3 >/dev/null || { echo "SKIP: iperf3 not installed"; exit 77; }
-	in_srv iperf3 -s -B $SRV_ADDR -1 >"$WORK"/iperf-srv.log 2>&1 &
+	ip netns exec "$NS_SRV" iperf3 -s -B $SRV_ADDR -1 >"$WORK"/iperf-srv.log 2>&1 &
 	SRV_PIDS+=($!)
 	sleep 0.5
 	in_cli timeout 60 iperf3 -c $SRV_ADDR -t 10 -J >"$WORK"/iperf.json || { cat "$WORK"/iperf.json; fail "iperf3 failed"; }
