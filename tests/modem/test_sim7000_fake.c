@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <ev.h>
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include "fake_sim7000.h"
 #include "modem.h"
@@ -449,6 +450,55 @@ static void test_close_while_connecting(void **state)
 	teardown(t);
 }
 
+/* The serial device disappears (a USB module re-enumerating) and comes back
+ * under the same name: links end, link down, the port is reopened, bring-up
+ * runs again. The device name is a symlink we re-point to the new pty. */
+static void test_serial_reopen(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true };
+	char dir[] = "/tmp/atb-reopen-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char link[64];
+	snprintf(link, sizeof(link), "%s/ttyMODEM", dir);
+	struct t *t = calloc(1, sizeof(*t));
+	t->loop = ev_loop_new(EVFLAG_AUTO);
+	t->link = -1;
+	ev_timer_init(&t->guard, on_guard, 0., 0.);
+	t->guard.data = t;
+	t->fake = fake_new(t->loop, &o, t->path, sizeof(t->path));
+	assert_int_equal(symlink(t->path, link), 0);
+	struct modem_config cfg = {
+		.device = link, .baud = 115200, .model = MODEM_MODEL_SIM7000,
+		.apn = "internet", .user = "", .password = "",
+		.cmd_timeout_ms = 2000, .poll_interval_ms = 1000,
+	};
+	t->m = modem_new(t->loop, &cfg, &events, t);
+	assert_non_null(t->m);
+	t->tx = calloc(1, BULK);
+	t->rx = calloc(1, BULK);
+	bring_up(t);
+	open_link(t, 7);
+	assert_int_equal(t->connected_ok, 1);
+
+	fake_free(t->fake); /* the line goes away */
+	run(t, 2);
+	assert_int_equal(t->closed, 1);
+	assert_int_equal(t->downs, 1);
+	assert_false(modem_is_up(t->m));
+
+	t->fake = fake_new(t->loop, &o, t->path, sizeof(t->path));
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink(t->path, link), 0);
+	run(t, 40); /* backoff up to a few seconds, then bring-up */
+	assert_false(t->timed_out);
+	assert_int_equal(t->ups, 2);
+	assert_true(modem_is_up(t->m));
+	unlink(link);
+	rmdir(dir);
+	teardown(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_udp_datagrams),
 		cmocka_unit_test(test_already_connect),
 		cmocka_unit_test(test_close_while_connecting),
+		cmocka_unit_test(test_serial_reopen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
