@@ -308,10 +308,18 @@ static void on_payload(void *ctx, const uint8_t *data, size_t len)
 	c->payload_dest = DEST_NONE;
 }
 
+static size_t on_inline(void *ctx, const char *line, size_t len)
+{
+	struct at_chan *c = ctx;
+	(void)len;
+	return c->hooks->inline_payload_len ? c->hooks->inline_payload_len(c->ctx, line) : 0;
+}
+
 static const struct at_parser_ops parser_ops = {
 	.on_line = on_line,
 	.on_prompt = on_prompt,
 	.on_payload = on_payload,
+	.inline_payload = on_inline,
 };
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)

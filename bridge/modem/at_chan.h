@@ -48,6 +48,9 @@ struct at_cmd {
 struct at_chan_hooks {
 	/* How many raw bytes follow this line (0 for none). */
 	size_t (*payload_len)(void *ctx, const char *line);
+	/* Raw bytes that start inside a line after a ',' (N11V2 "+TCPRECV:0,10,"):
+	 * see at_parser_ops.inline_payload. May be NULL. */
+	size_t (*inline_payload_len)(void *ctx, const char *line);
 	/* Lines that are URCs but have no fixed prefix ("0, CLOSED"). Returns
 	 * true when it took the line. May be NULL. */
 	bool (*urc)(void *ctx, const char *line);

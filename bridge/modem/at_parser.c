@@ -25,6 +25,18 @@ static bool line_byte_ok(uint8_t c)
 	return c == '\t' || (c >= 0x20 && c < 0x7f);
 }
 
+static void start_payload(struct at_parser *p, size_t want)
+{
+	p->in_payload = true;
+	p->payload_want = want;
+	p->payload_len = 0;
+	if (want > AT_PAYLOAD_MAX) {
+		/* Cannot hold it: skip the bytes so line sync is kept. */
+		p->garbage_lines++;
+		p->discarding = true;
+	}
+}
+
 static void end_line(struct at_parser *p)
 {
 	if (p->discarding) {
@@ -39,20 +51,23 @@ static void end_line(struct at_parser *p)
 	size_t n = p->len;
 	p->len = 0;
 	size_t want = p->ops->on_line(p->ctx, p->line, n);
+	if (want > 0)
+		start_payload(p, want);
+}
+
+/* After a ',' in a line: does raw data start here? */
+static void check_inline(struct at_parser *p)
+{
+	if (!p->ops->inline_payload || p->line[0] != '+')
+		return;
+	p->line[p->len] = '\0';
+	size_t want = p->ops->inline_payload(p->ctx, p->line, p->len);
 	if (want == 0)
 		return;
-	if (want > AT_PAYLOAD_MAX) {
-		/* Cannot hold it: skip the bytes so line sync is kept. */
-		p->garbage_lines++;
-		p->in_payload = true;
-		p->payload_want = want;
-		p->payload_len = 0;
-		p->discarding = true;
-		return;
-	}
-	p->in_payload = true;
-	p->payload_want = want;
-	p->payload_len = 0;
+	size_t n = p->len;
+	p->len = 0;
+	p->ops->on_line(p->ctx, p->line, n);
+	start_payload(p, want);
 }
 
 static size_t feed_payload(struct at_parser *p, const uint8_t *buf, size_t len)
@@ -86,6 +101,10 @@ static void feed_line_byte(struct at_parser *p, uint8_t c)
 		return;
 	}
 	p->line[p->len++] = (char)c;
+	if (c == ',') {
+		check_inline(p);
+		return;
+	}
 	/* The send prompt is "> " with no line end after it. */
 	if (p->len == 2 && p->line[0] == '>' && p->line[1] == ' ') {
 		p->len = 0;

@@ -4,8 +4,9 @@
  * CRLF-terminated lines (empty lines skipped), the bare "> " send prompt and
  * binary payloads whose length a preceding line announced. Which lines
  * announce a payload is not known here: on_line returns the number of raw
- * bytes that follow the line (0 for an ordinary line), so the dialect decides
- * and the parser stays dialect-neutral.
+ * bytes that follow the line (0 for an ordinary line), and inline_payload
+ * does the same for data that starts after a comma inside a line, so the
+ * dialect decides and the parser stays dialect-neutral.
  */
 #ifndef ATB_AT_PARSER_H
 #define ATB_AT_PARSER_H
@@ -24,6 +25,11 @@ struct at_parser_ops {
 	void (*on_prompt)(void *ctx);
 	/* The whole payload announced by the previous line. */
 	void (*on_payload)(void *ctx, const uint8_t *data, size_t len);
+	/* Optional, for payloads that start inside a line (N11V2
+	 * "+TCPREAD:<n>,<len>,<data>"): called with the line so far each time a
+	 * ',' ends it. A non-zero answer ends the line there (on_line gets it,
+	 * its answer is ignored) and that many raw bytes follow. */
+	size_t (*inline_payload)(void *ctx, const char *line, size_t len);
 };
 
 struct at_parser {

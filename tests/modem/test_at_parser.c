@@ -58,7 +58,20 @@ static void on_payload(void *ctx, const uint8_t *data, size_t len)
 	memcpy(e->data, data, len);
 }
 
-static const struct at_parser_ops ops = { on_line, on_prompt, on_payload };
+/* N11V2 style: "+TCPRECV:<n>,<len>,<data>" with the data inside the line. */
+static size_t on_inline(void *ctx, const char *line, size_t len)
+{
+	(void)ctx;
+	unsigned id, n;
+	char comma;
+	assert_int_equal(line[len - 1], ',');
+	if (sscanf(line, "+TCPRECV:%u,%u%c", &id, &n, &comma) == 3 && comma == ',' &&
+	    strchr(strchr(line, ',') + 1, ',') == line + len - 1)
+		return n;
+	return 0;
+}
+
+static const struct at_parser_ops ops = { on_line, on_prompt, on_payload, on_inline };
 
 static const uint8_t payload[] = "ab\r\nOK\r\nERROR\r\n> \x1a\x00zz\r\n+CIPRXGET: 1,0\r\n";
 #define PAYLOAD_LEN (sizeof(payload) - 1)
@@ -228,6 +241,39 @@ static void test_oversized_payload(void **state)
 	assert_int_equal(p.garbage_lines, 1);
 }
 
+/* Data that starts after a comma inside a line, with commas, CR LF and
+ * "OK" inside it, fed in random splits. */
+static void test_inline_payload(void **state)
+{
+	(void)state;
+	static struct rec r;
+	static struct at_parser p;
+	const char *s = "\r\n+TCPSETUP:0,OK\r\n+TCPRECV:0,12,a,b\r\nOK\r\n,\r\n\r\nOK\r\n";
+	size_t n = strlen(s);
+	srand(99);
+	for (int round = 0; round < 200; round++) {
+		memset(&r, 0, sizeof(r));
+		at_parser_init(&p, &ops, &r);
+		size_t i = 0;
+		while (i < n) {
+			size_t k = 1 + (size_t)rand() % 7;
+			if (k > n - i)
+				k = n - i;
+			at_parser_feed(&p, (const uint8_t *)s + i, k);
+			i += k;
+		}
+		assert_int_equal(r.n, 4);
+		assert_memory_equal(r.ev[0].data, "+TCPSETUP:0,OK", 14);
+		assert_int_equal(r.ev[1].kind, 'L');
+		assert_int_equal(r.ev[1].len, 14);
+		assert_memory_equal(r.ev[1].data, "+TCPRECV:0,12,", 14);
+		assert_int_equal(r.ev[2].kind, 'D');
+		assert_int_equal(r.ev[2].len, 12);
+		assert_memory_equal(r.ev[2].data, "a,b\r\nOK\r\n,\r\n", 12);
+		assert_memory_equal(r.ev[3].data, "OK", 2);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_max_line),
 		cmocka_unit_test(test_empty_payload),
 		cmocka_unit_test(test_oversized_payload),
+		cmocka_unit_test(test_inline_payload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
