@@ -22,7 +22,7 @@ line=$(( BAUD / 10 ))
 e2e_file bulk "$BYTES"
 head -c "$BYTES" /dev/urandom >"$WORK"/up
 
-w='%{size_download} %{size_upload} %{time_pretransfer} %{time_total}'
+w='%{size_download} %{size_upload} %{time_pretransfer} %{time_total}\n'
 read -r down _ pre total < <(in_cli curl -sS -o "$WORK"/got -w "$w" "http://$SRV_ADDR/bulk") || fail "download failed"
 [ "$(sha_of "$WORK"/got)" = "$(sha_of "$WORK"/www/bulk)" ] || fail "download sha256 differs"
 read -r _ up upre utotal < <(in_cli curl -sS -o "$WORK"/upsha -T "$WORK"/up -w "$w" "http://$SRV_ADDR/sha256") || fail "upload failed"
