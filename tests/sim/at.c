@@ -85,7 +85,7 @@ static void upcase(char *s)
 		*s = (char)toupper((unsigned char)*s);
 }
 
-bool at_parse(const char *body, size_t n, struct at_cmd *c)
+static bool parse(const char *body, size_t n, struct at_cmd *c, bool esc)
 {
 	memset(c, 0, sizeof *c);
 	size_t i = 0, k = 0;
@@ -131,6 +131,12 @@ bool at_parse(const char *body, size_t n, struct at_cmd *c)
 			while (i < n && body[i] != '"') {
 				if (m >= sizeof a->s - 1)
 					return false;
+				if (esc && body[i] == '\\' && i + 1 < n) {
+					char e = body[i + 1];
+					a->s[m++] = e == 'r' ? '\r' : e == 'n' ? '\n' : e;
+					i += 2;
+					continue;
+				}
 				a->s[m++] = body[i++];
 			}
 			if (i >= n)
@@ -154,6 +160,16 @@ bool at_parse(const char *body, size_t n, struct at_cmd *c)
 			return false;
 		i++;
 	}
+}
+
+bool at_parse(const char *body, size_t n, struct at_cmd *c)
+{
+	return parse(body, n, c, false);
+}
+
+bool at_parse_escaped(const char *body, size_t n, struct at_cmd *c)
+{
+	return parse(body, n, c, true);
 }
 
 bool at_int(const struct at_arg *a, long lo, long hi, long *out)

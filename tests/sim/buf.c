@@ -62,3 +62,12 @@ void sim_buf_free(struct sim_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
+
+void sim_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}

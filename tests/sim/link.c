@@ -188,6 +188,12 @@ size_t sim_link_read(struct sim_link *l, void *p, size_t max)
 	return n;
 }
 
+void sim_link_discard_rx(struct sim_link *l)
+{
+	l->rx.len = 0;
+	update_rx_watch(l);
+}
+
 /* ---- transmit path ---- */
 static void tx_result(struct sim_link *l, bool ok)
 {

@@ -22,6 +22,8 @@ void sim_buf_addf(struct sim_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sim_buf_consume(struct sim_buf *b, size_t n);
 void sim_buf_free(struct sim_buf *b);
+/* copies src into dst[size], truncating; always terminated */
+void sim_strlcpy(char *dst, const char *src, size_t size);
 
 /* ---- options (main.c) ---- */
 enum sim_model { SIM_MODEL_SIM7000, SIM_MODEL_N11V2 };
@@ -172,6 +174,7 @@ void sim_link_open_fail(struct sim_link *l);
 size_t sim_link_tx_free(struct sim_link *l);
 void sim_link_send(struct sim_link *l, const void *p, size_t n, bool want_done);
 size_t sim_link_read(struct sim_link *l, void *p, size_t max);
+void sim_link_discard_rx(struct sim_link *l);
 void sim_link_remote_close(struct sim_link *l);
 bool sim_link_acks(struct sim_link *l, uint64_t *acked);
 typedef void (*sim_delay_fn)(struct sim_link *l, const void *data, size_t n);
@@ -195,10 +198,10 @@ extern const struct sim_model_ops n11v2_ops;
 
 /* ---- AT command front end shared by the models (at.c) ---- */
 #define AT_MAXARGS 12
-#define AT_MAXLINE 1024
+#define AT_MAXLINE 2200
 enum at_type { AT_EXEC, AT_READ, AT_TEST, AT_WRITE };
 struct at_arg {
-	char s[256];
+	char s[1100];           /* N11V2 command-mode send: 1024 bytes */
 	bool quoted;
 };
 struct at_cmd {
@@ -222,6 +225,8 @@ extern struct sim_buf R;    /* response of the running command */
 bool at_feed_line(void (*dispatch)(const char *line, size_t n));
 /* Splits "AT..." into a command; false = malformed. */
 bool at_parse(const char *body, size_t n, struct at_cmd *c);
+/* Same, with backslash escapes (\" \\ \r \n) inside quoted strings. */
+bool at_parse_escaped(const char *body, size_t n, struct at_cmd *c);
 void at_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void at_raw(const void *p, size_t n);
 void at_ok(void);

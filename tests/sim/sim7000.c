@@ -173,7 +173,8 @@ static void link_event(struct sim_link *l, int what)
 	switch (what) {
 	case LEV_CONNECT_OK:
 		if (M.cipmode && !M.mux) {
-			sim_urcs(AT.v1 ? "\r\nCONNECT\r\n" : "1\r", false);
+			/* written at once: the data that follows must not overtake it */
+			sim_outs(AT.v1 ? "\r\nCONNECT\r\n" : "1\r");
 			enter_trans();
 		} else {
 			at_urc(true, "%sCONNECT OK", pfx(l));
@@ -284,9 +285,9 @@ static void c_cstt(const struct at_cmd *c)
 				at_error(50);
 				return;
 			}
-		snprintf(M.apn, sizeof M.apn, "%s", c->na > 0 ? c->a[0].s : "CMNET");
-		snprintf(M.user, sizeof M.user, "%s", c->na > 1 ? c->a[1].s : "");
-		snprintf(M.pwd, sizeof M.pwd, "%s", c->na > 2 ? c->a[2].s : "");
+		sim_strlcpy(M.apn, c->na > 0 ? c->a[0].s : "CMNET", sizeof M.apn);
+		sim_strlcpy(M.user, c->na > 1 ? c->a[1].s : "", sizeof M.user);
+		sim_strlcpy(M.pwd, c->na > 2 ? c->a[2].s : "", sizeof M.pwd);
 		M.st = IP_START;
 	}
 	at_ok();
@@ -425,7 +426,7 @@ static void c_cipstart(const struct at_cmd *c)
 	}
 	bool udp = strcasecmp(c->a[first].s, "UDP") == 0;
 	struct in_addr a[2];
-	snprintf(l->host, sizeof l->host, "%s", c->a[first + 1].s);
+	sim_strlcpy(l->host, c->a[first + 1].s, sizeof l->host);
 	at_ok();
 	M.processing = true;
 	if (sim_hosts_lookup(c->a[first + 1].s, a, 1) == 0)
@@ -755,9 +756,9 @@ static void dns_result(struct sim_link *l, const void *p, size_t n)
 		return;
 	}
 	char ip1[16], ip2[16];
-	snprintf(ip1, sizeof ip1, "%s", inet_ntoa(a[0]));
+	sim_strlcpy(ip1, inet_ntoa(a[0]), sizeof ip1);
 	if (k == 2) {
-		snprintf(ip2, sizeof ip2, "%s", inet_ntoa(a[1]));
+		sim_strlcpy(ip2, inet_ntoa(a[1]), sizeof ip2);
 		at_urc(true, "+CDNSGIP: 1,\"%s\",\"%s\",\"%s\"", name, ip1, ip2);
 	} else {
 		at_urc(true, "+CDNSGIP: 1,\"%s\",\"%s\"", name, ip1);
@@ -793,8 +794,8 @@ static void c_cdnscfg(const struct at_cmd *c)
 	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 2 &&
 		   inet_pton(AF_INET, c->a[0].s, &a) == 1 &&
 		   (c->na == 1 || inet_pton(AF_INET, c->a[1].s, &a) == 1)) {
-		snprintf(M.dns1, sizeof M.dns1, "%s", c->a[0].s);
-		snprintf(M.dns2, sizeof M.dns2, "%s", c->na == 2 ? c->a[1].s : "0.0.0.0");
+		sim_strlcpy(M.dns1, c->a[0].s, sizeof M.dns1);
+		sim_strlcpy(M.dns2, c->na == 2 ? c->a[1].s : "0.0.0.0", sizeof M.dns2);
 	} else {
 		at_error(50);
 		return;
@@ -1041,7 +1042,7 @@ static void c_cgdcont(const struct at_cmd *c)
 		at_info("+CGDCONT: (1-24),\"IP\",,,(0-2),(0-4),(0,1),(0,1)");
 	else if (c->type == AT_WRITE && c->na >= 1 && at_int(&c->a[0], 1, 24, &cid)) {
 		if (cid == 1 && c->na >= 3)
-			snprintf(M.apn, sizeof M.apn, "%s", c->a[2].s);
+			sim_strlcpy(M.apn, c->a[2].s, sizeof M.apn);
 	} else {
 		at_error(50);
 		return;
