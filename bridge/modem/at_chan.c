@@ -110,6 +110,7 @@ static void complete(struct at_chan *c, enum at_result res, const char *final_li
 	ev_timer_stop(c->loop, &c->timer);
 	c->in_flight = false;
 	c->prompt_seen = false;
+	c->parser.prompt_armed = false;
 	c->payload_dest = DEST_NONE;
 	if (res == AT_RES_ERROR)
 		c->stats.errors++;
@@ -140,6 +141,7 @@ static void start(struct at_chan *c, const struct at_cmd *cmd)
 	c->cur = *cmd;
 	c->in_flight = true;
 	c->prompt_seen = false;
+	c->parser.prompt_armed = cmd->data_len > 0;
 	c->stats.commands++;
 	ev_timer_set(&c->timer, (cmd->timeout_ms ? cmd->timeout_ms : 5000) / 1000.0, 0.);
 	ev_timer_start(c->loop, &c->timer);
@@ -271,7 +273,7 @@ static size_t on_line(void *ctx, const char *line, size_t len)
 		enum at_final f = c->cur.final ? c->cur.final(&c->cur, line) : AT_NOT_FINAL;
 		if (f == AT_NOT_FINAL)
 			f = at_final_generic(line);
-		if (f != AT_NOT_FINAL) {
+		if (f == AT_FINAL_OK || f == AT_FINAL_ERROR) {
 			complete(c, f == AT_FINAL_OK ? AT_RES_OK : AT_RES_ERROR, line);
 			return 0;
 		}

@@ -25,7 +25,9 @@ struct at_cmd;
 #define AT_OUT_MAX 4096
 
 enum at_result { AT_RES_OK = 0, AT_RES_ERROR, AT_RES_TIMEOUT, AT_RES_CANCELLED };
-enum at_final { AT_NOT_FINAL = 0, AT_FINAL_OK, AT_FINAL_ERROR };
+/* AT_INTERMEDIATE: a line the generic rules would take as final ("OK") is
+ * not final for this command (N11V2 sends: OK, then +TCPSEND: <n>,<len>). */
+enum at_final { AT_NOT_FINAL = 0, AT_FINAL_OK, AT_FINAL_ERROR, AT_INTERMEDIATE };
 
 struct at_cmd {
 	char text[AT_CMD_TEXT_MAX]; /* without the trailing CR */

@@ -14,6 +14,8 @@ void at_parser_reset(struct at_parser *p)
 {
 	p->in_payload = false;
 	p->discarding = false;
+	p->prompt_armed = false;
+	p->skip_space = false;
 	p->len = 0;
 	p->payload_len = p->payload_want = 0;
 }
@@ -96,6 +98,17 @@ static void feed_line_byte(struct at_parser *p, uint8_t c)
 	}
 	if (p->discarding || c == '\r')
 		return; /* CR carries nothing inside a line; LF ends it */
+	if (p->skip_space) {
+		p->skip_space = false;
+		if (c == ' ')
+			return;
+	}
+	if (p->prompt_armed && p->len == 0 && c == '>') {
+		p->prompt_armed = false;
+		p->skip_space = true;
+		p->ops->on_prompt(p->ctx);
+		return;
+	}
 	if (!line_byte_ok(c) || p->len >= AT_LINE_MAX) {
 		p->discarding = true;
 		return;

@@ -36,6 +36,10 @@ struct at_parser {
 	const struct at_parser_ops *ops;
 	void *ctx;
 	bool in_payload;
+	/* A send command waits for its prompt: a '>' at the start of a line is
+	 * the prompt even without the space (N11V2 sends a bare ">"). */
+	bool prompt_armed;
+	bool skip_space; /* the space of "> " after an armed prompt */
 	bool discarding; /* inside an over-long or garbled line */
 	size_t len;
 	size_t payload_len, payload_want;

@@ -52,13 +52,25 @@ static void row_failed(struct at_script_run *r)
 		finish(r, false);
 }
 
+static bool row_matches(const struct at_script_row *row, const char *line)
+{
+	if (row->match)
+		return row->match(line);
+	return row->expect && !strncmp(line, row->expect, strlen(row->expect));
+}
+
+static bool row_expects(const struct at_script_row *row)
+{
+	return row->expect || row->match;
+}
+
 static void on_line(void *ctx, const struct at_cmd *cmd, const char *line)
 {
 	struct at_script_run *r = ctx;
 	if (cmd->tag != r->gen || !r->running)
 		return;
 	const struct at_script_row *row = &r->script->rows[r->row];
-	if (row->expect && !r->seen_expect && !strncmp(line, row->expect, strlen(row->expect))) {
+	if (row_expects(row) && !r->seen_expect && row_matches(row, line)) {
 		r->seen_expect = true;
 		if (row->capture)
 			row->capture(r->ctx, line);
@@ -71,14 +83,13 @@ static void on_done(void *ctx, const struct at_cmd *cmd, enum at_result res, con
 	if (cmd->tag != r->gen || !r->running)
 		return;
 	const struct at_script_row *row = &r->script->rows[r->row];
-	if (res == AT_RES_OK && row->expect && !r->seen_expect &&
-	    !strncmp(final_line, row->expect, strlen(row->expect)))
+	if (res == AT_RES_OK && row_expects(row) && !r->seen_expect && row_matches(row, final_line))
 		r->seen_expect = true;
-	if (res != AT_RES_OK || (row->expect && !r->seen_expect)) {
+	if (res != AT_RES_OK || (row_expects(row) && !r->seen_expect)) {
 		row_failed(r);
 		return;
 	}
-	if (!row->expect && row->capture)
+	if (!row_expects(row) && row->capture)
 		row->capture(r->ctx, final_line);
 	next_row(r);
 }

@@ -24,6 +24,9 @@ struct at_script_row {
 	/* A line (prefix match) that must be seen before the final OK; NULL when
 	 * the final result alone decides. */
 	const char *expect;
+	/* Instead of expect's prefix: a line is the expected one when this
+	 * says so (for answers with variable spacing). */
+	bool (*match)(const char *line);
 	/* Extra final results (e.g. CIFSR's bare IP line). */
 	enum at_final (*final)(const struct at_cmd *cmd, const char *line);
 	unsigned timeout_ms;
