@@ -19,6 +19,35 @@ static void add(const char *name, struct in_addr a)
 	nhosts++;
 }
 
+/* One line of a hosts file; false if it is not "name ip" or "ip names...". */
+bool sim_hosts_parse_line(const char *text)
+{
+	char line[1024];
+	sim_strlcpy(line, text, sizeof line);
+	char *hash = strchr(line, '#');
+	if (hash)
+		*hash = 0;
+	char *tok[16];
+	int nt = 0;
+	for (char *save, *t = strtok_r(line, " \t\r\n", &save); t && nt < 16;
+	     t = strtok_r(NULL, " \t\r\n", &save))
+		tok[nt++] = t;
+	if (nt == 0)
+		return true;
+	struct in_addr a;
+	if (nt >= 2 && inet_pton(AF_INET, tok[0], &a) == 1) {
+		for (int i = 1; i < nt; i++)
+			add(tok[i], a);
+		return true;
+	}
+	if (nt == 2 && inet_pton(AF_INET, tok[1], &a) == 1) {
+		add(tok[0], a);
+		return true;
+	}
+	/* an IPv6 line of an /etc/hosts copy is skipped */
+	return nt >= 2 && strchr(tok[0], ':') != NULL;
+}
+
 bool sim_hosts_load(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -30,33 +59,21 @@ bool sim_hosts_load(const char *path)
 	int lineno = 0;
 	while (fgets(line, sizeof line, f)) {
 		lineno++;
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = 0;
-		char *tok[16];
-		int nt = 0;
-		for (char *save, *t = strtok_r(line, " \t\r\n", &save); t && nt < 16;
-		     t = strtok_r(NULL, " \t\r\n", &save))
-			tok[nt++] = t;
-		if (nt == 0)
-			continue;
-		struct in_addr a;
-		if (nt >= 2 && inet_pton(AF_INET, tok[0], &a) == 1) {
-			for (int i = 1; i < nt; i++)
-				add(tok[i], a);
-		} else if (nt == 2 && inet_pton(AF_INET, tok[1], &a) == 1) {
-			add(tok[0], a);
-		} else if (nt >= 2 && strchr(tok[0], ':')) {
-			continue; /* IPv6 line of an /etc/hosts copy: ignored */
-		} else {
-			fprintf(stderr, "atbridge-sim: --hosts: '%s' line %d: expected 'name ipv4' or 'ipv4 name'\n",
-				path, lineno);
+		if (!sim_hosts_parse_line(line)) {
+			line[strcspn(line, "\r\n")] = 0;
+			fprintf(stderr, "atbridge-sim: --hosts: '%s' line %d: expected 'name ipv4' or 'ipv4 name': '%s'\n",
+				path, lineno, line);
 			fclose(f);
 			return false;
 		}
 	}
 	fclose(f);
 	return true;
+}
+
+void sim_hosts_clear(void)
+{
+	nhosts = 0;
 }
 
 int sim_hosts_lookup(const char *name, struct in_addr *out, int max)

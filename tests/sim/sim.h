@@ -50,6 +50,8 @@ struct sim_host {
 	struct in_addr addr;
 };
 bool sim_hosts_load(const char *path);
+bool sim_hosts_parse_line(const char *line);
+void sim_hosts_clear(void);
 /* Fills up to max addresses for name; returns the count (0 = unknown). */
 int sim_hosts_lookup(const char *name, struct in_addr *out, int max);
 bool sim_hosts_known_addr(struct in_addr a);
