@@ -226,6 +226,28 @@ const char *at_skip_link_prefix(const char *line, int *n)
 	return p;
 }
 
+bool at_parse_uints(const char *s, unsigned *out, int n)
+{
+	for (int i = 0; i < n; i++) {
+		while (*s == ' ')
+			s++;
+		if (*s < '0' || *s > '9')
+			return false;
+		unsigned long v = strtoul(s, (char **)&s, 10);
+		if (v > 1000000000ul)
+			return false;
+		out[i] = (unsigned)v;
+		while (*s == ' ')
+			s++;
+		if (i + 1 < n) {
+			if (*s != ',')
+				return false;
+			s++;
+		}
+	}
+	return true;
+}
+
 enum at_final at_final_generic(const char *line)
 {
 	if (!strcmp(line, "OK") || !strcmp(line, "SHUT OK"))

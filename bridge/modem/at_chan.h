@@ -96,5 +96,9 @@ enum at_final at_final_generic(const char *line);
 /* Skips "<digits>," and an optional space; returns the rest or NULL. The
  * number goes to *n. */
 const char *at_skip_link_prefix(const char *line, int *n);
+/* Reads n comma-separated decimal numbers (spaces around them allowed) from
+ * s into out. False on anything else or a number over 10^9. Trailing text
+ * after the last number is ignored. */
+bool at_parse_uints(const char *s, unsigned *out, int n);
 
 #endif

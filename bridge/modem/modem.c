@@ -23,6 +23,7 @@ static const struct modem_dialect *pick_dialect(enum modem_model model)
 	case MODEM_MODEL_SIM7000:
 		return &sim7000_dialect;
 	case MODEM_MODEL_N11V2:
+		return &n11v2_dialect;
 	default:
 		return NULL;
 	}
@@ -86,7 +87,7 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
 	const struct modem_dialect *d = pick_dialect(cfg->model);
 	if (!d) {
 		fprintf(stderr, "atbridge: modem model not supported by this build "
-		                "(supported: sim7000)\n");
+		                "(supported: sim7000, n11v2)\n");
 		return NULL;
 	}
 	if (!cfg->device && fd < 0) {

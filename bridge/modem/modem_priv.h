@@ -56,5 +56,6 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
 int modem_next_req(struct modem *m);
 
 extern const struct modem_dialect sim7000_dialect;
+extern const struct modem_dialect n11v2_dialect;
 
 #endif

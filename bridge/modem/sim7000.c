@@ -30,24 +30,7 @@ static struct sim7000_link *tag_link(struct modem *m, uint32_t tag)
 
 bool sim7000_parse_uints(const char *s, unsigned *out, int n)
 {
-	for (int i = 0; i < n; i++) {
-		while (*s == ' ')
-			s++;
-		if (*s < '0' || *s > '9')
-			return false;
-		unsigned long v = strtoul(s, (char **)&s, 10);
-		if (v > 1000000000ul)
-			return false;
-		out[i] = (unsigned)v;
-		while (*s == ' ')
-			s++;
-		if (i + 1 < n) {
-			if (*s != ',')
-				return false;
-			s++;
-		}
-	}
-	return true;
+	return at_parse_uints(s, out, n);
 }
 
 /* ---- link life cycle ---- */
