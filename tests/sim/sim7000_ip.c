@@ -1,0 +1,580 @@
+/* SIM7000 TCP/IP commands (AT command manual chapter 8). */
+#include "sim7000.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *link_state_name(const struct sim_link *l)
+{
+	switch (l->state) {
+	case LINK_INITIAL: return "INITIAL";
+	case LINK_CONNECTING: return "CONNECTING";
+	case LINK_CONNECTED: return "CONNECTED";
+	default: return "CLOSED";
+	}
+}
+
+/* ---- TCP/IP commands ---- */
+void s7_cipmux(const struct at_cmd *c)
+{
+	long v;
+	if (c->type == AT_READ) {
+		at_info("+CIPMUX: %d", s7.mux);
+	} else if (c->type == AT_TEST) {
+		at_info("+CIPMUX: (0,1)");
+	} else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], 0, 1, &v)) {
+		if (s7.st != IP_INITIAL || (v == 1 && s7.cipmode)) {
+			at_error(3);
+			return;
+		}
+		s7.mux = (int)v;
+	} else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+void s7_cstt(const struct at_cmd *c)
+{
+	if (c->type == AT_READ) {
+		at_info("+CSTT: \"%s\",\"%s\",\"%s\"", s7.apn, s7.user, s7.pwd);
+	} else if (c->type == AT_TEST) {
+		at_info("+CSTT: \"APN\",\"USER\",\"PWD\"");
+	} else {
+		if (c->na > 3 || s7.st != IP_INITIAL) {
+			at_error(s7.st != IP_INITIAL ? 3 : 50);
+			return;
+		}
+		for (int i = 0; i < c->na; i++)
+			if (strlen(c->a[i].s) > 50) {
+				at_error(50);
+				return;
+			}
+		sim_strlcpy(s7.apn, c->na > 0 ? c->a[0].s : "CMNET", sizeof s7.apn);
+		sim_strlcpy(s7.user, c->na > 1 ? c->a[1].s : "", sizeof s7.user);
+		sim_strlcpy(s7.pwd, c->na > 2 ? c->a[2].s : "", sizeof s7.pwd);
+		s7.st = IP_START;
+	}
+	at_ok();
+}
+
+void s7_ciicr(const struct at_cmd *c)
+{
+	if (c->type == AT_TEST) {
+		at_ok();
+		return;
+	}
+	if (c->type != AT_EXEC || s7.st != IP_START || s7.cfun != 1) {
+		at_error(3);
+		return;
+	}
+	s7.st = IP_GPRSACT;
+	at_ok();
+}
+
+void s7_cifsr(const struct at_cmd *c)
+{
+	if (c->type == AT_TEST) {
+		at_ok();
+		return;
+	}
+	if (c->type != AT_EXEC || !s7_net_ready()) {
+		at_error(3);
+		return;
+	}
+	if (s7.st == IP_GPRSACT)
+		s7.st = IP_STATUS;
+	at_info(LOCAL_IP); /* the manual's only response: the address, no OK */
+}
+
+void s7_cifsrex(const struct at_cmd *c)
+{
+	if (c->type == AT_TEST) {
+		at_ok();
+		return;
+	}
+	if (!s7_net_ready()) {
+		at_error(3);
+		return;
+	}
+	if (s7.st == IP_GPRSACT)
+		s7.st = IP_STATUS;
+	at_info("+CIFSREX: " LOCAL_IP);
+	at_ok();
+}
+
+static void status_line(const struct sim_link *l, bool plus)
+{
+	char t[400];
+	if (l->state == LINK_INITIAL)
+		snprintf(t, sizeof t, "%s%d,,\"\",\"\",\"\",\"INITIAL\"", plus ? "+CIPSTATUS: " : "C: ", l->id);
+	else
+		snprintf(t, sizeof t, "%s%d,0,\"%s\",\"%s\",\"%u\",\"%s\"", plus ? "+CIPSTATUS: " : "C: ",
+			 l->id, l->udp ? "UDP" : "TCP", inet_ntoa(l->peer.sin_addr),
+			 ntohs(l->peer.sin_port), link_state_name(l));
+	if (plus) {
+		at_info("%s", t);
+	} else {
+		/* the table rows follow each other without blank lines */
+		at_raw(t, strlen(t));
+		at_raw("\r\n", 2);
+	}
+}
+
+void s7_cipstatus(const struct at_cmd *c)
+{
+	long n;
+	if (c->type == AT_TEST) {
+		at_ok();
+		return;
+	}
+	if (c->type == AT_WRITE) {
+		if (!s7.mux || c->na != 1 || !at_int(&c->a[0], 0, SIM_LINKS - 1, &n)) {
+			at_error(50);
+			return;
+		}
+		status_line(s7_link((int)n), true);
+		at_ok();
+		return;
+	}
+	if (c->type != AT_EXEC) {
+		at_error(50);
+		return;
+	}
+	at_ok();
+	at_info("STATE: %s", s7_state_name());
+	if (s7.mux && s7.processing) {
+		if (AT.v1)
+			at_raw("\r\n", 2);
+		for (int i = 0; i < SIM_LINKS; i++)
+			status_line(s7_link(i), false);
+	}
+}
+
+void s7_cipstart(const struct at_cmd *c)
+{
+	int first;
+	if (c->type == AT_TEST) {
+		if (s7.mux) {
+			at_info("+CIPSTART: (0-7),(\"TCP\",\"UDP\"),(\"(0-255).(0-255).(0-255).(0-255)\"),(1-65535)");
+			at_info("+CIPSTART: (0-7),(\"TCP\",\"UDP\"),(\"DOMAIN NAME\"),(1-65535)");
+		} else {
+			at_info("+CIPSTART: (\"TCP\",\"UDP\"),(\"(0-255).(0-255).(0-255).(0-255)\"),(1-65535)");
+			at_info("+CIPSTART: (\"TCP\",\"UDP\"),(\"DOMAIN NAME\"),(1-65535)");
+		}
+		at_ok();
+		return;
+	}
+	struct sim_link *l = c->type == AT_WRITE ? s7_link_arg(c, &first) : NULL;
+	long port;
+	if (!l || c->na != first + 3 || !at_int(&c->a[first + 2], 1, 65535, &port) ||
+	    (strcasecmp(c->a[first].s, "TCP") && strcasecmp(c->a[first].s, "UDP")) ||
+	    !c->a[first + 1].s[0]) {
+		at_error(50);
+		return;
+	}
+	bool ok_state = s7.mux ? s7.st == IP_STATUS
+			      : (s7.st == IP_STATUS || s7.st == IP_INITIAL);
+	if (!ok_state) {
+		at_error(3);
+		return;
+	}
+	if (s7_link_open(l)) {
+		char t[40];
+		snprintf(t, sizeof t, "%sALREADY CONNECT", s7_pfx(l));
+		at_final(t);
+		return;
+	}
+	if (s7.st == IP_INITIAL) {
+		/* single link from IP INITIAL: the module brings the context up itself */
+		s7.st = IP_STATUS;
+	}
+	bool udp = strcasecmp(c->a[first].s, "UDP") == 0;
+	struct in_addr a[2];
+	sim_strlcpy(l->host, c->a[first + 1].s, sizeof l->host);
+	at_ok();
+	s7.processing = true;
+	if (sim_hosts_lookup(c->a[first + 1].s, a, 1) == 0)
+		sim_link_open_fail(l);
+	else
+		sim_link_open(l, udp, a[0], (int)port, s7.mux ? 0 : (udp ? s7.lport_udp : s7.lport_tcp));
+	l->udp = udp;
+	l->manual_rx = s7.rxget == 1 && !(s7.cipmode && !s7.mux);
+}
+
+void s7_cipqsend(const struct at_cmd *c)
+{
+	long v;
+	if (c->type == AT_READ)
+		at_info("+CIPQSEND: %d", s7.qsend);
+	else if (c->type == AT_TEST)
+		at_info("+CIPQSEND: (0,1)");
+	else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], 0, 1, &v))
+		s7.qsend = (int)v;
+	else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+void s7_cipack(const struct at_cmd *c)
+{
+	struct sim_link *l;
+	long n = 0;
+	if (c->type == AT_TEST) {
+		at_ok();
+		return;
+	}
+	if (s7.mux ? (c->type != AT_WRITE || c->na != 1 || !at_int(&c->a[0], 0, SIM_LINKS - 1, &n))
+		  : c->type != AT_EXEC) {
+		at_error(50);
+		return;
+	}
+	l = s7_link((int)n);
+	if (l->state == LINK_INITIAL) {
+		at_error(3);
+		return;
+	}
+	uint64_t acked;
+	sim_link_acks(l, &acked);
+	at_info("+CIPACK: %llu,%llu,%llu", (unsigned long long)l->tx_total,
+		(unsigned long long)acked, (unsigned long long)(l->tx_total - acked));
+	at_ok();
+}
+
+void s7_cipclose(const struct at_cmd *c)
+{
+	long n = 0, mode = 0;
+	if (c->type == AT_TEST) {
+		at_ok();
+		return;
+	}
+	if (s7.mux) {
+		if (c->type != AT_WRITE || c->na < 1 || c->na > 2 ||
+		    !at_int(&c->a[0], 0, SIM_LINKS - 1, &n) ||
+		    (c->na == 2 && !at_int(&c->a[1], 0, 1, &mode))) {
+			at_error(50);
+			return;
+		}
+	} else if (c->type == AT_WRITE && (c->na != 1 || !at_int(&c->a[0], 0, 1, &mode))) {
+		at_error(50);
+		return;
+	}
+	struct sim_link *l = s7_link((int)n);
+	if (!s7_link_open(l)) {
+		at_plain_error();
+		return;
+	}
+	sim_link_close(l);
+	char t[32];
+	snprintf(t, sizeof t, "%sCLOSE OK", s7_pfx(l));
+	at_final(t);
+}
+
+void s7_cipshut(const struct at_cmd *c)
+{
+	if (c->type == AT_TEST) {
+		at_ok();
+		return;
+	}
+	if (c->type != AT_EXEC) {
+		at_error(50);
+		return;
+	}
+	s7_shut_all();
+	s7.st = IP_INITIAL;
+	at_final("SHUT OK");
+}
+
+static void hex(const unsigned char *p, size_t n)
+{
+	static const char d[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < n; i++) {
+		char h[2] = { d[p[i] >> 4], d[p[i] & 15] };
+		at_raw(h, 2);
+	}
+}
+
+void s7_ciprxget(const struct at_cmd *c)
+{
+	long mode, n = 0, len = 0;
+	if (c->type == AT_READ) {
+		at_info("+CIPRXGET: %d", s7.rxget);
+		at_ok();
+		return;
+	}
+	if (c->type == AT_TEST) {
+		if (s7.mux)
+			at_info("+CIPRXGET: (0-4),(0-7),(1-1460)");
+		else
+			at_info("+CIPRXGET: (0-4),(1-1460)");
+		at_ok();
+		return;
+	}
+	if (c->type != AT_WRITE || c->na < 1 || !at_int(&c->a[0], 0, 4, &mode)) {
+		at_error(50);
+		return;
+	}
+	if (mode <= 1) {
+		if (c->na != 1) {
+			at_error(50);
+			return;
+		}
+		s7.rxget = (int)mode;
+		at_ok();
+		return;
+	}
+	int i = 1;
+	if (s7.mux) {
+		if (c->na < 2 || !at_int(&c->a[1], 0, SIM_LINKS - 1, &n)) {
+			at_error(50);
+			return;
+		}
+		i = 2;
+	}
+	long maxlen = mode == 3 ? 730 : 1460;
+	if (mode == 4) {
+		if (c->na > i + 1 || (c->na == i + 1 && !at_int(&c->a[i], 0, 2920, &len))) {
+			at_error(50);
+			return;
+		}
+	} else if (c->na != i + 1 || !at_int(&c->a[i], 1, maxlen, &len)) {
+		at_error(50);
+		return;
+	}
+	struct sim_link *l = s7_link((int)n);
+	if (l->state == LINK_INITIAL || !l->manual_rx) {
+		at_error(3);
+		return;
+	}
+	char idp[8] = "";
+	if (s7.mux)
+		snprintf(idp, sizeof idp, "%ld,", n);
+	if (mode == 4) {
+		at_info("+CIPRXGET: 4,%s%zu", idp, l->rx.len);
+		at_ok();
+		return;
+	}
+	unsigned char tmp[1460];
+	size_t got = sim_link_read(l, tmp, (size_t)len);
+	if (l->rx.len == 0)
+		l->notified = false;
+	at_info("+CIPRXGET: %ld,%s%zu,%zu", mode, idp, got, l->rx.len);
+	/* at_info ends with CR LF: the payload follows it directly */
+	if (mode == 2)
+		at_raw(tmp, got);
+	else
+		hex(tmp, got);
+	at_ok();
+	s7_check_closed(l);
+}
+
+static void dns_result(struct sim_link *l, const void *p, size_t n)
+{
+	(void)l;
+	char name[256];
+	if (n >= sizeof name)
+		n = sizeof name - 1;
+	memcpy(name, p, n);
+	name[n] = 0;
+	struct in_addr a[2];
+	int k = sim_hosts_lookup(name, a, 2);
+	if (k == 0) {
+		at_urc(true, "+CDNSGIP: 0,8");
+		return;
+	}
+	char ip1[16], ip2[16];
+	sim_strlcpy(ip1, inet_ntoa(a[0]), sizeof ip1);
+	if (k == 2) {
+		sim_strlcpy(ip2, inet_ntoa(a[1]), sizeof ip2);
+		at_urc(true, "+CDNSGIP: 1,\"%s\",\"%s\",\"%s\"", name, ip1, ip2);
+	} else {
+		at_urc(true, "+CDNSGIP: 1,\"%s\",\"%s\"", name, ip1);
+	}
+}
+
+void s7_cdnsgip(const struct at_cmd *c)
+{
+	if (c->type == AT_TEST) {
+		at_ok();
+		return;
+	}
+	if (c->type != AT_WRITE || c->na != 1 || !c->a[0].s[0]) {
+		at_error(50);
+		return;
+	}
+	if (!s7_net_ready()) {
+		at_error(3);
+		return;
+	}
+	at_ok();
+	sim_delay(S.o.latency_ms / 1000.0 * 2, dns_result, NULL, c->a[0].s, strlen(c->a[0].s));
+}
+
+void s7_cdnscfg(const struct at_cmd *c)
+{
+	struct in_addr a;
+	if (c->type == AT_READ) {
+		at_info("PrimaryDns: %s", s7.dns1);
+		at_info("SecondaryDns: %s", s7.dns2);
+	} else if (c->type == AT_TEST) {
+		at_info("+CDNSCFG: (\"Primary DNS\"),(\"Secondary DNS\")");
+	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 2 &&
+		   inet_pton(AF_INET, c->a[0].s, &a) == 1 &&
+		   (c->na == 1 || inet_pton(AF_INET, c->a[1].s, &a) == 1)) {
+		sim_strlcpy(s7.dns1, c->a[0].s, sizeof s7.dns1);
+		sim_strlcpy(s7.dns2, c->na == 2 ? c->a[1].s : "0.0.0.0", sizeof s7.dns2);
+	} else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+/* A numeric on/off style setting: +NAME: (lo-hi), +NAME: <v>, =<v> */
+void s7_setting(const struct at_cmd *c, const char *name, int *var, long lo, long hi)
+{
+	long v;
+	if (c->type == AT_READ)
+		at_info("%s: %d", name, *var);
+	else if (c->type == AT_TEST)
+		at_info("%s: (%ld-%ld)", name, lo, hi);
+	else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], lo, hi, &v))
+		*var = (int)v;
+	else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+void s7_ciphead(const struct at_cmd *c) { s7_setting(c, "+CIPHEAD", &s7.head, 0, 1); }
+void s7_cipsrip(const struct at_cmd *c) { s7_setting(c, "+CIPSRIP", &s7.srip, 0, 1); }
+void s7_cipshowtp(const struct at_cmd *c) { s7_setting(c, "+CIPSHOWTP", &s7.showtp, 0, 1); }
+void s7_cipsprt(const struct at_cmd *c) { s7_setting(c, "+CIPSPRT", &s7.sprt, 0, 2); }
+void s7_cipoption(const struct at_cmd *c) { s7_setting(c, "+CIPOPTION", &s7.option, 0, 1); }
+
+void s7_cipmode(const struct at_cmd *c)
+{
+	long v;
+	if (c->type == AT_WRITE && (c->na != 1 || !at_int(&c->a[0], 0, 1, &v) ||
+				    (v == 1 && s7.mux) || s7.st != IP_INITIAL)) {
+		at_error(c->na == 1 && at_int(&c->a[0], 0, 1, &v) ? 3 : 50);
+		return;
+	}
+	s7_setting(c, "+CIPMODE", &s7.cipmode, 0, 1);
+}
+
+void s7_clport(const struct at_cmd *c)
+{
+	long port;
+	if (c->type == AT_READ) {
+		at_info("+CLPORT: \"TCP\",%d", s7.lport_tcp);
+		at_info("+CLPORT: \"UDP\",%d", s7.lport_udp);
+	} else if (c->type == AT_TEST) {
+		at_info("+CLPORT: (\"TCP\",\"UDP\"),(0-65535)");
+	} else if (c->type == AT_WRITE && c->na == 2 && at_int(&c->a[1], 0, 65535, &port) &&
+		   (!strcasecmp(c->a[0].s, "TCP") || !strcasecmp(c->a[0].s, "UDP"))) {
+		if (!strcasecmp(c->a[0].s, "TCP"))
+			s7.lport_tcp = (int)port;
+		else
+			s7.lport_udp = (int)port;
+	} else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+void s7_cipccfg(const struct at_cmd *c)
+{
+	static const long lo[7] = { 3, 1, 1, 0, 0, 50, 20 };
+	static const long hi[7] = { 8, 10, 1460, 1, 1, 1460, 1000 };
+	if (c->type == AT_READ) {
+		at_info("+CIPCCFG: %d,%d,%d,%d,%d,%d,%d", s7.ccfg[0], s7.ccfg[1], s7.ccfg[2],
+			s7.ccfg[3], s7.ccfg[4], s7.ccfg[5], s7.ccfg[6]);
+	} else if (c->type == AT_TEST) {
+		at_info("+CIPCCFG: (3-8),(1-10),(1-1460),(0,1),(0,1),(50-1460),(20-1000)");
+	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 7) {
+		int v[7];
+		memcpy(v, s7.ccfg, sizeof v);
+		for (int i = 0; i < c->na; i++) {
+			long x;
+			if (!c->a[i].s[0])
+				continue;
+			if (!at_int(&c->a[i], lo[i], hi[i], &x)) {
+				at_error(50);
+				return;
+			}
+			v[i] = (int)x;
+		}
+		memcpy(s7.ccfg, v, sizeof v);
+	} else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+void s7_ciptka(const struct at_cmd *c)
+{
+	static const long lo[4] = { 0, 30, 30, 1 };
+	static const long hi[4] = { 1, 7200, 600, 9 };
+	if (c->type == AT_READ) {
+		at_info("+CIPTKA: %d,%d,%d,%d", s7.tka[0], s7.tka[1], s7.tka[2], s7.tka[3]);
+	} else if (c->type == AT_TEST) {
+		at_info("+CIPTKA: (0,1),(30-7200),(30-600),(1-9)");
+	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 4) {
+		int v[4];
+		memcpy(v, s7.tka, sizeof v);
+		for (int i = 0; i < c->na; i++) {
+			long x;
+			if (!at_int(&c->a[i], lo[i], hi[i], &x)) {
+				at_error(50);
+				return;
+			}
+			v[i] = (int)x;
+		}
+		memcpy(s7.tka, v, sizeof v);
+	} else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+void s7_cipping(const struct at_cmd *c)
+{
+	long count = 4, size = 32;
+	if (c->type == AT_TEST) {
+		at_info("+CIPPING: (\"IP address\"),(1-100),(1-1024),(1-600),(1-255)");
+		at_ok();
+		return;
+	}
+	if (c->type != AT_WRITE || c->na < 1 || c->na > 5 ||
+	    (c->na > 1 && !at_int(&c->a[1], 1, 100, &count)) ||
+	    (c->na > 2 && !at_int(&c->a[2], 1, 1024, &size))) {
+		at_error(50);
+		return;
+	}
+	if (!s7_net_ready()) {
+		at_error(3);
+		return;
+	}
+	struct in_addr a[1];
+	bool known = sim_hosts_lookup(c->a[0].s, a, 1) == 1 && sim_hosts_known_addr(a[0]);
+	for (long i = 1; i <= count; i++) {
+		if (known)
+			at_info("+CIPPING: %ld,\"%s\",%ld,%d", i, inet_ntoa(a[0]),
+				S.o.latency_ms * 2 / 100, 64);
+		else
+			at_info("+CIPPING: %ld,\"%s\",600,255", i,
+				sim_hosts_lookup(c->a[0].s, a, 1) ? inet_ntoa(a[0]) : c->a[0].s);
+	}
+	at_ok();
+}
