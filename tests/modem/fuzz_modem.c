@@ -7,6 +7,9 @@
  * It checks the promises of modem.h: data() never exceeds the window, no
  * event names a link that is not open, closed() only once.
  *
+ * The model is SIM7000 unless ATB_FUZZ_MODEL=n11v2 (or main's third
+ * argument) says otherwise.
+ *
  * Built with clang -fsanitize=fuzzer (-DATB_LIBFUZZER) it is a libFuzzer
  * target; otherwise main() runs seeded random inputs built from AT tokens
  * (a smoke test under ctest). */
@@ -22,6 +25,8 @@
 #include "modem_priv.h"
 
 #define LINKS 8
+
+static bool n11v2;
 
 struct harness {
 	struct modem *m;
@@ -111,7 +116,13 @@ static void say(struct harness *h, const char *s)
 static void canned_reply(struct harness *h, const char *cmd)
 {
 	int n;
-	if (!strcmp(cmd, "AT+CPIN?"))
+	if (n11v2 && !strcmp(cmd, "AT+XIIC?"))
+		say(h, "\r\n+XIIC:    1,10.1.2.3\r\n\r\nOK\r\n");
+	else if (n11v2 && (sscanf(cmd, "AT+TCPSETUP=%d", &n) == 1 || sscanf(cmd, "AT+UDPSETUP=%d", &n) == 1)) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "\r\nOK\r\n\r\n+%sSETUP: %d,OK\r\n", cmd[3] == 'U' ? "UDP" : "TCP", n);
+		say(h, buf);
+	} else if (!strcmp(cmd, "AT+CPIN?"))
 		say(h, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
 	else if (!strcmp(cmd, "AT+CGATT?"))
 		say(h, "\r\n+CGATT: 1\r\n\r\nOK\r\n");
@@ -200,8 +211,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
 	struct harness h = { .fd = sv[1] };
+	static bool model_read;
+	if (!model_read) {
+		const char *e = getenv("ATB_FUZZ_MODEL");
+		n11v2 = n11v2 || (e && !strcmp(e, "n11v2"));
+		model_read = true;
+	}
 	struct modem_config cfg = {
-		.device = "fuzz", .baud = 115200, .model = MODEM_MODEL_SIM7000,
+		.device = "fuzz", .baud = 115200, .model = n11v2 ? MODEM_MODEL_N11V2 : MODEM_MODEL_SIM7000,
 		.apn = "apn", .user = "", .password = "",
 		.cmd_timeout_ms = 5000, .poll_interval_ms = 1000, .max_inflight = 4000,
 	};
@@ -252,22 +269,29 @@ static const char *tokens[] = {
 	"+CIPPING: 1,\"127.0.0.1\",5,64\r\n", "+CIPPING: 1,\"127.0.0.1\",600,255\r\n",
 	"10.0.0.1\r\n", "SHUT OK\r\n", "+CGATT: 1\r\n", "\x1a\x1b\xff\x00", "OK\r\nERROR\r\n> ",
 	"99999999999999999999, CLOSED\r\n", "+CIPRXGET: 2,\r\n", "+CIPRXGET: 1,\r\n",
+	/* N11V2 */
+	"\r\n>", "+TCPRECV: 0\r\n", "+TCPRECV: 1\r\n", "+UDPRECV: 2,10\r\n",
+	"+TCPREAD: 0,5,ab\r\nc\r\n", "+TCPREAD: 1,0,\r\n", "+TCPREAD: 0,4000,", "+UDPREAD: 2,3,abc\r\n",
+	"+ UDPREAD: 2,1,x\r\n", "+TCPSEND: 0,100\r\n", "+TCPSEND: 1,8\r\n", "+UDPSEND: 2,8\r\n",
+	"+TCPSEND: BUFFER NOT ENOUGH,100\r\n", "+TCPSEND: 0, OPERATION EXPIRED\r\n",
+	"+TCPCLOSE: 1,Link Closed\r\n", "+TCPCLOSE: 0,OK\r\n", "+UDPCLOSE: 2,OK\r\n",
+	"GPRS DISCONNECTION\r\n", "+DNS:1.2.3.4\r\n", "+DNS:OK\r\n", "+DNS:ERROR\r\n",
+	"Reply from 1.1.1.1: bytes= 36 time = 5(ms), TTL = 64\r\n", "Packets: Sent = 4\r\n",
+	"+TCPSETUP: 3,OK\r\n", "+TCPSETUP: 4,FAIL\r\n", "+TCPSETUP: 0,ERROR1\r\n",
+	"+TCPSETUP: ERROR\r\n", "+TCPACK: 0,100,50\r\n", "+TCPACK: 1,5,9\r\n",
 };
 
 int main(int argc, char **argv)
 {
 	unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 3000;
 	srand(argc > 2 ? (unsigned)atoi(argv[2]) : 1);
+	n11v2 = argc > 3 && !strcmp(argv[3], "n11v2");
 	uint8_t buf[4096];
 	for (unsigned r = 0; r < rounds; r++) {
 		size_t n = 0;
 		while (n < sizeof(buf) - 64 && rand() % 64) {
 			const char *t = tokens[(size_t)rand() % (sizeof(tokens) / sizeof(tokens[0]))];
-			size_t tl = strlen(t);
-			if (t[0] == '\x1a')
-				tl = 4;
-			if (tl > 31)
-				tl = 31; /* a chunk carries at most 31 bytes; longer tokens split */
+			/* a chunk carries at most 31 bytes: longer tokens are split */
 			size_t off = 0;
 			size_t full = t[0] == '\x1a' ? 4 : strlen(t);
 			while (off < full && n < sizeof(buf) - 40) {
@@ -278,7 +302,7 @@ int main(int argc, char **argv)
 				n += k;
 				off += k;
 			}
-			if (rand() % 8 == 0) { /* raw random bytes too */
+			if (rand() % 8 == 0 && n < sizeof(buf) - 40) { /* raw random bytes too */
 				size_t k = (size_t)(rand() % 31);
 				buf[n++] = (uint8_t)((unsigned)(rand() % 8) << 5 | k);
 				for (size_t j = 0; j < k; j++)
