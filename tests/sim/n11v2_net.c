@@ -1,0 +1,479 @@
+/* N11V2 TCP/UDP sockets, transparent mode, DNS and ping (chapters 8, 11,
+ * 12, 24). */
+#include "n11v2.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+
+/* ---- TCP / UDP sockets ---- */
+static void setup(const struct at_cmd *c, bool udp)
+{
+	const char *nm = udp ? "+UDPSETUP" : "+TCPSETUP";
+	long n, port;
+	if (c->type != AT_WRITE || c->na != 3 || !at_int(&c->a[2], 1, 65535, &port) ||
+	    !c->a[1].s[0] || !n11_sock_arg(c, 0, &n)) {
+		at_info("%s: ERROR", nm);
+		sim_count_error();
+		return;
+	}
+	if (!n11.ppp) {
+		at_error(3);
+		return;
+	}
+	struct sim_link *l = n11_link((int)n);
+	if (n11_connected(l) || l->state == LINK_CONNECTING) {
+		at_info("%s: %ld,ERROR1", nm, n);
+		sim_count_error();
+		return;
+	}
+	at_ok();
+	struct in_addr a;
+	sim_strlcpy(l->host, c->a[1].s, sizeof l->host);
+	if (!n11_resolve(c->a[1].s, &a))
+		sim_link_open_fail(l);
+	else
+		sim_link_open(l, udp, a, (int)port, udp ? n11.lport_udp[n] : n11.lport_tcp[n]);
+	l->udp = udp;
+	l->manual_rx = n11.recvmode == 0;
+}
+
+void n11_tcpsetup(const struct at_cmd *c) { setup(c, false); }
+void n11_udpsetup(const struct at_cmd *c) { setup(c, true); }
+
+void n11_prompt_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	sim_outs("\r\n>");
+	n11.in = IN_DATA;
+	S.busy = false;
+	sim_kick();
+}
+
+static void send_err(const char *name, const char *what)
+{
+	at_info("%s: %s", name, what);
+	sim_count_error();
+}
+
+static void send_accepted(struct sim_link *l, const void *p, size_t n)
+{
+	sim_link_send(l, p, n, false);
+	at_ok();
+	at_urc(false, "%s: %d,%zu", n11.send_name, l->id, n);
+}
+
+/* AT+TCPSEND / AT+TCPSSEND / AT+UDPSEND / AT+UDPSSEND */
+static void do_send(const struct at_cmd *c, bool udp)
+{
+	long n, len = 0, mode = 0;
+	sim_strlcpy(n11.send_name, c->name, sizeof n11.send_name);
+	if (c->type != AT_WRITE || !n11_sock_arg(c, 0, &n) || c->na > 4) {
+		at_plain_error();
+		return;
+	}
+	if (!n11.ppp) {
+		send_err(c->name, "GPRS DISCONNECTION");
+		return;
+	}
+	struct sim_link *l = n11_link((int)n);
+	if (!n11_connected(l) || l->udp != udp || l->failed) {
+		send_err(c->name, "SOCKET ID OPEN FAILED");
+		return;
+	}
+	if (c->na >= 2 && c->a[1].s[0] && !at_int(&c->a[1], 1, MAX_SEND, &len)) {
+		send_err(c->name, "DATA LENGTH ERROR");
+		return;
+	}
+	if (c->na >= 4 && !at_int(&c->a[3], 0, 1, &mode)) {
+		send_err(c->name, "MODE ERROR");
+		return;
+	}
+	if ((size_t)len > sim_link_tx_free(l)) {
+		at_info("%s: BUFFER NOT ENOUGH,%zu", c->name, sim_link_tx_free(l));
+		sim_count_error();
+		return;
+	}
+	if (c->na >= 3 && c->a[2].s[0]) {
+		/* command mode: the data is in the command line */
+		unsigned char buf[sizeof c->a[2].s];
+		size_t k = strlen(c->a[2].s);
+		memcpy(buf, c->a[2].s, k);
+		long got = (long)k;
+		if (mode == 1 && (k > 1024 || (got = n11_unhex(buf, k)) < 0)) {
+			send_err(c->name, "DATA LENGTH ERROR");
+			return;
+		}
+		if ((mode == 0 && k > 1024) || (len && got != len)) {
+			send_err(c->name, "DATA LENGTH ERROR");
+			return;
+		}
+		send_accepted(l, buf, (size_t)got);
+		return;
+	}
+	/* buffer mode: ">" then the data */
+	n11.send_link = l;
+	n11.send_len = (size_t)len;
+	n11.send_hex = mode == 1 || n11.dfmt_tx == 0;
+	n11.send.len = 0;
+	AT.async = true;
+	S.busy = true;
+	ev_timer_set(&n11.prompt_timer, PROMPT_DELAY, 0.);
+	ev_timer_start(S.loop, &n11.prompt_timer);
+}
+
+void n11_tcpsend(const struct at_cmd *c) { do_send(c, false); }
+void n11_udpsend(const struct at_cmd *c) { do_send(c, true); }
+
+static void send_complete(void)
+{
+	struct sim_link *l = n11.send_link;
+	n11.in = IN_CMD;
+	n11.send_link = NULL;
+	long n = (long)n11.send.len;
+	if (n11.send_hex && (n = n11_unhex(n11.send.data, n11.send.len)) < 0) {
+		send_err(n11.send_name, "DATA LENGTH ERROR");
+	} else if (!n11_connected(l) || l->failed) {
+		send_err(n11.send_name, "SOCKET ID OPEN FAILED");
+	} else if ((size_t)n > sim_link_tx_free(l)) {
+		at_info("%s: BUFFER NOT ENOUGH,%zu", n11.send_name, sim_link_tx_free(l));
+		sim_count_error();
+	} else {
+		send_accepted(l, n11.send.data, (size_t)n);
+	}
+	at_finish();
+}
+
+void n11_feed_data(void)
+{
+	while (S.in.len && n11.in == IN_DATA) {
+		if (n11.send_len) {
+			size_t total = n11.send_hex ? n11.send_len * 2 : n11.send_len;
+			size_t want = total - n11.send.len;
+			size_t k = S.in.len < want ? S.in.len : want;
+			sim_buf_add(&n11.send, S.in.data, k);
+			if (AT.echo)
+				sim_out(S.in.data, k);
+			sim_buf_consume(&S.in, k);
+			if (n11.send.len == total)
+				send_complete();
+			continue;
+		}
+		/* no length given: the data ends at CR */
+		unsigned char b = S.in.data[0];
+		sim_buf_consume(&S.in, 1);
+		if (b == '\r') {
+			send_complete();
+			continue;
+		}
+		if (AT.echo)
+			sim_out(&b, 1);
+		if (n11.send.len < MAX_SEND * 2)
+			sim_buf_add(&n11.send, &b, 1);
+	}
+}
+
+static void do_read(const struct at_cmd *c, bool udp)
+{
+	long n, len = MAX_READ;
+	if (c->type != AT_WRITE || !n11_sock_arg(c, 0, &n) || c->na > 2 ||
+	    (c->na == 2 && !at_int(&c->a[1], 1, MAX_READ, &len)) || (!udp && c->na != 2)) {
+		at_error(50);
+		return;
+	}
+	struct sim_link *l = n11_link((int)n);
+	if (l->state == LINK_INITIAL || l->udp != udp || !l->manual_rx) {
+		at_error(3);
+		return;
+	}
+	unsigned char tmp[MAX_READ];
+	size_t got = sim_link_read(l, tmp, (size_t)len);
+	if (l->rx.len == 0)
+		l->notified = false;
+	sim_buf_addf(&R, "\r\n%s: %ld,%zu,", udp ? "+UDPREAD" : "+TCPREAD", n, got);
+	if (n11_rx_hex())
+		n11_hex_to(&R, tmp, got);
+	else
+		at_raw(tmp, got);
+	at_raw("\r\n", 2);
+	at_ok();
+	n11_check_closed(l);
+}
+
+void n11_tcpread(const struct at_cmd *c) { do_read(c, false); }
+void n11_udpread(const struct at_cmd *c) { do_read(c, true); }
+
+static void do_close(const struct at_cmd *c, bool udp)
+{
+	const char *nm = udp ? "+UDPCLOSE" : "+TCPCLOSE";
+	long n;
+	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n) ||
+	    n11_link((int)n)->state == LINK_INITIAL || n11_link((int)n)->udp != udp ||
+	    !(n11_connected(n11_link((int)n)) || n11_link((int)n)->state == LINK_CONNECTING)) {
+		at_info("%s: ERROR", nm);
+		sim_count_error();
+		return;
+	}
+	sim_link_close(n11_link((int)n));
+	at_info("%s: %ld,OK", nm, n);
+	at_ok();
+}
+
+void n11_tcpclose(const struct at_cmd *c) { do_close(c, false); }
+void n11_udpclose(const struct at_cmd *c) { do_close(c, true); }
+
+void n11_ipstatus(const struct at_cmd *c)
+{
+	long n;
+	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n)) {
+		at_info("+IPSTATUS: ERROR");
+		sim_count_error();
+		return;
+	}
+	struct sim_link *l = n11_link((int)n);
+	if (n11_connected(l)) {
+		size_t f = sim_link_tx_free(l);
+		at_info("+IPSTATUS: %ld,CONNECT,%s,%zu", n, l->udp ? "UDP" : "TCP",
+			f > MAX_SEND ? (size_t)MAX_SEND : f);
+	} else {
+		at_info("+IPSTATUS: %ld,DISCONNECT", n);
+	}
+	at_ok();
+}
+
+void n11_tcpack(const struct at_cmd *c)
+{
+	long n;
+	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n)) {
+		at_plain_error();
+		return;
+	}
+	struct sim_link *l = n11_link((int)n);
+	if (!n11_connected(l)) {
+		at_info("+TCPACK: %ld,DISCONNECT", n);
+	} else if (l->udp) {
+		at_info("+TCPACK: NO TCP LINK");
+	} else {
+		uint64_t acked;
+		sim_link_acks(l, &acked);
+		at_info("+TCPACK: %ld,%llu,%llu", n, (unsigned long long)l->tx_total,
+			(unsigned long long)acked);
+	}
+	at_ok();
+}
+
+void n11_recvmode(const struct at_cmd *c)
+{
+	long v, m = 0;
+	if (c->type == AT_READ) {
+		at_info("%s: %d,%d", c->name, n11.recvmode, n11.recvhex);
+	} else if (c->type == AT_TEST) {
+		at_info("%s: (0,1),(0,1)", c->name);
+	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 2 && at_int(&c->a[0], 0, 1, &v) &&
+		   (c->na == 1 || at_int(&c->a[1], 0, 1, &m))) {
+		n11.recvmode = (int)v;
+		n11.recvhex = (int)m;
+		/* "it will clear the buffer" */
+		for (int i = 0; i < SIM_LINKS; i++) {
+			struct sim_link *l = n11_link(i);
+			sim_link_discard_rx(l);
+			l->notified = false;
+			l->manual_rx = v == 0 && i != TRANS_LINK;
+			n11_check_closed(l);
+		}
+	} else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+void n11_dataformat(const struct at_cmd *c)
+{
+	long a, b;
+	if (c->type == AT_READ)
+		at_info("+DATAFORMAT: %d,%d", n11.dfmt_tx, n11.dfmt_rx);
+	else if (c->type == AT_TEST)
+		at_info("+DATAFORMAT: (0,1),(0,1)");
+	else if (c->type == AT_WRITE && c->na == 2 && at_int(&c->a[0], 0, 1, &a) &&
+		 at_int(&c->a[1], 0, 1, &b)) {
+		n11.dfmt_tx = (int)a;
+		n11.dfmt_rx = (int)b;
+	} else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+static void n11_lport(const struct at_cmd *c, bool udp)
+{
+	long n, port;
+	bool ok = c->type == AT_WRITE && c->na == 2 && n11_sock_arg(c, 0, &n) &&
+		  at_int(&c->a[1], 0, 65535, &port);
+	if (ok && !udp && port < 1)
+		ok = false;
+	if (ok && udp && port != 0 && (port < 4097 || port > 32767))
+		ok = false;
+	if (!ok) {
+		at_info(udp ? "+UDPLPORT: Error" : "+TCPLPORT: ERROR");
+		sim_count_error();
+		return;
+	}
+	if (udp)
+		n11.lport_udp[n] = (int)port;
+	else
+		n11.lport_tcp[n] = (int)port;
+	at_ok();
+}
+
+void n11_tcplport(const struct at_cmd *c) { n11_lport(c, false); }
+void n11_udplport(const struct at_cmd *c) { n11_lport(c, true); }
+
+void n11_tcpkeepalive(const struct at_cmd *c)
+{
+	static const long lo[3] = { 0, 30, 1 }, hi[3] = { 1, 7200, 1800 };
+	if (c->type == AT_READ) {
+		at_info("+TCPKEEPALIVE: %d,%d,%d", n11.ka[0], n11.ka[1], n11.ka[2]);
+	} else if (c->type == AT_TEST) {
+		at_info("+TCPKEEPALIVE: (0-1),(30-7200),(1-1800)");
+	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 3) {
+		int v[3];
+		memcpy(v, n11.ka, sizeof v);
+		for (int i = 0; i < c->na; i++) {
+			long x;
+			if (!at_int(&c->a[i], lo[i], hi[i], &x)) {
+				at_error(50);
+				return;
+			}
+			v[i] = (int)x;
+		}
+		memcpy(n11.ka, v, sizeof v);
+	} else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+/* ---- transparent ---- */
+static void do_trans(const struct at_cmd *c, bool udp)
+{
+	const char *nm = udp ? "+UDPTRANS" : "+TCPTRANS";
+	long port;
+	struct sim_link *l = n11_link(TRANS_LINK);
+	if (n11_connected(l) || l->state == LINK_CONNECTING || !n11.ppp) {
+		at_plain_error();
+		return;
+	}
+	if (c->type != AT_WRITE || c->na != 2 || !c->a[0].s[0] || !at_int(&c->a[1], 1, 65535, &port)) {
+		at_info("%s: ERROR", nm);
+		sim_count_error();
+		return;
+	}
+	at_ok();
+	struct in_addr a;
+	sim_strlcpy(l->host, c->a[0].s, sizeof l->host);
+	if (!n11_resolve(c->a[0].s, &a))
+		sim_link_open_fail(l);
+	else
+		sim_link_open(l, udp, a, (int)port, 0);
+	l->udp = udp;
+	l->manual_rx = false;
+}
+
+void n11_tcptrans(const struct at_cmd *c) { do_trans(c, false); }
+void n11_udptrans(const struct at_cmd *c) { do_trans(c, true); }
+
+void n11_transclose(const struct at_cmd *c)
+{
+	struct sim_link *l = n11_link(TRANS_LINK);
+	if (c->type != AT_EXEC || !(n11_connected(l) || l->state == LINK_CONNECTING)) {
+		at_plain_error();
+		return;
+	}
+	bool udp = l->udp;
+	sim_link_close(l);
+	at_info("+TRANSCLOSE: %d,OK", udp ? 1 : 0);
+	at_ok();
+}
+
+/* ---- DNS and ping (chapter 24) ---- */
+static void dns_result(struct sim_link *l, const void *p, size_t n)
+{
+	(void)l;
+	char name[256];
+	if (n >= sizeof name)
+		n = sizeof name - 1;
+	memcpy(name, p, n);
+	name[n] = 0;
+	struct in_addr a[4];
+	int k = sim_hosts_lookup(name, a, 4);
+	if (k == 0) {
+		at_urc(true, "+DNS:ERROR");
+		return;
+	}
+	for (int i = 0; i < k; i++)
+		at_urc(true, "+DNS:%s", inet_ntoa(a[i]));
+	at_urc(true, "+DNS:OK");
+}
+
+void n11_dns(const struct at_cmd *c)
+{
+	if (c->type != AT_WRITE || c->na != 1 || !c->a[0].s[0] || strlen(c->a[0].s) > 250) {
+		at_error(50);
+		return;
+	}
+	if (!n11.ppp) {
+		at_error(3);
+		return;
+	}
+	at_ok();
+	sim_delay(S.o.latency_ms / 1000.0 * 2, dns_result, NULL, c->a[0].s, strlen(c->a[0].s));
+}
+
+static void ping_result(struct sim_link *l, const void *p, size_t n)
+{
+	(void)l;
+	char name[256];
+	if (n >= sizeof name)
+		n = sizeof name - 1;
+	memcpy(name, p, n);
+	name[n] = 0;
+	struct in_addr a;
+	bool known = n11_resolve(name, &a);
+	const char *ip = known ? inet_ntoa(a) : name;
+	char ipb[256];
+	sim_strlcpy(ipb, ip, sizeof ipb);
+	if (known && sim_hosts_known_addr(a)) {
+		long t = S.o.latency_ms * 2;
+		for (int i = 0; i < 4; i++)
+			at_urc(false, "Reply from %s: bytes= 36 time = %ld(ms), TTL = 255", ipb, t);
+		at_urc(false, "Ping statistics for %s:", ipb);
+		at_urc(false, "Packets: Sent = 4, Received = 4, Lose = 0 <0%%>, max_delay = %ld ms, "
+			      "min_delay = %ld ms, average delay = %ld ms", t, t, t);
+	} else {
+		for (int i = 0; i < 4; i++)
+			at_urc(false, "Request timed out.");
+		at_urc(false, "Ping statistics for %s:", ipb);
+		at_urc(false, "Packets: Sent = 4, Received = 0, Lose = 4 <100%%>");
+	}
+}
+
+void n11_ping(const struct at_cmd *c)
+{
+	if (c->type != AT_WRITE || c->na != 1 || !c->a[0].s[0]) {
+		at_error(50);
+		return;
+	}
+	if (!n11.ppp) {
+		at_info("+PING: No PPP Link");
+		sim_count_error();
+		return;
+	}
+	at_ok();
+	sim_delay(S.o.latency_ms / 1000.0 * 2, ping_result, NULL, c->a[0].s, strlen(c->a[0].s));
+}
