@@ -116,10 +116,11 @@ static bool parse_args(int argc, char **argv)
 			exit(0);
 		default:
 			if (optopt)
-				fprintf(stderr, "atbridge-sim: option %s needs a value or is unknown: '%s'\n",
-					argv[optind - 1], argv[optind - 1]);
+				fprintf(stderr, "atbridge-sim: option '%s' needs a value (see --help)\n",
+					argv[optind - 1]);
 			else
-				fprintf(stderr, "atbridge-sim: unknown option: '%s'\n", argv[optind - 1]);
+				fprintf(stderr, "atbridge-sim: unknown option: '%s' (see --help)\n",
+					argv[optind - 1]);
 			return false;
 		}
 	}
@@ -181,10 +182,8 @@ static bool make_link(void)
 
 int main(int argc, char **argv)
 {
-	if (!parse_args(argc, argv)) {
-		fprintf(stderr, "atbridge-sim: try --help\n");
-		return 2;
-	}
+	if (!parse_args(argc, argv))
+		return 2; /* parse_args printed one line naming the flag and value */
 	signal(SIGPIPE, SIG_IGN);
 	S.rng = S.o.seed;
 	S.loop = EV_DEFAULT;

@@ -14,6 +14,8 @@ def bad(args, flag):
     if p.returncode != 2:
         raise Fail("%r: exit %d" % (args, p.returncode))
     first = err.splitlines()[0] if err else ""
+    if len(err.splitlines()) != 1:
+        raise Fail("%r: expected one line, got %r" % (args, err))
     if flag not in first:
         raise Fail("%r: message %r does not name %s" % (args, first, flag))
 
@@ -32,6 +34,8 @@ def test(make):
     bad(["--latency-ms", "1x"], "1x")
     bad(["--seed", "x"], "--seed")
     bad(["--bogus"], "--bogus")
+    bad(["--baud"], "--baud")
+    bad(["--hosts", "/nonexistent/hosts"], "/nonexistent/hosts")
     d = tempfile.mkdtemp()
     link = os.path.join(d, "ttyMODEM")
     os.symlink("/nonexistent", link)     # an old symlink is replaced
