@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnsd.h"
 #include "log.h"
+#include "uflow.h"
 
 enum flow_state {
 	FLOW_FREE = 0,
@@ -40,6 +42,9 @@ struct flow {
 	bool client_fin;
 	bool link_closed;
 	bool abandoned;        /* client gave up while the link was connecting */
+	bool local_dns;        /* DNS over TCP answered by atbridge, no module link */
+	uint8_t *dns_buf;      /* local_dns: the query being read (length-prefixed) */
+	size_t dns_len;
 	ev_tstamp since;       /* entered the current state */
 	struct flow *qnext;
 	uint64_t bytes_up, bytes_down;
@@ -86,6 +91,7 @@ static void flow_free(struct flow *f)
 {
 	if (f->up)
 		pbuf_free(f->up);
+	free(f->dns_buf);
 	if (f->link >= 0 && f->link < MAX_LINKS && F.by_link[f->link] == f)
 		F.by_link[f->link] = NULL;
 	memset(f, 0, sizeof(*f));
@@ -134,6 +140,8 @@ static bool flow_connect(struct flow *f)
 	return true;
 }
 
+/* A link may be free: TCP flows waiting in the queue first (they hold a
+ * client's SYN), then UDP flows. */
 static void admit_waiting(void)
 {
 	while (F.qhead && modem_is_up(F.modem) && modem_free_links(F.modem) > 0) {
@@ -145,6 +153,8 @@ static void admit_waiting(void)
 			flow_refuse(f);
 		}
 	}
+	if (!F.qhead)
+		uflow_admit_waiting();
 }
 
 void flow_on_tcp_syn(void *ctx, uint32_t flow_id, const struct nat_tuple *t)
@@ -173,8 +183,17 @@ void flow_on_tcp_syn(void *ctx, uint32_t flow_id, const struct nat_tuple *t)
 	f->since = ev_now(F.loop);
 	F.st.open++;
 	log_debug("flow %u: SYN %s", flow_id, tuple_str(t, buf, sizeof(buf)));
+	if (F.cfg.intercept_dns && ntohs(t->dst_port) == 53) {
+		/* answered here through the module's resolver: no link needed */
+		f->local_dns = true;
+		f->state = FLOW_ADMITTED;
+		lwip_port_tcp_admit(flow_id);
+		return;
+	}
 	if (!F.qhead && flow_connect(f))
 		return;
+	/* every link busy: an idle UDP link goes first, UDP has nothing to break */
+	uflow_recycle_idle_link();
 	if (F.st.queued >= F.cfg.queue_len) {
 		log_debug("flow %u: admission queue full", flow_id);
 		flow_refuse(f);
@@ -206,6 +225,10 @@ void flow_on_tcp_abandoned(void *ctx, uint32_t flow_id)
 		f->abandoned = true;
 		break;
 	case FLOW_ADMITTED:
+		if (f->local_dns) {
+			flow_free(f);
+			break;
+		}
 		f->state = FLOW_CLOSING;
 		modem_close(F.modem, f->link);
 		break;
@@ -286,6 +309,59 @@ static void abort_pcb(struct flow *f)
 	tcp_abort(pcb);
 }
 
+/* --- DNS over TCP, answered locally ------------------------------------ */
+
+#define DNS_TCP_MAX 512
+
+static void local_dns_reply(uint32_t token, const uint8_t *resp, size_t len)
+{
+	struct flow *f = flow_by_id(token);
+	uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+
+	if (!f || !f->pcb || !f->local_dns || tcp_sndbuf(f->pcb) < len + 2)
+		return;
+	tcp_write(f->pcb, hdr, 2, TCP_WRITE_FLAG_COPY | TCP_WRITE_FLAG_MORE);
+	tcp_write(f->pcb, resp, (u16_t)len, TCP_WRITE_FLAG_COPY);
+	tcp_output(f->pcb);
+}
+
+static void close_pcb(struct flow *f);
+
+/* Reads length-prefixed queries (RFC 1035 4.2.2) and answers each. */
+static err_t local_dns_recv(struct flow *f, struct pbuf *p)
+{
+	struct tcp_pcb *pcb = f->pcb;
+	u16_t tot = p->tot_len;
+
+	if (!f->dns_buf && !(f->dns_buf = malloc(DNS_TCP_MAX + 2))) {
+		pbuf_free(p);
+		close_pcb(f);
+		flow_free(f);
+		return ERR_OK;
+	}
+	for (u16_t off = 0; off < tot;) {
+		size_t want = f->dns_len < 2 ? 2 : 2 + ((size_t)f->dns_buf[0] << 8 | f->dns_buf[1]);
+		u16_t n = (u16_t)(want - f->dns_len < (size_t)(tot - off) ? want - f->dns_len : (size_t)(tot - off));
+
+		if (want > DNS_TCP_MAX + 2) { /* longer than any query we answer */
+			pbuf_free(p);
+			close_pcb(f);
+			flow_free(f);
+			return ERR_OK;
+		}
+		pbuf_copy_partial(p, f->dns_buf + f->dns_len, n, off);
+		f->dns_len += n;
+		off += n;
+		if (f->dns_len >= 2 && f->dns_len == want && want > 2) {
+			f->dns_len = 0;
+			dnsd_query(f->dns_buf + 2, want - 2, local_dns_reply, f->id);
+		}
+	}
+	tcp_recved(pcb, tot);
+	pbuf_free(p);
+	return ERR_OK;
+}
+
 static err_t on_pcb_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct flow *f = arg;
@@ -303,8 +379,14 @@ static err_t on_pcb_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		 * closes. */
 		f->client_fin = true;
 		log_debug("flow %u: client FIN", f->id);
+		if (f->local_dns) {
+			close_pcb(f);
+			flow_free(f);
+		}
 		return ERR_OK;
 	}
+	if (f->local_dns)
+		return local_dns_recv(f, p);
 	if (f->up)
 		pbuf_cat(f->up, p);
 	else
@@ -363,6 +445,8 @@ void flow_on_tcp_accepted(void *ctx, uint32_t flow_id, struct tcp_pcb *pcb)
 	tcp_err(pcb, on_pcb_err);
 	tcp_nagle_disable(pcb);
 	F.st.accepted++;
+	if (f->local_dns)
+		return;
 	if (f->link_closed) {
 		close_pcb(f);
 		flow_free(f);
@@ -383,10 +467,12 @@ static void flow_modem_link_state(void *ctx, bool up, const char *local_ip)
 	}
 	log_info("module data link down: resetting every flow");
 	memset(F.by_link, 0, sizeof(F.by_link));
+	uflow_link_down();
+	dnsd_link_down();
 	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
 		struct flow *f = &F.flows[i];
 
-		if (f->state == FLOW_FREE)
+		if (f->state == FLOW_FREE || f->local_dns)
 			continue;
 		f->link = -1;
 		if (f->state == FLOW_QUEUED)
@@ -414,6 +500,12 @@ static void flow_modem_connected(void *ctx, int link, bool ok)
 	struct flow *f = flow_by_link(link);
 
 	(void)ctx;
+	if (!f && uflow_owns_link(link)) {
+		uflow_link_connected(link, ok);
+		if (!ok)
+			admit_waiting();
+		return;
+	}
 	if (!f) {
 		if (ok)
 			modem_close(F.modem, link);
@@ -447,6 +539,10 @@ static void flow_modem_data(void *ctx, int link, const uint8_t *buf, size_t len)
 	err_t err;
 
 	(void)ctx;
+	if (!f && uflow_owns_link(link)) {
+		uflow_link_data(link, buf, len);
+		return;
+	}
 	if (!f || !f->pcb) {
 		log_debug("link %d: %zu bytes with no client to take them, dropped", link, len);
 		return;
@@ -477,6 +573,10 @@ static void flow_modem_sent(void *ctx, int link, size_t len, bool ok)
 	struct flow *f = flow_by_link(link);
 
 	(void)ctx;
+	if (!f && uflow_owns_link(link)) {
+		uflow_link_sent(link);
+		return;
+	}
 	if (!f || !ok)
 		return;
 	while (f->pcb && len > 0) {
@@ -493,6 +593,11 @@ static void flow_modem_closed(void *ctx, int link)
 	struct flow *f = flow_by_link(link);
 
 	(void)ctx;
+	if (!f && uflow_owns_link(link)) {
+		uflow_link_closed(link);
+		admit_waiting();
+		return;
+	}
 	if (link >= 0 && link < MAX_LINKS)
 		F.by_link[link] = NULL;
 	if (f) {
@@ -525,12 +630,19 @@ static void flow_modem_closed(void *ctx, int link)
 	admit_waiting();
 }
 
+static void flow_modem_resolved(void *ctx, int req, bool ok, const uint32_t *ips, size_t n)
+{
+	(void)ctx;
+	dnsd_on_resolved(req, ok, ips, n);
+}
+
 const struct modem_events flow_modem_events = {
 	.link_state = flow_modem_link_state,
 	.connected = flow_modem_connected,
 	.data = flow_modem_data,
 	.sent = flow_modem_sent,
 	.closed = flow_modem_closed,
+	.resolved = flow_modem_resolved,
 };
 
 /* --- housekeeping ------------------------------------------------------- */
@@ -554,6 +666,10 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		struct flow *f = &F.flows[i];
 
 		if (f->state == FLOW_ADMITTED && now - f->since > ADMITTED_TIMEOUT) {
+			if (f->local_dns) {
+				flow_free(f);
+				continue;
+			}
 			f->state = FLOW_CLOSING;
 			modem_close(F.modem, f->link);
 		}

@@ -21,6 +21,7 @@ struct flow_config {
 	unsigned max_flows;
 	unsigned queue_len;
 	unsigned queue_wait_ms;
+	bool intercept_dns;     /* TCP port 53 answered locally */
 };
 
 struct flow_stats {

@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dnsd.h"
 #include "flow.h"
 #include "log.h"
 #include "lwip_port.h"
 #include "modem.h"
 #include "sim_spawn.h"
 #include "tun.h"
+#include "uflow.h"
 
 #define TUN_BURST 64
 
@@ -119,20 +121,35 @@ int main(int argc, char **argv)
 			.mtu = (uint16_t)cfg.mtu,
 			.max_flows = cfg.max_flows * 2,
 			.hold_timeout_ms = cfg.queue_wait_ms + 90000,
+			.udp_idle_timeout_ms = cfg.udp_idle_timeout_ms,
 		};
 		struct lwip_port_callbacks cb = {
 			.tcp_syn = flow_on_tcp_syn,
 			.tcp_accepted = flow_on_tcp_accepted,
 			.tcp_abandoned = flow_on_tcp_abandoned,
 			.output = tun_output,
+			.udp_recv = uflow_on_recv,
+			.udp_expired = uflow_on_expired,
 		};
 		struct flow_config fc = {
 			.max_flows = cfg.max_flows,
 			.queue_len = cfg.queue_len,
 			.queue_wait_ms = cfg.queue_wait_ms,
+			.intercept_dns = cfg.dns_intercept,
+		};
+		struct uflow_config uc = {
+			.max_flows = cfg.max_udp_flows,
+			.intercept_dns = cfg.dns_intercept,
+		};
+		struct dnsd_config dc = {
+			.ttl_s = cfg.dns_ttl_s,
+			.timeout_ms = cfg.dns_timeout_ms,
+			.cache_size = 256,
+			.max_waiting = 64,
 		};
 
-		if (flow_init(loop, &fc) < 0 || lwip_port_init(loop, &lc, &cb, NULL) < 0) {
+		if (flow_init(loop, &fc) < 0 || uflow_init(loop, &uc) < 0 || dnsd_init(loop, &dc) < 0 ||
+		    lwip_port_init(loop, &lc, &cb, NULL) < 0) {
 			log_err("cannot initialise the packet stack");
 			goto out;
 		}
@@ -155,6 +172,8 @@ int main(int argc, char **argv)
 		if (!modem)
 			goto out;
 		flow_set_modem(modem);
+		uflow_set_modem(modem);
+		dnsd_set_modem(modem);
 	}
 
 	ev_io_init(&tun_w, on_tun_readable, M.tun_fd, EV_READ);
@@ -170,6 +189,8 @@ int main(int argc, char **argv)
 	ev_io_stop(loop, &tun_w);
 out:
 	flow_shutdown();
+	uflow_shutdown();
+	dnsd_shutdown();
 	if (modem)
 		modem_free(modem);
 	lwip_port_shutdown();

@@ -31,6 +31,11 @@ void config_defaults(struct atb_config *c)
 	c->max_flows = 256;
 	c->queue_len = 32;
 	c->queue_wait_ms = 30000;
+	c->max_udp_flows = 64;
+	c->udp_idle_timeout_ms = 60000;
+	c->dns_intercept = true;
+	c->dns_ttl_s = 60;
+	c->dns_timeout_ms = 10000;
 }
 
 bool config_parse_uint(const char *what, const char *s, unsigned min, unsigned max,
@@ -163,6 +168,19 @@ static bool parse_flow_control(const char *s, bool *rtscts, FILE *err)
 	return true;
 }
 
+static bool parse_dns_mode(const char *s, bool *intercept, FILE *err)
+{
+	if (!strcmp(s, "module"))
+		*intercept = true;
+	else if (!strcmp(s, "forward"))
+		*intercept = false;
+	else {
+		fprintf(err, "atbridge: --dns: '%s' is not one of module, forward\n", s);
+		return false;
+	}
+	return true;
+}
+
 static bool parse_name(const char *what, const char *s, char *out, size_t size, FILE *err)
 {
 	size_t n = strlen(s);
@@ -230,6 +248,13 @@ void config_usage(FILE *out)
 	"  --max-flows N          flows at once, 1 to 4096 (default 256)\n"
 	"  --queue-len N          connections waiting for a module link (default 32)\n"
 	"  --queue-wait-ms N      longest wait for a link before RST (default 30000)\n"
+	"UDP and DNS:\n"
+	"  --max-udp-flows N      UDP flows at once, 1 to 4096 (default 64)\n"
+	"  --udp-idle-timeout-ms N  an idle UDP flow frees its link (default 60000)\n"
+	"  --dns MODE             module: answer port 53 through the module's resolver;\n"
+	"                         forward: carry DNS as ordinary UDP/TCP (default module)\n"
+	"  --dns-ttl N            seconds an answer is cached, 0 to 86400 (default 60)\n"
+	"  --dns-timeout-ms N     no answer from the module by then: SERVFAIL (default 10000)\n"
 	"Other:\n"
 	"  -v, --verbose          more log output\n"
 	"  -h, --help             this text\n"
@@ -241,7 +266,8 @@ enum {
 	OPT_DEVICE = 256, OPT_BAUD, OPT_FC, OPT_MODEL, OPT_APN, OPT_USER, OPT_PASSWORD,
 	OPT_CMD_TIMEOUT, OPT_POLL, OPT_INFLIGHT, OPT_SIM, OPT_SIM_PATH, OPT_SIM_NETNS,
 	OPT_SIM_ARG, OPT_TUN, OPT_ADDRESS, OPT_LWIP_ADDRESS, OPT_MTU, OPT_NO_DEFROUTE,
-	OPT_MAX_FLOWS, OPT_QUEUE_LEN, OPT_QUEUE_WAIT, OPT_VERSION,
+	OPT_MAX_FLOWS, OPT_QUEUE_LEN, OPT_QUEUE_WAIT, OPT_VERSION, OPT_MAX_UDP, OPT_UDP_IDLE,
+	OPT_DNS, OPT_DNS_TTL, OPT_DNS_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -267,6 +293,11 @@ static const struct option long_options[] = {
 	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
 	{"queue-len", required_argument, NULL, OPT_QUEUE_LEN},
 	{"queue-wait-ms", required_argument, NULL, OPT_QUEUE_WAIT},
+	{"max-udp-flows", required_argument, NULL, OPT_MAX_UDP},
+	{"udp-idle-timeout-ms", required_argument, NULL, OPT_UDP_IDLE},
+	{"dns", required_argument, NULL, OPT_DNS},
+	{"dns-ttl", required_argument, NULL, OPT_DNS_TTL},
+	{"dns-timeout-ms", required_argument, NULL, OPT_DNS_TIMEOUT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -309,6 +340,13 @@ static bool apply_option(struct atb_config *c, int opt, const char *arg, FILE *e
 	case OPT_QUEUE_LEN: return config_parse_uint("--queue-len", arg, 0, 4096, &c->queue_len, err);
 	case OPT_QUEUE_WAIT:
 		return config_parse_uint("--queue-wait-ms", arg, 100, 600000, &c->queue_wait_ms, err);
+	case OPT_MAX_UDP: return config_parse_uint("--max-udp-flows", arg, 1, 4096, &c->max_udp_flows, err);
+	case OPT_UDP_IDLE:
+		return config_parse_uint("--udp-idle-timeout-ms", arg, 1000, 3600000, &c->udp_idle_timeout_ms, err);
+	case OPT_DNS: return parse_dns_mode(arg, &c->dns_intercept, err);
+	case OPT_DNS_TTL: return config_parse_uint("--dns-ttl", arg, 0, 86400, &c->dns_ttl_s, err);
+	case OPT_DNS_TIMEOUT:
+		return config_parse_uint("--dns-timeout-ms", arg, 500, 120000, &c->dns_timeout_ms, err);
 	case 'v': c->verbose++; return true;
 	}
 	return false;

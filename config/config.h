@@ -45,6 +45,13 @@ struct atb_config {
 	unsigned queue_len;     /* SYNs waiting for a free module link */
 	unsigned queue_wait_ms; /* longest wait before RST */
 
+	/* UDP and DNS */
+	unsigned max_udp_flows;
+	unsigned udp_idle_timeout_ms;
+	bool dns_intercept;     /* dns = module (true) | forward */
+	unsigned dns_ttl_s;
+	unsigned dns_timeout_ms;
+
 	int verbose;            /* 0 errors/info, 1 debug */
 };
 

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# End-to-end UDP and DNS through tun0 over the simulated module.
+# Usage: udp_dns.sh CASE  (dig | dnstcp | curlname | hostile | udpecho | udpmany)
+. "$(dirname "$0")"/lib.sh
+
+case_=${1:?case}
+NS_ADDR=203.0.113.53 # any address: port 53 is answered by atbridge itself
+e2e_netns
+e2e_bridge --sim-arg=--baud=0
+
+dig_() { in_cli dig +time=5 +tries=1 @$NS_ADDR "$@"; }
+
+case $case_ in
+dig)
+	command -v dig >/dev/null || { echo "SKIP: dig not installed"; exit 77; }
+	a=$(dig_ +short www.example.test A) || fail "dig A failed"
+	[ "$a" = "$SRV_ADDR" ] || fail "dig A www.example.test gave '$a', want $SRV_ADDR"
+	out=$(dig_ www.example.test AAAA) || fail "dig AAAA failed"
+	echo "$out" | grep -q "status: NOERROR" || fail "AAAA: not NOERROR: $out"
+	echo "$out" | grep -q "ANSWER: 0" || fail "AAAA: answer not empty: $out"
+	out=$(dig_ nosuch.example.test A)
+	echo "$out" | grep -q "status: NXDOMAIN" || fail "unknown name: not NXDOMAIN: $out"
+	out=$(dig_ www.example.test MX)
+	echo "$out" | grep -q "status: NOTIMP" || fail "MX: not NOTIMP: $out"
+	# cached: a second query does not reach the module
+	n1=$(grep -c CDNSGIP "$WORK"/sim-commands.log)
+	a=$(dig_ +short www.example.test A)
+	n2=$(grep -c CDNSGIP "$WORK"/sim-commands.log)
+	[ "$a" = "$SRV_ADDR" ] && [ "$n1" = "$n2" ] || fail "cached answer: got '$a', module lookups $n1 -> $n2"
+	pass "dig A, AAAA, NXDOMAIN, NOTIMP and the cache"
+	;;
+dnstcp)
+	command -v dig >/dev/null || { echo "SKIP: dig not installed"; exit 77; }
+	a=$(dig_ +tcp +short other.example.test A) || fail "dig +tcp failed"
+	[ "$a" = "$SRV_ADDR2" ] || fail "dig +tcp gave '$a', want $SRV_ADDR2"
+	pass "DNS over TCP"
+	;;
+curlname)
+	e2e_httpd
+	echo "named page" >"$WORK"/www/named
+	mkdir -p /etc/netns/"$NS_CLI"
+	echo "nameserver $NS_ADDR" >/etc/netns/"$NS_CLI"/resolv.conf
+	trap 'rm -rf /etc/netns/"$NS_CLI"; e2e_cleanup' EXIT
+	got=$(in_cli curl -sS --max-time 30 http://www.example.test/named) || fail "curl by name failed"
+	[ "$got" = "named page" ] || fail "curl by name got '$got'"
+	pass "curl http://www.example.test/ resolved through the module"
+	;;
+hostile)
+	command -v dig >/dev/null || { echo "SKIP: dig not installed"; exit 77; }
+	for name in 'a\"b.example.test' 'x\013\010AT+CFUN=0.example.test' 'q\".example.test' 'sp\032ace.test'; do
+		out=$(dig_ "$name" A)
+		echo "$out" | grep -q "status: REFUSED\|status: FORMERR" || fail "hostile name $name: $out"
+	done
+	if grep -q 'CFUN\|a"b\|q"\|sp ace' "$WORK"/sim-commands.log; then
+		fail "a hostile name reached the module: $(grep 'CFUN\|"b\|q"' "$WORK"/sim-commands.log)"
+	fi
+	grep -q CDNSGIP "$WORK"/sim-commands.log && fail "a refused name still cost a module lookup"
+	pass "hostile names refused and absent from the module's command log"
+	;;
+udpecho)
+	command -v socat >/dev/null || { echo "SKIP: socat not installed"; exit 77; }
+	ip netns exec "$NS_SRV" socat UDP4-RECVFROM:9000,bind=$SRV_ADDR,fork PIPE &
+	SRV_PIDS+=($!)
+	sleep 0.3
+	in_cli python3 "$E2E_DIR"/udpecho.py $SRV_ADDR 9000 1000 "${MAXDGRAM:-1460}" 7 || fail "UDP echo"
+	pass "1000 datagrams echoed with their boundaries"
+	;;
+udpmany)
+	command -v socat >/dev/null || { echo "SKIP: socat not installed"; exit 77; }
+	ip netns exec "$NS_SRV" socat UDP4-RECVFROM:9000,bind=$SRV_ADDR,fork PIPE &
+	SRV_PIDS+=($!)
+	sleep 0.3
+	# 12 clients, one after the other, more than the module's 8 links
+	in_cli python3 "$E2E_DIR"/udpecho.py $SRV_ADDR 9000 120 512 3 --clients 12 || fail "UDP flows beyond the links"
+	pass "12 UDP flows over 8 links all answered"
+	;;
+*)
+	fail "unknown case $case_"
+	;;
+esac
+exit 0
