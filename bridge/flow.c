@@ -46,6 +46,7 @@ struct flow {
 	uint8_t *dns_buf;      /* local_dns: the query being read (length-prefixed) */
 	size_t dns_len;
 	ev_tstamp since;       /* entered the current state */
+	ev_tstamp created;
 	struct flow *qnext;
 	uint64_t bytes_up, bytes_down;
 };
@@ -180,7 +181,7 @@ void flow_on_tcp_syn(void *ctx, uint32_t flow_id, const struct nat_tuple *t)
 	f->id = flow_id;
 	f->t = *t;
 	f->link = -1;
-	f->since = ev_now(F.loop);
+	f->since = f->created = ev_now(F.loop);
 	F.st.open++;
 	log_debug("flow %u: SYN %s", flow_id, tuple_str(t, buf, sizeof(buf)));
 	if (F.cfg.intercept_dns && ntohs(t->dst_port) == 53) {
@@ -717,4 +718,27 @@ void flow_shutdown(void)
 void flow_get_stats(struct flow_stats *out)
 {
 	*out = F.st;
+}
+
+void flow_foreach(void (*fn)(void *arg, const struct flow_info *fi), void *arg)
+{
+	static const char *const names[] = {
+		[FLOW_FREE] = "free", [FLOW_QUEUED] = "queued", [FLOW_CONNECTING] = "connecting",
+		[FLOW_ADMITTED] = "accepting", [FLOW_OPEN] = "open", [FLOW_CLOSING] = "closing",
+	};
+
+	for (unsigned i = 0; F.flows && i < F.cfg.max_flows; i++) {
+		const struct flow *f = &F.flows[i];
+		struct flow_info fi;
+
+		if (f->state == FLOW_FREE)
+			continue;
+		fi.t = f->t;
+		fi.state = f->local_dns ? "dns" : names[f->state];
+		fi.link = f->link;
+		fi.bytes_up = f->bytes_up;
+		fi.bytes_down = f->bytes_down;
+		fi.age_s = ev_now(F.loop) - f->created;
+		fn(arg, &fi);
+	}
 }

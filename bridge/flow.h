@@ -36,6 +36,17 @@ void flow_set_modem(struct modem *m);
 void flow_shutdown(void);
 void flow_get_stats(struct flow_stats *out);
 
+/* One row of the flow table, for status output. */
+struct flow_info {
+	struct nat_tuple t;
+	const char *state;   /* "queued", "connecting", "open", "closing", ... */
+	int link;            /* module link, -1 when none */
+	uint64_t bytes_up, bytes_down;
+	double age_s;
+};
+/* Calls fn for each flow in the table. */
+void flow_foreach(void (*fn)(void *arg, const struct flow_info *fi), void *arg);
+
 /* lwip_port callbacks */
 void flow_on_tcp_syn(void *ctx, uint32_t flow_id, const struct nat_tuple *t);
 void flow_on_tcp_accepted(void *ctx, uint32_t flow_id, struct tcp_pcb *pcb);
