@@ -50,6 +50,15 @@ uint32_t csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 	return csum_partial(ph, sizeof ph, 0);
 }
 
+uint32_t csum_pseudo_v6(const uint8_t src[16], const uint8_t dst[16], uint32_t len,
+                        uint8_t next)
+{
+	uint8_t tail[8] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+	                    (uint8_t)len, 0, 0, 0, next };
+
+	return csum_partial(tail, sizeof tail, csum_partial(dst, 16, csum_partial(src, 16, 0)));
+}
+
 void csum_update16(uint8_t *field, uint16_t old_val, uint16_t new_val)
 {
 	uint16_t hc;

@@ -16,6 +16,10 @@ uint32_t csum_partial(const void *data, size_t len, uint32_t sum);
 uint16_t csum_finish(uint32_t sum);
 /* Partial sum of the IPv4 TCP/UDP pseudo header (addresses in network order). */
 uint32_t csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+/* Partial sum of the IPv6 upper-layer pseudo header (RFC 8200 8.1):
+ * addresses as 16 raw bytes, upper-layer length, next header. */
+uint32_t csum_pseudo_v6(const uint8_t src[16], const uint8_t dst[16], uint32_t len,
+                        uint8_t next);
 
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'). field points at the checksum
  * in the packet (any alignment). */

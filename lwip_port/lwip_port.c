@@ -3,6 +3,9 @@
  * Data path, top to bottom:
  *   tun -> lwip_port_input: pkt_parse, NAT lookup, held-SYN logic,
  *          nat_rewrite_inbound on a pbuf copy -> ip_input (lwIP)
+ *   tun ICMP echo -> pkt_parse_echo -> icmp_echo (the bridge);
+ *          lwip_port_icmp_echo_reply -> cb->output (tun), lwIP never sees it
+ *   tun IPv6 -> ip6_classify -> RST / rate-limited ICMPv6 error -> cb->output
  *   lwIP -> netif_output: flatten, nat_rewrite_outbound -> cb->output (tun)
  *   lwIP listener accept -> tcp_accepted (the bridge owns the pcb)
  *   lwIP udp_pcb recv -> udp_recv; lwip_port_udp_send -> udp_sendto (lwIP)
@@ -30,6 +33,7 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 
+#include "ip6.h"
 #include "nat.h"
 #include "packet.h"
 
@@ -56,6 +60,9 @@ static struct {
 	unsigned pending_head, pending_len;
 	uint8_t outbuf[65535];
 	uint8_t udpbuf[65535];
+	uint8_t echobuf[20 + PKT_ICMP_HDR + LWIP_PORT_ECHO_MAX];
+	uint8_t ip6buf[IP6_ERR_MAX];
+	struct ip6_ratelimit ip6_rl;
 } g;
 
 static uint32_t now_ms(void)
@@ -376,6 +383,55 @@ static void input_udp(const uint8_t *pkt, const struct pkt_view *v, const struct
 	feed_lwip(e, pkt, v);
 }
 
+static void input_icmp(const uint8_t *pkt, size_t len)
+{
+	struct lwip_port_echo e;
+
+	switch (pkt_parse_echo(pkt, len, &e)) {
+	case PKT_OK:
+		break;
+	case PKT_MALFORMED:
+		g.cnt.malformed++;
+		return;
+	case PKT_UNSUPPORTED:
+		g.cnt.unsupported++;
+		return;
+	}
+	if (e.len > lwip_port_echo_max()) {
+		g.cnt.icmp_echo_too_big++;
+		return;
+	}
+	g.cb.icmp_echo(g.ctx, &e);
+}
+
+/* IPv6 is not carried: answer so the client gives up on it at once. */
+static void input_ip6(const uint8_t *pkt, size_t len)
+{
+	struct ip6_view v;
+	size_t cap = g.cfg.mtu < sizeof g.ip6buf ? g.cfg.mtu : sizeof g.ip6buf;
+
+	switch (ip6_classify(pkt, len, &v)) {
+	case IP6_MALFORMED:
+		g.cnt.malformed++;
+		return;
+	case IP6_DROP:
+		g.cnt.ip6_dropped++;
+		return;
+	case IP6_RST:
+		g.cnt.ip6_rst++;
+		emit(g.ip6buf, ip6_build_rst(g.ip6buf, pkt, &v));
+		return;
+	case IP6_UNREACH:
+		if (!ip6_rate_take(&g.ip6_rl, now_ms())) {
+			g.cnt.ip6_rate_limited++;
+			return;
+		}
+		g.cnt.ip6_unreach++;
+		emit(g.ip6buf, ip6_build_unreach(g.ip6buf, cap, pkt, &v));
+		return;
+	}
+}
+
 void lwip_port_input(const uint8_t *pkt, size_t len)
 {
 	struct pkt_view v;
@@ -385,6 +441,10 @@ void lwip_port_input(const uint8_t *pkt, size_t len)
 	if (!g.up)
 		return;
 	g.cnt.packets_in++;
+	if (len && (pkt[0] >> 4) == 6) {
+		input_ip6(pkt, len);
+		return;
+	}
 	switch (pkt_parse(pkt, len, &v)) {
 	case PKT_OK:
 		break;
@@ -392,7 +452,11 @@ void lwip_port_input(const uint8_t *pkt, size_t len)
 		g.cnt.malformed++;
 		return;
 	case PKT_UNSUPPORTED:
-		g.cnt.unsupported++;
+		/* v.proto is set whenever the IP header was sound */
+		if (v.proto == IPPROTO_ICMP && g.cb.icmp_echo)
+			input_icmp(pkt, len);
+		else
+			g.cnt.unsupported++;
 		return;
 	}
 	t = (struct nat_tuple){ .src_ip = v.src, .dst_ip = v.dst, .src_port = v.sport,
@@ -471,6 +535,27 @@ void lwip_port_udp_close(uint32_t flow_id)
 
 	if (g.up && e && e->state == NAT_UDP)
 		nat_release(&g.nat, e);
+}
+
+size_t lwip_port_echo_max(void)
+{
+	size_t m = g.cfg.mtu > 28 ? (size_t)g.cfg.mtu - 28 : 0;
+
+	return m < LWIP_PORT_ECHO_MAX ? m : LWIP_PORT_ECHO_MAX;
+}
+
+int lwip_port_icmp_echo_reply(const struct lwip_port_echo *e)
+{
+	if (!g.up || !e || (e->len && !e->data))
+		return -1;
+	if (e->len > lwip_port_echo_max()) {
+		g.cnt.icmp_reply_too_big++;
+		return -1;
+	}
+	/* echobuf, not outbuf: this may run inside icmp_echo, and neither
+	 * buffer is held across calls, but keep the two paths apart. */
+	emit(g.echobuf, pkt_build_echo_reply(g.echobuf, e));
+	return 0;
 }
 
 void lwip_port_get_counters(struct lwip_port_counters *out)
@@ -568,6 +653,7 @@ int lwip_port_init(struct ev_loop *loop, const struct lwip_port_config *cfg,
 		ev_timer_start(loop, &g.timer);
 	}
 	g.last_sweep_ms = sys_now();
+	ip6_rate_init(&g.ip6_rl, sys_now());
 	g.up = true;
 	return 0;
 }

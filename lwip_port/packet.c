@@ -1,5 +1,6 @@
-/* IPv4/TCP parsing and validation: every byte from the tun passes through
- * pkt_parse before anything else looks at it (fuzzed via lwip_port_input). */
+/* IPv4 parsing and validation: every IPv4 byte from the tun passes through
+ * pkt_parse (TCP, UDP) or pkt_parse_echo (ICMP) before anything else looks
+ * at it (fuzzed via lwip_port_input). IPv6 is in ip6.c. */
 #include "packet.h"
 
 #include <netinet/in.h>
@@ -73,7 +74,9 @@ static enum pkt_verdict parse_udp(const uint8_t *pkt, struct pkt_view *v)
 	return PKT_OK;
 }
 
-enum pkt_verdict pkt_parse(const uint8_t *pkt, size_t len, struct pkt_view *v)
+/* The IPv4 header checks every parser shares; fills len, l4_off, proto,
+ * src and dst when the header itself is sound. */
+static enum pkt_verdict parse_ip4(const uint8_t *pkt, size_t len, struct pkt_view *v)
 {
 	size_t ihl, tot;
 	uint32_t dst_h;
@@ -101,11 +104,74 @@ enum pkt_verdict pkt_parse(const uint8_t *pkt, size_t len, struct pkt_view *v)
 	dst_h = ntohl(v->dst);
 	if (dst_h >= 0xe0000000u || dst_h == 0 || v->src == 0 || ntohl(v->src) >= 0xe0000000u)
 		return PKT_UNSUPPORTED; /* multicast, broadcast, unspecified */
+	return PKT_OK;
+}
+
+enum pkt_verdict pkt_parse(const uint8_t *pkt, size_t len, struct pkt_view *v)
+{
+	enum pkt_verdict r = parse_ip4(pkt, len, v);
+
+	if (r != PKT_OK)
+		return r;
 	if (v->proto == IPPROTO_TCP)
 		return parse_tcp(pkt, v);
 	if (v->proto == IPPROTO_UDP)
 		return parse_udp(pkt, v);
 	return PKT_UNSUPPORTED;
+}
+
+enum pkt_verdict pkt_parse_echo(const uint8_t *pkt, size_t len, struct lwip_port_echo *e)
+{
+	struct pkt_view v;
+	enum pkt_verdict r = parse_ip4(pkt, len, &v);
+	const uint8_t *icmp;
+	size_t l4_len;
+
+	memset(e, 0, sizeof *e);
+	if (r != PKT_OK)
+		return r;
+	icmp = pkt + v.l4_off;
+	l4_len = v.len - v.l4_off;
+	if (v.proto != IPPROTO_ICMP)
+		return PKT_UNSUPPORTED;
+	if (l4_len < PKT_ICMP_HDR || csum_finish(csum_partial(icmp, l4_len, 0)) != 0)
+		return PKT_MALFORMED;
+	if (icmp[0] != 8 || icmp[1] != 0) /* only echo requests */
+		return PKT_UNSUPPORTED;
+	e->src = v.src;
+	e->dst = v.dst;
+	e->id = rd16(icmp + 4);
+	e->seq = rd16(icmp + 6);
+	e->ttl = pkt[8];
+	e->data = icmp + PKT_ICMP_HDR;
+	e->len = l4_len - PKT_ICMP_HDR;
+	return PKT_OK;
+}
+
+size_t pkt_build_echo_reply(uint8_t *out, const struct lwip_port_echo *e)
+{
+	size_t tot = 20 + PKT_ICMP_HDR + e->len;
+	uint8_t *icmp = out + 20;
+	uint16_t c;
+
+	memset(out, 0, 20 + PKT_ICMP_HDR);
+	out[0] = 0x45;
+	wr16(out + 2, (uint16_t)tot);
+	wr16(out + 6, 0x4000); /* DF: the ID of an atomic datagram may be 0 (RFC 6864) */
+	out[8] = e->ttl ? e->ttl : 64;
+	out[9] = IPPROTO_ICMP;
+	memcpy(out + 12, &e->dst, 4); /* from the address the client pinged */
+	memcpy(out + 16, &e->src, 4);
+	c = csum_finish(csum_partial(out, 20, 0));
+	memcpy(out + 10, &c, 2);
+
+	wr16(icmp + 4, e->id);
+	wr16(icmp + 6, e->seq);
+	if (e->len)
+		memmove(icmp + PKT_ICMP_HDR, e->data, e->len);
+	c = csum_finish(csum_partial(icmp, PKT_ICMP_HDR + e->len, 0));
+	memcpy(icmp + 2, &c, 2);
+	return tot;
 }
 
 uint32_t pkt_seg_len(const struct pkt_view *v)

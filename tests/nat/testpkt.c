@@ -107,3 +107,94 @@ size_t tp_build_tcp(uint8_t *out, const struct tp_tcp *t)
 	memcpy(tcp + 16, &c, 2);
 	return tot;
 }
+
+size_t tp_build_echo(uint8_t *out, const struct tp_echo *e)
+{
+	size_t il = 8 + e->len;
+	uint8_t *icmp = out + 20;
+	uint16_t c;
+
+	ip_header(out, 20 + il, 1, tp_ip(e->src), tp_ip(e->dst));
+	if (e->ttl) {
+		out[8] = e->ttl;
+		out[10] = out[11] = 0;
+		c = csum_finish(csum_partial(out, 20, 0));
+		memcpy(out + 10, &c, 2);
+	}
+	icmp[0] = e->type;
+	icmp[1] = e->code;
+	icmp[2] = icmp[3] = 0;
+	icmp[4] = (uint8_t)(e->id >> 8);
+	icmp[5] = (uint8_t)e->id;
+	icmp[6] = (uint8_t)(e->seq >> 8);
+	icmp[7] = (uint8_t)e->seq;
+	if (e->len)
+		memcpy(icmp + 8, e->data, e->len);
+	c = csum_finish(csum_partial(icmp, il, 0));
+	memcpy(icmp + 2, &c, 2);
+	return 20 + il;
+}
+
+size_t tp_build_ip6(uint8_t *out, const struct tp_ip6 *p)
+{
+	size_t plen = p->extlen + p->l4len;
+	uint8_t *l4 = out + 40 + p->extlen;
+
+	memset(out, 0, 40);
+	out[0] = 0x60;
+	out[4] = (uint8_t)(plen >> 8);
+	out[5] = (uint8_t)plen;
+	out[6] = p->extlen ? p->first_next : p->next;
+	out[7] = 64;
+	inet_pton(AF_INET6, p->src, out + 8);
+	inet_pton(AF_INET6, p->dst, out + 24);
+	if (p->extlen)
+		memcpy(out + 40, p->ext, p->extlen);
+	if (p->l4len)
+		memcpy(l4, p->l4, p->l4len);
+	if (p->csum_off > 0) {
+		uint16_t c;
+
+		l4[p->csum_off] = l4[p->csum_off + 1] = 0;
+		c = csum_finish(csum_partial(l4, p->l4len,
+		                             csum_pseudo_v6(out + 8, out + 24, (uint32_t)p->l4len, p->next)));
+		if (c == 0 && p->next == 17)
+			c = 0xffff;
+		memcpy(l4 + p->csum_off, &c, 2);
+	}
+	return 40 + plen;
+}
+
+size_t tp_tcp_hdr(uint8_t *out, uint16_t sport, uint16_t dport, uint32_t seq,
+                  uint32_t ack, uint8_t flags, const void *data, size_t len)
+{
+	memset(out, 0, 20);
+	out[0] = (uint8_t)(sport >> 8);
+	out[1] = (uint8_t)sport;
+	out[2] = (uint8_t)(dport >> 8);
+	out[3] = (uint8_t)dport;
+	for (int i = 0; i < 4; i++) {
+		out[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+		out[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+	}
+	out[12] = 5 << 4;
+	out[13] = flags;
+	out[14] = out[15] = 0xff;
+	if (len)
+		memcpy(out + 20, data, len);
+	return 20 + len;
+}
+
+size_t tp_udp_hdr(uint8_t *out, uint16_t sport, uint16_t dport, const void *data, size_t len)
+{
+	out[0] = (uint8_t)(sport >> 8);
+	out[1] = (uint8_t)sport;
+	out[2] = (uint8_t)(dport >> 8);
+	out[3] = (uint8_t)dport;
+	out[4] = (uint8_t)((8 + len) >> 8);
+	out[5] = (uint8_t)(8 + len);
+	out[6] = out[7] = 0;
+	if (len)
+		memcpy(out + 8, data, len);
+	return 8 + len;
+}

@@ -27,6 +27,39 @@ struct tp_udp {
 
 size_t tp_build_udp(uint8_t *out, const struct tp_udp *u);
 
+struct tp_echo {
+	const char *src, *dst;
+	uint8_t type, code;        /* 8, 0 for a request */
+	uint16_t id, seq;          /* host order */
+	uint8_t ttl;               /* 0: 64 */
+	const void *data;
+	size_t len;
+};
+
+/* An IPv4 ICMP echo (or any type/code with the echo layout), valid checksums. */
+size_t tp_build_echo(uint8_t *out, const struct tp_echo *e);
+
+struct tp_ip6 {
+	const char *src, *dst;     /* IPv6 text form */
+	uint8_t next;              /* upper-layer protocol (after ext headers) */
+	const uint8_t *ext;        /* extension headers (their next fields are
+	                              the caller's), put between IPv6 and l4 */
+	size_t extlen;
+	uint8_t first_next;        /* next header of the IPv6 header when ext */
+	const void *l4;            /* upper-layer header and data */
+	size_t l4len;
+	int csum_off;              /* > 0: fill the checksum at l4 + csum_off */
+};
+
+/* An IPv6 packet; with csum_off the upper-layer checksum is computed over
+ * the pseudo header with next. */
+size_t tp_build_ip6(uint8_t *out, const struct tp_ip6 *p);
+/* A TCP header (20 bytes, no options) + data for tp_ip6.l4 (checksum 0). */
+size_t tp_tcp_hdr(uint8_t *out, uint16_t sport, uint16_t dport, uint32_t seq,
+                  uint32_t ack, uint8_t flags, const void *data, size_t len);
+/* A UDP header + data for tp_ip6.l4 (checksum 0). */
+size_t tp_udp_hdr(uint8_t *out, uint16_t sport, uint16_t dport, const void *data, size_t len);
+
 /* Returns the packet length written to out (which must hold 60 + optlen + len). */
 size_t tp_build_tcp(uint8_t *out, const struct tp_tcp *t);
 uint32_t tp_ip(const char *dotted);          /* network order */
