@@ -9,17 +9,27 @@
 
 static void grow(struct sim_buf *b, size_t need)
 {
-	if (b->len + need <= b->cap)
+	if (b->len == 0)
+		b->data = b->base;
+	size_t head = (size_t)(b->data - b->base);
+	if (head + b->len + need <= b->cap)
 		return;
+	if (head) {
+		/* compact: consumed bytes at the front are reused */
+		memmove(b->base, b->data, b->len);
+		b->data = b->base;
+		if (b->len + need <= b->cap)
+			return;
+	}
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < b->len + need)
 		cap *= 2;
-	unsigned char *p = realloc(b->data, cap);
+	unsigned char *p = realloc(b->base, cap);
 	if (!p) {
 		fprintf(stderr, "atbridge-sim: out of memory\n");
 		abort();
 	}
-	b->data = p;
+	b->base = b->data = p;
 	b->cap = cap;
 }
 
@@ -50,16 +60,17 @@ void sim_buf_consume(struct sim_buf *b, size_t n)
 {
 	if (n >= b->len) {
 		b->len = 0;
+		b->data = b->base;
 		return;
 	}
-	memmove(b->data, b->data + n, b->len - n);
+	b->data += n; /* O(1); the space is reclaimed by the next grow() */
 	b->len -= n;
 }
 
 void sim_buf_free(struct sim_buf *b)
 {
-	free(b->data);
-	b->data = NULL;
+	free(b->base);
+	b->base = b->data = NULL;
 	b->len = b->cap = 0;
 }
 

@@ -13,9 +13,10 @@
 
 /* ---- growable byte buffer (buf.c) ---- */
 struct sim_buf {
-	unsigned char *data;
-	size_t len;
-	size_t cap;
+	unsigned char *data;    /* first unconsumed byte */
+	size_t len;             /* bytes from data on */
+	size_t cap;             /* allocation size from base */
+	unsigned char *base;    /* allocation; consuming only advances data */
 };
 void sim_buf_add(struct sim_buf *b, const void *p, size_t n);
 void sim_buf_addf(struct sim_buf *b, const char *fmt, ...)
