@@ -403,6 +403,12 @@ struct at_chan *at_chan_new(struct ev_loop *loop, int fd, const struct at_chan_h
 	return c;
 }
 
+void at_chan_set_hooks(struct at_chan *c, const struct at_chan_hooks *hooks, void *ctx)
+{
+	c->hooks = hooks;
+	c->ctx = ctx;
+}
+
 void at_chan_free(struct at_chan *c)
 {
 	if (!c)

@@ -67,6 +67,8 @@ struct at_chan_stats {
 };
 
 struct at_chan *at_chan_new(struct ev_loop *loop, int fd, const struct at_chan_hooks *hooks, void *ctx);
+/* Replaces the hooks (model probe → dialect). */
+void at_chan_set_hooks(struct at_chan *c, const struct at_chan_hooks *hooks, void *ctx);
 /* Does not close the fd. Pending commands are dropped without callbacks. */
 void at_chan_free(struct at_chan *c);
 

@@ -19,7 +19,6 @@ static char *dup_or_empty(const char *s)
 static const struct modem_dialect *pick_dialect(enum modem_model model)
 {
 	switch (model) {
-	case MODEM_MODEL_AUTO:
 	case MODEM_MODEL_SIM7000:
 		return &sim7000_dialect;
 	case MODEM_MODEL_N11V2:
@@ -35,7 +34,7 @@ static bool open_chan(struct modem *m, int fd)
 	                : modem_serial_open(m->device, m->cfg.baud, m->cfg.flow_control == MODEM_FC_RTSCTS);
 	if (m->fd < 0)
 		return false;
-	m->chan = at_chan_new(m->loop, m->fd, m->dialect->hooks, m);
+	m->chan = at_chan_new(m->loop, m->fd, m->dialect ? m->dialect->hooks : &modem_probe_hooks, m);
 	if (!m->chan) {
 		close(m->fd);
 		m->fd = -1;
@@ -71,7 +70,10 @@ bool modem_reopen(struct modem *m)
 	if (!open_chan(m, -1))
 		return false;
 	m->script = NULL;
-	m->dialect->attach(m);
+	if (m->dialect)
+		m->dialect->attach(m);
+	else
+		modem_probe_attach(m);
 	return true;
 }
 
@@ -85,7 +87,7 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
                               const struct modem_events *ev, void *ctx, int fd)
 {
 	const struct modem_dialect *d = pick_dialect(cfg->model);
-	if (!d) {
+	if (!d && cfg->model != MODEM_MODEL_AUTO) {
 		fprintf(stderr, "atbridge: modem model not supported by this build "
 		                "(supported: sim7000, n11v2)\n");
 		return NULL;
@@ -115,7 +117,8 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
 	m->ctx = ctx;
 	m->dialect = d;
 	m->fd = -1;
-	if (!m->device || !m->apn || !m->user || !m->password || !open_chan(m, fd) || !d->create(m)) {
+	modem_probe_init(m);
+	if (!m->device || !m->apn || !m->user || !m->password || !open_chan(m, fd) || (d && !d->create(m))) {
 		close_chan(m);
 		free(m->device);
 		free(m->apn);
@@ -123,6 +126,10 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
 		free(m->password);
 		free(m);
 		return NULL;
+	}
+	if (!d) {
+		modem_probe_start(m);
+		return m;
 	}
 	d->attach(m);
 	d->start(m);
@@ -133,7 +140,9 @@ void modem_free(struct modem *m)
 {
 	if (!m)
 		return;
-	m->dialect->destroy(m);
+	modem_probe_stop(m);
+	if (m->dialect)
+		m->dialect->destroy(m);
 	at_script_run_free(m->script);
 	close_chan(m);
 	free(m->device);
@@ -150,24 +159,25 @@ bool modem_is_up(const struct modem *m)
 
 int modem_max_links(const struct modem *m)
 {
-	return m->dialect->max_links;
+	/* Before the probe found the model: the most any dialect has. */
+	return m->dialect ? m->dialect->max_links : MODEM_LINKS_MAX;
 }
 
 int modem_free_links(const struct modem *m)
 {
-	return m->dialect->free_links(m);
+	return m->dialect ? m->dialect->free_links(m) : 0;
 }
 
 int modem_open(struct modem *m, enum modem_proto proto, uint32_t ip, uint16_t port)
 {
-	if (!m->up)
+	if (!m->up || !m->dialect)
 		return -1;
 	return m->dialect->open(m, proto, ip, port);
 }
 
 static bool link_ok(const struct modem *m, int link)
 {
-	return link >= 0 && link < m->dialect->max_links;
+	return m->dialect && link >= 0 && link < m->dialect->max_links;
 }
 
 size_t modem_send(struct modem *m, int link, const uint8_t *buf, size_t len)
@@ -201,14 +211,14 @@ int modem_next_req(struct modem *m)
 
 int modem_resolve(struct modem *m, const char *name)
 {
-	if (!m->up || !m->dialect->resolve || !name)
+	if (!m->up || !m->dialect || !m->dialect->resolve || !name)
 		return -1;
 	return m->dialect->resolve(m, name);
 }
 
 int modem_ping(struct modem *m, uint32_t ip, unsigned timeout_ms)
 {
-	if (!m->up || !m->dialect->ping)
+	if (!m->up || !m->dialect || !m->dialect->ping)
 		return -1;
 	return m->dialect->ping(m, ip, timeout_ms);
 }

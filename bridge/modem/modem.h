@@ -15,6 +15,9 @@
 
 struct ev_loop;
 
+/* No dialect has more links than this (SIM7000: 8, N11V2: 5). */
+#define MODEM_LINKS_MAX 8
+
 enum modem_proto { MODEM_TCP = 0, MODEM_UDP = 1 };
 
 enum modem_model { MODEM_MODEL_AUTO = 0, MODEM_MODEL_SIM7000, MODEM_MODEL_N11V2 };

@@ -2,6 +2,8 @@
 #ifndef ATB_MODEM_PRIV_H
 #define ATB_MODEM_PRIV_H
 
+#include <ev.h>
+
 #include "at_chan.h"
 #include "at_script.h"
 #include "modem.h"
@@ -35,8 +37,11 @@ struct modem {
 	int fd;
 	struct at_chan *chan;
 	struct at_script_run *script;
-	const struct modem_dialect *dialect;
+	const struct modem_dialect *dialect; /* NULL while model = auto probes */
 	void *d; /* dialect state */
+	const struct modem_dialect *probed;  /* what the probe found */
+	bool probe_dead;
+	ev_timer probe_timer;
 	bool up;
 	int next_req; /* request ids for resolve and ping */
 	char local_ip[16];
@@ -54,6 +59,13 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
                               const struct modem_events *ev, void *ctx, int fd);
 /* A fresh request id (>= 0). */
 int modem_next_req(struct modem *m);
+
+/* modem_probe.c */
+extern const struct at_chan_hooks modem_probe_hooks;
+void modem_probe_init(struct modem *m);
+void modem_probe_start(struct modem *m);
+void modem_probe_attach(struct modem *m);
+void modem_probe_stop(struct modem *m);
 
 extern const struct modem_dialect sim7000_dialect;
 extern const struct modem_dialect n11v2_dialect;

@@ -6,7 +6,8 @@
  *
  * argv[1] is the simulator binary, argv[2] the model (sim7000 by default);
  * extra simulator options come from the ATB_SIM_OPTS environment variable
- * (split at spaces). */
+ * (split at spaces). With ATB_MODEL_AUTO set the modem is told model = auto
+ * and must find the model itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -447,7 +448,8 @@ static int setup(void **state)
 	struct modem_config cfg = {
 		.device = t->sim.pty,
 		.baud = 115200,
-		.model = strcmp(model, "n11v2") ? MODEM_MODEL_SIM7000 : MODEM_MODEL_N11V2,
+		.model = getenv("ATB_MODEL_AUTO") ? MODEM_MODEL_AUTO
+		         : strcmp(model, "n11v2") ? MODEM_MODEL_SIM7000 : MODEM_MODEL_N11V2,
 		.apn = "internet",
 		.user = "",
 		.password = "",
@@ -461,6 +463,8 @@ static int setup(void **state)
 		t->links[i].id = i;
 	assert_true(run_until(t, is_up, 30));
 	assert_true(t->ip[0] != '\0');
+	/* also tells that model = auto found the right dialect */
+	assert_int_equal(modem_max_links(t->m), strcmp(model, "n11v2") ? 8 : 5);
 	*state = t;
 	return 0;
 }
