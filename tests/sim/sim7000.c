@@ -40,6 +40,14 @@ const char *s7_state_name(void)
 }
 
 /* "<n>, " before link results in multi-link mode, nothing in single mode */
+/* "<ip>:<port>" of the link's remote end (CIPSRIP) */
+const char *s7_peer(const struct sim_link *l)
+{
+	static char b[32];
+	snprintf(b, sizeof b, "%s:%u", inet_ntoa(l->peer.sin_addr), ntohs(l->peer.sin_port));
+	return b;
+}
+
 const char *s7_pfx(const struct sim_link *l)
 {
 	static char b[8];
@@ -154,10 +162,13 @@ static void link_event(struct sim_link *l, int what)
 		if (l->manual_rx) {
 			if (!l->notified && l->rx.len) {
 				l->notified = true;
+				char src[48] = "";
+				if (s7.srip)
+					snprintf(src, sizeof src, ",%s", s7_peer(l));
 				if (s7.mux)
-					at_urc(true, "+CIPRXGET: 1,%d", l->id);
+					at_urc(true, "+CIPRXGET: 1,%d%s", l->id, src);
 				else
-					at_urc(true, "+CIPRXGET: 1");
+					at_urc(true, "+CIPRXGET: 1%s", src);
 			}
 		} else {
 			push_data(l);

@@ -39,6 +39,7 @@ extern struct s7_state s7;
 struct sim_link *s7_link(int n);
 const char *s7_state_name(void);
 const char *s7_pfx(const struct sim_link *l);
+const char *s7_peer(const struct sim_link *l);
 bool s7_link_open(const struct sim_link *l);
 bool s7_net_ready(void);
 struct sim_link *s7_link_arg(const struct at_cmd *c, int *first);

@@ -364,7 +364,8 @@ void s7_ciprxget(const struct at_cmd *c)
 	size_t got = sim_link_read(l, tmp, (size_t)len);
 	if (l->rx.len == 0)
 		l->notified = false;
-	at_info("+CIPRXGET: %ld,%s%zu,%zu", mode, idp, got, l->rx.len);
+	at_info("+CIPRXGET: %ld,%s%zu,%zu%s%s", mode, idp, got, l->rx.len, s7.srip ? "," : "",
+		s7.srip ? s7_peer(l) : "");
 	/* at_info ends with CR LF: the payload follows it directly */
 	if (mode == 2)
 		at_raw(tmp, got);

@@ -55,6 +55,13 @@ def test(make):
     s.tr("AT+CIPRXGET=2,0,1461", "\r\nERROR\r\n")
     s.tr("AT+CIPRXGET=2,0,0", "\r\nERROR\r\n")
 
+    # CIPSRIP=1 adds the sender to the notification and to the read header
+    s.tr("AT+CIPSRIP=1", "\r\nOK\r\n")
+    c.sendall(b"xy")
+    s.expect("\r\n+CIPRXGET: 1,0,127.0.0.1:%d\r\n" % srv.port)
+    s.tr("AT+CIPRXGET=2,0,10", "\r\n+CIPRXGET: 2,0,2,0,127.0.0.1:%d\r\nxy\r\nOK\r\n" % srv.port)
+    s.tr("AT+CIPSRIP=0", "\r\nOK\r\n")
+
     # remote close: CLOSED only after the buffer has been read
     c.sendall(b"last words")
     c.close()
