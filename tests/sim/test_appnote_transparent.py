@@ -30,7 +30,7 @@ def test(make):
     time.sleep(1.1)
     s.send("+++")
     s.quiet(0.8)
-    s.expect("\r\nOK\r\n", timeout=1.0)
+    s.expect("\r\nOK\r\n", timeout=2.0)
     t("AT+CIPSTATUS", "\r\nOK\r\n\r\nSTATE: CONNECT OK\r\n")
     c.sendall(b"SIM7000 channel test")
     s.quiet(0.2)                   # held while in command mode
