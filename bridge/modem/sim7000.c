@@ -15,7 +15,6 @@
 #include "at_cmd.h"
 #include "sim7000.h"
 
-
 static uint32_t make_tag(const struct modem *m, int link)
 {
 	return (S(m)->gen << 4) | (uint32_t)link;
@@ -26,11 +25,6 @@ static struct sim7000_link *tag_link(struct modem *m, uint32_t tag)
 	if ((tag >> 4) != (S(m)->gen & 0x0fffffffu))
 		return NULL;
 	return &S(m)->links[tag & 0xf];
-}
-
-bool sim7000_parse_uints(const char *s, unsigned *out, int n)
-{
-	return at_parse_uints(s, out, n);
 }
 
 /* ---- link life cycle ---- */
@@ -141,7 +135,7 @@ static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	}
 	size_t accepted = cmd->data_len;
 	unsigned v[2];
-	if (!strncmp(final_line, "DATA ACCEPT:", 12) && sim7000_parse_uints(final_line + 12, v, 2) &&
+	if (!strncmp(final_line, "DATA ACCEPT:", 12) && at_parse_uints(final_line + 12, v, 2) &&
 	    v[1] <= cmd->data_len && l->proto == MODEM_TCP)
 		accepted = v[1];
 	if (l->proto == MODEM_UDP && l->n_dgram > 0) {
@@ -169,7 +163,7 @@ static void on_ack_line(void *ctx, const struct at_cmd *cmd, const char *line)
 	struct modem *m = ctx;
 	struct sim7000_link *l = tag_link(m, cmd->tag);
 	unsigned v[3];
-	if (!l || strncmp(line, "+CIPACK:", 8) || !sim7000_parse_uints(line + 8, v, 3))
+	if (!l || strncmp(line, "+CIPACK:", 8) || !at_parse_uints(line + 8, v, 3))
 		return;
 	l->inflight = v[2];
 	if (l->inflight < m->cfg.max_inflight)
@@ -200,12 +194,12 @@ static void on_read_line(void *ctx, const struct at_cmd *cmd, const char *line)
 	unsigned v[4];
 	/* A late answer to a read that timed out names another link: its
 	 * payload must not be taken for this one. */
-	if (!strncmp(line, "+CIPRXGET: 2,", 13) && sim7000_parse_uints(line + 13, v + 1, 3) &&
+	if (!strncmp(line, "+CIPRXGET: 2,", 13) && at_parse_uints(line + 13, v + 1, 3) &&
 	    v[1] == (cmd->tag & 0xf)) {
 		s->rx_header = true;
 		s->rx_len = v[2];
 		s->rx_remaining = v[3];
-	} else if (!strncmp(line, "+CIPRXGET: 4,", 13) && sim7000_parse_uints(line + 13, v + 1, 2) &&
+	} else if (!strncmp(line, "+CIPRXGET: 4,", 13) && at_parse_uints(line + 13, v + 1, 2) &&
 	           v[1] == (cmd->tag & 0xf)) {
 		s->rx_header = true;
 		s->rx_len = 0;
@@ -478,7 +472,7 @@ static void on_rxget_urc(void *ctx, const char *line)
 	struct modem *m = ctx;
 	unsigned id;
 	/* "+CIPRXGET: 1,<id>[,<ip>:<port>]" */
-	if (!m->up || strncmp(line, "+CIPRXGET: 1,", 13) || !sim7000_parse_uints(line + 13, &id, 1) ||
+	if (!m->up || strncmp(line, "+CIPRXGET: 1,", 13) || !at_parse_uints(line + 13, &id, 1) ||
 	    id >= SIM7000_LINKS)
 		return;
 	struct sim7000_link *l = &S(m)->links[id];
@@ -560,7 +554,7 @@ static size_t sim7000_payload_len(void *ctx, const char *line)
 	(void)ctx;
 	unsigned v[3];
 	/* "+CIPRXGET: 2,<id>,<len>,<remaining>[,<ip>:<port>]" */
-	if (strncmp(line, "+CIPRXGET: 2,", 13) || !sim7000_parse_uints(line + 13, v, 3))
+	if (strncmp(line, "+CIPRXGET: 2,", 13) || !at_parse_uints(line + 13, v, 3))
 		return 0;
 	return v[1];
 }

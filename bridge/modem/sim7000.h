@@ -81,7 +81,6 @@ static inline struct sim7000 *S(const struct modem *m)
 
 /* sim7000.c */
 void sim7000_link_reset(struct sim7000_link *l);
-bool sim7000_parse_uints(const char *s, unsigned *out, int n);
 
 /* sim7000_bringup.c */
 void sim7000_bringup_init(struct modem *m);
