@@ -20,6 +20,7 @@
 
 #include "lwip_port.h"
 #include "packet.h"
+#include "test_lwip_icmp_ip6.h"
 #include "testpkt.h"
 
 #define CLIENT "10.0.0.2"
@@ -685,5 +686,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_unsupported_without_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_round_trip_and_expiry, setup_udp, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	return failed + test_lwip_icmp_ip6_run();
 }

@@ -1,6 +1,7 @@
 #include "testpkt.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "checksum.h"
@@ -197,4 +198,41 @@ size_t tp_udp_hdr(uint8_t *out, uint16_t sport, uint16_t dport, const void *data
 	if (len)
 		memcpy(out + 8, data, len);
 	return 8 + len;
+}
+
+uint16_t tp_csum_naive(const void *p, size_t len, ...)
+{
+	uint64_t sum = 0;
+	size_t pos = 0; /* bytes summed so far: odd pieces continue the word */
+	va_list ap;
+
+	va_start(ap, len);
+	while (p) {
+		const uint8_t *b = p;
+
+		for (size_t i = 0; i < len; i++, pos++)
+			sum += (pos & 1) ? b[i] : (uint32_t)b[i] << 8;
+		p = va_arg(ap, const void *);
+		if (p)
+			len = va_arg(ap, size_t);
+	}
+	va_end(ap);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+int tp_ip6_l4_csum_ok(const uint8_t *ip6, size_t l4_off, uint8_t next)
+{
+	size_t l4_len = 40 + (size_t)tp_rd16(ip6 + 4) - l4_off;
+	uint8_t ph[40];
+
+	memcpy(ph, ip6 + 8, 32);
+	ph[32] = (uint8_t)(l4_len >> 24);
+	ph[33] = (uint8_t)(l4_len >> 16);
+	ph[34] = (uint8_t)(l4_len >> 8);
+	ph[35] = (uint8_t)l4_len;
+	ph[36] = ph[37] = ph[38] = 0;
+	ph[39] = next;
+	return tp_csum_naive(ph, sizeof ph, ip6 + l4_off, l4_len, (const void *)NULL) == 0;
 }

@@ -63,6 +63,14 @@ size_t tp_udp_hdr(uint8_t *out, uint16_t sport, uint16_t dport, const void *data
 /* Returns the packet length written to out (which must hold 60 + optlen + len). */
 size_t tp_build_tcp(uint8_t *out, const struct tp_tcp *t);
 uint32_t tp_ip(const char *dotted);          /* network order */
+/* Naive RFC 1071 sum of big-endian 16-bit words over the pieces given
+ * (pointer, length pairs, NULL-terminated), folded and complemented:
+ * 0 over a message whose checksum is right. Independent of checksum.c,
+ * for checking what lwip_port builds. */
+uint16_t tp_csum_naive(const void *p, size_t len, ...);
+/* Verifies an IPv6 upper-layer checksum by full recompute (pseudo header
+ * built byte by byte). */
+int tp_ip6_l4_csum_ok(const uint8_t *ip6, size_t l4_off, uint8_t next);
 uint32_t tp_rd32(const uint8_t *p);
 uint16_t tp_rd16(const uint8_t *p);
 
