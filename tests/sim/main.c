@@ -163,6 +163,19 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* Removes --link only if it still points to our slave (another simulator
+ * may have taken the name over since). */
+static void remove_link(void)
+{
+	char target[sizeof S.slave_path];
+	ssize_t n = readlink(S.o.link, target, sizeof target - 1);
+	if (n < 0)
+		return;
+	target[n] = 0;
+	if (strcmp(target, S.slave_path) == 0)
+		unlink(S.o.link);
+}
+
 static bool make_link(void)
 {
 	struct stat st;
@@ -197,7 +210,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (S.o.control && !sim_control_open(S.o.control)) {
 		if (S.o.link)
-			unlink(S.o.link);
+			remove_link();
 		return 1;
 	}
 	S.model->reset();
@@ -216,7 +229,7 @@ int main(int argc, char **argv)
 	sim_control_close();
 	sim_serial_close();
 	if (S.o.link)
-		unlink(S.o.link);
+		remove_link();
 	for (int i = 0; i < SIM_LINKS; i++) {
 		sim_buf_free(&S.links[i].rx);
 		sim_buf_free(&S.links[i].tx);
