@@ -1,12 +1,18 @@
-/* Fuzz target for lwip_port_input: everything a tun can hand us, with the
- * NAT state driven by the same input (admit, refuse, sweep, bridge writes).
+/* Fuzz target for lwip_port_input: everything a tun can hand us (IPv4 TCP,
+ * UDP, ICMP echo, IPv6), with the NAT state driven by the same input
+ * (admit, refuse, sweep, bridge writes, echo replies). Every ICMP and IPv6
+ * packet lwip_port emits is checked (lengths, checksums): abort if wrong.
  *
  * Input: a sequence of records  op:u8 len:u16be bytes[len]
- *   op & 7 == 0  feed bytes as a packet (op & 0x80: fix IP/TCP checksums
- *                first so the fuzzer gets past validation)
+ *   op & 7 == 0  feed bytes as a packet (op & 0x80: fix IPv4 header and
+ *                TCP/UDP/ICMP checksums, or IPv6 payload length and
+ *                TCP/UDP/ICMPv6 checksums, so the fuzzer gets past
+ *                validation); echo requests with an odd id are answered
+ *                from inside the callback
  *   op & 7 == 1  admit the last flow that asked     op & 7 == 2  refuse it
  *   op & 7 == 3  run lwIP's timers and the sweep, write to every accepted
- *                pcb and answer the last UDP flow
+ *                pcb, answer the last UDP flow and the last echo request
+ *                (from the bridge's copy, bytes as its TTL)
  *   op & 7 == 4  play the client of the last SYN-ACK seen: ACK it, with
  *                bytes as data (so handshakes complete and data flows)
  *   op & 7 == 5  that client sends FIN     op & 7 == 6  it sends RST
@@ -26,6 +32,10 @@
 #include "lwip_port.h"
 
 static uint32_t last_flow, last_udp;
+static struct lwip_port_echo last_echo; /* the bridge's copy */
+static uint8_t last_echo_data[LWIP_PORT_ECHO_MAX];
+static int have_echo;
+static unsigned long echo_total, ip6_out_total;
 static unsigned long accepted_total;
 static struct tcp_pcb *pcbs[8];
 
@@ -129,6 +139,43 @@ static void on_udp_expired(void *ctx, uint32_t id)
 	(void)id;
 }
 
+static void on_echo(void *ctx, const struct lwip_port_echo *e)
+{
+	(void)ctx;
+	if (e->len > sizeof last_echo_data)
+		abort(); /* lwip_port promised the bound */
+	last_echo = *e;
+	memcpy(last_echo_data, e->data, e->len);
+	last_echo.data = last_echo_data;
+	have_echo = 1;
+	echo_total++;
+	if ((e->id & 1) && lwip_port_icmp_echo_reply(e) != 0)
+		abort();
+}
+
+static uint16_t pseudo6_sum(const uint8_t *p, size_t l4_len, uint8_t next)
+{
+	return csum_finish(csum_partial(p + 40, l4_len,
+	                                csum_pseudo_v6(p + 8, p + 24, (uint32_t)l4_len, next)));
+}
+
+/* What lwip_port answers on its own must be right to the last byte count
+ * and checksum. */
+static void check_own_packet(const uint8_t *pkt, size_t len)
+{
+	if (len >= 1 && (pkt[0] >> 4) == 6) {
+		ip6_out_total++;
+		if (len < 48 || len > 1280 || (size_t)(pkt[4] << 8 | pkt[5]) + 40 != len ||
+		    (pkt[6] != 6 && pkt[6] != 58) || pseudo6_sum(pkt, len - 40, pkt[6]) != 0)
+			abort();
+	} else if (len >= 20 && pkt[9] == 1) {
+		if (len != (size_t)(pkt[2] << 8 | pkt[3]) || len < 28 || pkt[20] != 0 ||
+		    csum_finish(csum_partial(pkt, 20, 0)) != 0 ||
+		    csum_finish(csum_partial(pkt + 20, len - 20, 0)) != 0)
+			abort();
+	}
+}
+
 static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 {
 	static volatile uint8_t sink;
@@ -136,6 +183,7 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 	(void)ctx;
 	for (size_t i = 0; i < len; i++)
 		sink = (uint8_t)(sink ^ pkt[i]); /* touch every byte for ASan */
+	check_own_packet(pkt, len);
 	if (len >= 40 && pkt[0] == 0x45 && pkt[9] == 6 && pkt[33] == 0x12) { /* SYN-ACK */
 		memcpy(peer.srv, pkt + 12, 4);
 		memcpy(peer.cli, pkt + 16, 4);
@@ -144,7 +192,7 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 		peer.rcv_nxt = rd32(pkt + 24) + 1;
 		peer.snd_nxt = rd32(pkt + 28);
 		peer.valid = 1;
-	} else if (peer.valid && len >= 40 && pkt[9] == 6 && !memcmp(pkt + 22, peer.cport, 2)) {
+	} else if (peer.valid && len >= 40 && pkt[0] == 0x45 && pkt[9] == 6 && !memcmp(pkt + 22, peer.cport, 2)) {
 		uint32_t seg = (uint32_t)(len - 20 - (size_t)(pkt[32] >> 4) * 4);
 		if (pkt[33] & 0x01)
 			seg++;
@@ -191,12 +239,42 @@ static void peer_send(uint8_t flags, const uint8_t *data, size_t len)
 	free(p);
 }
 
+static void fix_checksums6(uint8_t *p, size_t len)
+{
+	size_t off;
+	uint16_t c;
+
+	if (len < 40)
+		return;
+	p[4] = (uint8_t)((len - 40) >> 8);
+	p[5] = (uint8_t)(len - 40);
+	if (p[6] == 6 && len >= 60)
+		off = 16;
+	else if (p[6] == 17 && len >= 48)
+		off = 6;
+	else if (p[6] == 58 && len >= 44)
+		off = 2;
+	else
+		return;
+	if (p[6] == 17) {
+		p[44] = (uint8_t)((len - 40) >> 8);
+		p[45] = (uint8_t)(len - 40);
+	}
+	p[40 + off] = p[40 + off + 1] = 0;
+	c = pseudo6_sum(p, len - 40, p[6]);
+	memcpy(p + 40 + off, &c, 2);
+}
+
 static void fix_checksums(uint8_t *p, size_t len)
 {
 	size_t ihl, tot;
 	uint16_t c;
 	uint32_t s, d;
 
+	if (len >= 1 && (p[0] >> 4) == 6) {
+		fix_checksums6(p, len);
+		return;
+	}
 	if (len < 20)
 		return;
 	ihl = (size_t)(p[0] & 15) * 4;
@@ -206,6 +284,12 @@ static void fix_checksums(uint8_t *p, size_t len)
 	p[10] = p[11] = 0;
 	c = csum_finish(csum_partial(p, ihl, 0));
 	memcpy(p + 10, &c, 2);
+	if (p[9] == 1 && tot <= len && tot >= ihl + 8) {
+		p[ihl + 2] = p[ihl + 3] = 0;
+		c = csum_finish(csum_partial(p + ihl, tot - ihl, 0));
+		memcpy(p + ihl + 2, &c, 2);
+		return;
+	}
 	if ((p[9] != 6 && p[9] != 17) || tot > len || tot < ihl + (p[9] == 6 ? 20u : 8u))
 		return;
 	size_t off = ihl + (p[9] == 6 ? 16 : 6);
@@ -228,6 +312,7 @@ static void start(void)
 		.tcp_syn = on_syn, .tcp_accepted = on_accepted,
 		.tcp_abandoned = on_abandoned, .output = on_output,
 		.udp_recv = on_udp, .udp_expired = on_udp_expired,
+		.icmp_echo = on_echo,
 	};
 	struct lwip_port_config cfg = {
 		.netif_ip = 0x010000c0, /* 192.0.0.1 */
@@ -237,6 +322,7 @@ static void start(void)
 	memset(pcbs, 0, sizeof pcbs);
 	memset(&peer, 0, sizeof peer);
 	last_flow = last_udp = 0;
+	have_echo = 0;
 	if (lwip_port_init(NULL, &cfg, &cb, NULL) < 0)
 		abort();
 }
@@ -278,6 +364,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					tcp_output(pcbs[i]);
 				}
 			lwip_port_udp_send(last_udp, data, len < 64 ? len : 64);
+			if (have_echo) {
+				last_echo.ttl = len ? data[0] : 0;
+				if (lwip_port_icmp_echo_reply(&last_echo) != 0)
+					abort();
+			}
 			break;
 		case 4:
 			peer_send(0x18, data, len);
@@ -312,6 +403,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef ATB_LIBFUZZER
+#define SMOKE_INPUTS 40000
+
 static int replay(const char *path)
 {
 	static uint8_t buf[1 << 20];
@@ -328,13 +421,42 @@ static int replay(const char *path)
 	return 0;
 }
 
-/* A SYN from 10.0.0.2:1000+i to 198.51.100.7:80 as a template to mutate. */
+/* Templates to mutate, by i (0..15): 0-7 a SYN from 10.0.0.2:1000+i to
+ * 198.51.100.7:80; 8-11 an ICMP echo request (id i); 12, 13 an IPv6 SYN;
+ * 14, 15 an IPv6 UDP datagram. */
 static size_t template_syn(uint8_t *p, unsigned i)
 {
 	static const uint8_t syn[40] = {
 		0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 2, 198, 51, 100, 7,
 		0x03, 0xe8, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
 	};
+	static const uint8_t echo[36] = {
+		0x45, 0, 0, 36, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 2, 203, 0, 113, 9,
+		8, 0, 0, 0, 0, 0, 0, 1, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h',
+	};
+	static const uint8_t syn6[60] = {
+		0x60, 0, 0, 0, 0, 20, 6, 64,
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+		0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7,
+		0x03, 0xe8, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+	};
+
+	if (i >= 8 && i < 12) {
+		memcpy(p, echo, sizeof echo);
+		p[25] = (uint8_t)i;
+		fix_checksums(p, sizeof echo);
+		return sizeof echo;
+	}
+	if (i >= 12) {
+		memcpy(p, syn6, sizeof syn6);
+		p[41] = (uint8_t)(0xe8 + i);
+		if (i >= 14) { /* UDP: 8-byte header and 12 bytes of data */
+			p[6] = 17;
+			memset(p + 48, 'u', 12);
+		}
+		fix_checksums(p, sizeof syn6);
+		return sizeof syn6;
+	}
 	memcpy(p, syn, sizeof syn);
 	p[21] = (uint8_t)(0xe8 + i);
 	return sizeof syn;
@@ -351,13 +473,13 @@ int main(int argc, char **argv)
 				return 1;
 		return 0;
 	}
-	for (int iter = 0; iter < 20000; iter++) {
+	for (int iter = 0; iter < SMOKE_INPUTS; iter++) {
 		size_t n = 0;
 
 		for (int rec = 0; rec < 6 && n + 3 + 64 < sizeof in; rec++) {
 			r = r * 1103515245u + 12345u;
 			uint8_t op = (uint8_t)(r >> 16);
-			size_t len = template_syn(in + n + 3, (r >> 8) & 7);
+			size_t len = template_syn(in + n + 3, (r >> 8) & 15);
 
 			for (int k = (int)((r >> 4) & 3); k > 0; k--) {
 				r = r * 1103515245u + 12345u;
@@ -372,7 +494,8 @@ int main(int argc, char **argv)
 		}
 		LLVMFuzzerTestOneInput(in, n);
 	}
-	printf("accepted %lu flows in %d inputs\n", accepted_total, 20000);
+	printf("accepted %lu flows in %d inputs\n", accepted_total, SMOKE_INPUTS);
+	printf("echo requests %lu, own IPv6 answers %lu\n", echo_total, ip6_out_total);
 	return 0;
 }
 #endif

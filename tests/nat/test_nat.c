@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include "checksum.h"
+#include "ip6.h"
 #include "nat.h"
 #include "packet.h"
 #include "testpkt.h"
@@ -344,6 +345,155 @@ static void test_table_bound_and_hash(void **state)
 	assert_int_equal(nat_init(&n, 0, 1, 1), -1);
 }
 
+static void test_parse_echo(void **state)
+{
+	uint8_t good[200], pkt[200];
+	struct lwip_port_echo e;
+	size_t len;
+
+	(void)state;
+	len = tp_build_echo(good, &(struct tp_echo){ .src = "10.0.0.2", .dst = "198.51.100.7",
+		.type = 8, .id = 0xabcd, .seq = 3, .ttl = 9, .data = "12345", .len = 5 });
+	assert_int_equal(pkt_parse_echo(good, len, &e), PKT_OK);
+	assert_int_equal(e.id, 0xabcd);
+	assert_int_equal(e.seq, 3);
+	assert_int_equal(e.ttl, 9);
+	assert_int_equal(e.len, 5);
+	assert_ptr_equal(e.data, good + 28);
+	/* pkt_parse still calls ICMP unsupported: the NAT never sees it */
+	{ struct pkt_view v; assert_int_equal(pkt_parse(good, len, &v), PKT_UNSUPPORTED); }
+	for (size_t n = 0; n < len; n++)
+		assert_int_equal(pkt_parse_echo(good, n, &e), PKT_MALFORMED);
+	memcpy(pkt, good, len);
+	pkt[24] ^= 1; /* id changed, checksum not */
+	assert_int_equal(pkt_parse_echo(pkt, len, &e), PKT_MALFORMED);
+	/* a TCP packet is not an echo */
+	len = tp_build_tcp(pkt, &(struct tp_tcp){ .src = "10.0.0.2", .dst = "198.51.100.7",
+		.sport = 1, .dport = 2, .flags = TCPF_SYN });
+	assert_int_equal(pkt_parse_echo(pkt, len, &e), PKT_UNSUPPORTED);
+	/* random mutations never crash it, and only intact requests pass */
+	srand(31337);
+	for (int i = 0; i < 100000; i++) {
+		size_t n = (size_t)rand() % 34;
+		len = tp_build_echo(good, &(struct tp_echo){ .src = "10.0.0.2",
+			.dst = "198.51.100.7", .type = 8, .data = "12345", .len = 5 });
+		memcpy(pkt, good, len);
+		for (int k = rand() % 3; k >= 0; k--)
+			pkt[rand() % len] = (uint8_t)rand();
+		uint8_t *heap = malloc(n ? n : 1);
+		memcpy(heap, pkt, n);
+		if (pkt_parse_echo(heap, n, &e) == PKT_OK)
+			assert_true(e.data + e.len <= heap + n);
+		free(heap);
+	}
+}
+
+static void test_echo_reply_in_place(void **state)
+{
+	uint8_t pkt[200];
+	struct lwip_port_echo e;
+	size_t len;
+
+	(void)state;
+	/* the bridge may build over the request's own bytes (data overlaps) */
+	len = tp_build_echo(pkt, &(struct tp_echo){ .src = "10.0.0.2", .dst = "198.51.100.7",
+		.type = 8, .id = 5, .seq = 6, .data = "overlap", .len = 7 });
+	assert_int_equal(pkt_parse_echo(pkt, len, &e), PKT_OK);
+	assert_int_equal(pkt_build_echo_reply(pkt, &e), len);
+	assert_int_equal(pkt[20], 0);
+	assert_memory_equal(pkt + 28, "overlap", 7);
+	assert_int_equal(tp_csum_naive(pkt, 20, (const void *)NULL), 0);
+	assert_int_equal(tp_csum_naive(pkt + 20, len - 20, (const void *)NULL), 0);
+}
+
+static void test_csum_pseudo_v6(void **state)
+{
+	uint8_t src[16], dst[16], data[301];
+
+	(void)state;
+	srand(5);
+	for (int i = 0; i < 2000; i++) {
+		size_t n = (size_t)rand() % sizeof data;
+		uint8_t ph[40] = { 0 }, next = (uint8_t)rand();
+		uint16_t c;
+
+		for (int k = 0; k < 16; k++) {
+			src[k] = (uint8_t)rand();
+			dst[k] = (uint8_t)rand();
+		}
+		for (size_t k = 0; k < n; k++)
+			data[k] = (uint8_t)rand();
+		memcpy(ph, src, 16);
+		memcpy(ph + 16, dst, 16);
+		ph[34] = (uint8_t)(n >> 8);
+		ph[35] = (uint8_t)n;
+		ph[39] = next;
+		c = csum_finish(csum_partial(data, n, csum_pseudo_v6(src, dst, (uint32_t)n, next)));
+		assert_int_equal(ntohs(c), tp_csum_naive(ph, sizeof ph, data, n, (const void *)NULL));
+	}
+}
+
+static void test_ip6_rate_bucket(void **state)
+{
+	struct ip6_ratelimit rl;
+	uint32_t t = 0xfffffe00u; /* sys_now wraps during the test */
+	int sent = 0;
+
+	(void)state;
+	ip6_rate_init(&rl, t);
+	while (ip6_rate_take(&rl, t))
+		sent++;
+	assert_int_equal(sent, LWIP_PORT_IP6_ERR_BURST);
+	/* a steady flood gets exactly the rate: 10 per simulated second */
+	sent = 0;
+	for (int ms = 1; ms <= 10000; ms++)
+		sent += ip6_rate_take(&rl, t + (uint32_t)ms);
+	assert_int_equal(sent, 10 * LWIP_PORT_IP6_ERR_PER_S);
+	/* a long silence refills to the burst, not beyond */
+	t += 10000 + 3600000;
+	sent = 0;
+	while (ip6_rate_take(&rl, t))
+		sent++;
+	assert_int_equal(sent, LWIP_PORT_IP6_ERR_BURST);
+}
+
+static void test_ip6_classify_random(void **state)
+{
+	uint8_t good[120], pkt[120], l4[40];
+	struct ip6_view v;
+	size_t len, n;
+
+	(void)state;
+	n = tp_tcp_hdr(l4, 1, 2, 3, 0, TCPF_SYN, "ab", 2);
+	len = tp_build_ip6(good, &(struct tp_ip6){ .src = "2001:db8::2", .dst = "2001:db8::1",
+		.next = 6, .l4 = l4, .l4len = n, .csum_off = 16 });
+	assert_int_equal(ip6_classify(good, len, &v), IP6_RST);
+	assert_int_equal(v.seg_len, 3);
+	assert_int_equal(v.l4_off, 40);
+	for (size_t k = 0; k < len; k++)
+		assert_int_equal(ip6_classify(good, k, &v), IP6_MALFORMED);
+	srand(2024);
+	for (int i = 0; i < 200000; i++) {
+		size_t m = (size_t)rand() % (len + 1);
+		memcpy(pkt, good, len);
+		for (int k = rand() % 4; k >= 0; k--)
+			pkt[rand() % len] = (uint8_t)rand();
+		if (rand() & 1) /* exercise extension header chains */
+			pkt[6] = (uint8_t[]){ 0, 43, 44, 60, 17, 58 }[rand() % 6];
+		uint8_t *heap = malloc(m ? m : 1);
+		memcpy(heap, pkt, m);
+		switch (ip6_classify(heap, m, &v)) {
+		case IP6_RST:
+		case IP6_UNREACH:
+			assert_true(v.len <= m && v.l4_off <= v.len);
+			break;
+		default:
+			break;
+		}
+		free(heap);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +505,11 @@ int main(void)
 		cmocka_unit_test(test_rewrite_udp),
 		cmocka_unit_test(test_rewrite_round_trip),
 		cmocka_unit_test(test_table_bound_and_hash),
+		cmocka_unit_test(test_parse_echo),
+		cmocka_unit_test(test_echo_reply_in_place),
+		cmocka_unit_test(test_csum_pseudo_v6),
+		cmocka_unit_test(test_ip6_rate_bucket),
+		cmocka_unit_test(test_ip6_classify_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
