@@ -28,7 +28,7 @@ struct delayed {
 	unsigned char data[];
 };
 
-static struct delayed *dq;
+static struct delayed *dq, *dq_tail;
 static ev_timer dq_timer;
 static bool dq_init;
 
@@ -49,6 +49,8 @@ static void dq_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	while (dq && dq->due <= now + 1e-6) {
 		struct delayed *d = dq;
 		dq = d->next;
+		if (!dq)
+			dq_tail = NULL;
 		if (!d->l || d->l->gen == d->gen)
 			d->fn(d->l, d->data, d->n);
 		free(d);
@@ -72,12 +74,23 @@ void sim_delay(double sec, sim_delay_fn fn, struct sim_link *l, const void *data
 	d->n = n;
 	if (n)
 		memcpy(d->data, data, n);
-	struct delayed **pp = &dq;
-	while (*pp && (*pp)->due <= d->due)
-		pp = &(*pp)->next;
-	d->next = *pp;
-	*pp = d;
-	dq_arm();
+	if (!dq_tail || dq_tail->due <= d->due) {
+		/* the common case: same latency for everything, append */
+		d->next = NULL;
+		if (dq_tail)
+			dq_tail->next = d;
+		else
+			dq = d;
+		dq_tail = d;
+	} else {
+		struct delayed **pp = &dq;
+		while (*pp && (*pp)->due <= d->due)
+			pp = &(*pp)->next;
+		d->next = *pp;
+		*pp = d;
+	}
+	if (dq == d)
+		dq_arm();
 }
 
 void sim_delay_flush(void)
@@ -87,6 +100,7 @@ void sim_delay_flush(void)
 		dq = d->next;
 		free(d);
 	}
+	dq_tail = NULL;
 	if (dq_init)
 		ev_timer_stop(S.loop, &dq_timer);
 }
