@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ini.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,10 @@ void config_defaults(struct atb_config *c)
 	c->dns_intercept = true;
 	c->dns_ttl_s = 60;
 	c->dns_timeout_ms = 10000;
+	snprintf(c->config_path, sizeof(c->config_path), "%s", ATB_CONFIG_FILE);
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s", ATB_CONTROL_SOCKET);
+	c->control_mode = 0600;
+	c->metrics_interval_s = 15;
 }
 
 bool config_parse_uint(const char *what, const char *s, unsigned min, unsigned max,
@@ -124,11 +129,11 @@ bool config_parse_at_string(const char *what, const char *s, char *out, size_t m
 	return true;
 }
 
-static bool parse_baud(const char *s, unsigned *out, FILE *err)
+static bool parse_baud(const char *what, const char *s, unsigned *out, FILE *err)
 {
 	unsigned v;
 
-	if (!config_parse_uint("--baud", s, 1200, 4000000, &v, err))
+	if (!config_parse_uint(what, s, 1200, 4000000, &v, err))
 		return false;
 	for (size_t i = 0; i < sizeof(termios_rates) / sizeof(termios_rates[0]); i++) {
 		if (termios_rates[i] == v) {
@@ -136,11 +141,11 @@ static bool parse_baud(const char *s, unsigned *out, FILE *err)
 			return true;
 		}
 	}
-	fprintf(err, "atbridge: --baud: '%s' is not a serial rate (e.g. 9600, 115200, 921600)\n", s);
+	fprintf(err, "atbridge: %s: '%s' is not a serial rate (e.g. 9600, 115200, 921600)\n", what, s);
 	return false;
 }
 
-static bool parse_model(const char *s, enum atb_model *out, FILE *err)
+static bool parse_model(const char *what, const char *s, enum atb_model *out, FILE *err)
 {
 	if (!strcmp(s, "auto"))
 		*out = ATB_MODEL_AUTO;
@@ -149,33 +154,33 @@ static bool parse_model(const char *s, enum atb_model *out, FILE *err)
 	else if (!strcmp(s, "n11v2"))
 		*out = ATB_MODEL_N11V2;
 	else {
-		fprintf(err, "atbridge: --model: '%s' is not one of auto, sim7000, n11v2\n", s);
+		fprintf(err, "atbridge: %s: '%s' is not one of auto, sim7000, n11v2\n", what, s);
 		return false;
 	}
 	return true;
 }
 
-static bool parse_flow_control(const char *s, bool *rtscts, FILE *err)
+static bool parse_flow_control(const char *what, const char *s, bool *rtscts, FILE *err)
 {
 	if (!strcmp(s, "none"))
 		*rtscts = false;
 	else if (!strcmp(s, "rtscts"))
 		*rtscts = true;
 	else {
-		fprintf(err, "atbridge: --flow-control: '%s' is not one of none, rtscts\n", s);
+		fprintf(err, "atbridge: %s: '%s' is not one of none, rtscts\n", what, s);
 		return false;
 	}
 	return true;
 }
 
-static bool parse_dns_mode(const char *s, bool *intercept, FILE *err)
+static bool parse_dns_mode(const char *what, const char *s, bool *intercept, FILE *err)
 {
 	if (!strcmp(s, "module"))
 		*intercept = true;
 	else if (!strcmp(s, "forward"))
 		*intercept = false;
 	else {
-		fprintf(err, "atbridge: --dns: '%s' is not one of module, forward\n", s);
+		fprintf(err, "atbridge: %s: '%s' is not one of module, forward\n", what, s);
 		return false;
 	}
 	return true;
@@ -215,12 +220,114 @@ static bool parse_path(const char *what, const char *s, char *out, size_t size, 
 	return true;
 }
 
+
+/* Secrets are checked like AT strings but never quoted back: error lines go
+ * to the journal. */
+static bool parse_secret(const char *what, const char *s, char *out, size_t max, FILE *err)
+{
+	size_t n = strlen(s);
+
+	if (n > max) {
+		fprintf(err, "atbridge: %s: the value (not shown) is longer than %zu bytes\n", what, max);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') {
+			fprintf(err, "atbridge: %s: the value (not shown) has a byte at position %zu that is "
+			        "not allowed (printable ASCII without '\"' or '\\')\n", what, i);
+			return false;
+		}
+	}
+	memcpy(out, s, n + 1);
+	return true;
+}
+
+static bool parse_pin(const char *what, const char *s, char *out, FILE *err)
+{
+	size_t n = strlen(s);
+	bool ok = n == 0 || (n >= 4 && n <= 8);
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isdigit((unsigned char)s[i]);
+	if (!ok) {
+		fprintf(err, "atbridge: %s: the value (not shown) is not 4 to 8 digits\n", what);
+		return false;
+	}
+	memcpy(out, s, n + 1);
+	return true;
+}
+
+static bool parse_bool(const char *what, const char *s, bool *out, FILE *err)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+			*out = !strcmp(s, yes[i]);
+			return true;
+		}
+	}
+	fprintf(err, "atbridge: %s: '%s' is not one of yes, no, true, false, on, off, 1, 0\n", what, s);
+	return false;
+}
+
+static bool parse_log_level(const char *what, const char *s, int *out, FILE *err)
+{
+	if (!strcmp(s, "error"))
+		*out = -1;
+	else if (!strcmp(s, "info"))
+		*out = 0;
+	else if (!strcmp(s, "debug"))
+		*out = 1;
+	else {
+		fprintf(err, "atbridge: %s: '%s' is not one of error, info, debug\n", what, s);
+		return false;
+	}
+	return true;
+}
+
+const char *config_log_level_name(int verbose)
+{
+	return verbose < 0 ? "error" : verbose == 0 ? "info" : "debug";
+}
+
+static bool parse_mode(const char *what, const char *s, unsigned *out, FILE *err)
+{
+	if (!strcmp(s, "0600") || !strcmp(s, "600"))
+		*out = 0600;
+	else if (!strcmp(s, "0660") || !strcmp(s, "660"))
+		*out = 0660;
+	else {
+		fprintf(err, "atbridge: %s: '%s' is not one of 0600, 0660\n", what, s);
+		return false;
+	}
+	return true;
+}
+
+/* A path, or "none"/empty to turn the feature off. */
+static bool parse_optional_path(const char *what, const char *s, char *out, size_t size, FILE *err)
+{
+	if (!*s || !strcmp(s, "none")) {
+		out[0] = '\0';
+		return true;
+	}
+	if (s[0] != '/') {
+		fprintf(err, "atbridge: %s: '%s' is not an absolute path (or none)\n", what, s);
+		return false;
+	}
+	return parse_path(what, s, out, size, err);
+}
+
 void config_usage(FILE *out)
 {
 	fputs(
 	"Usage: atbridge [OPTION]...\n"
 	"Expose a cellular module's AT TCP/IP stack as a tun interface.\n"
 	"With no --device, atbridge starts the simulator atbridge-sim on a pty.\n"
+	"Every option can also be set in the configuration file (" ATB_CONFIG_FILE ")\n"
+	"as 'name = value'; the command line overrides the file. See atbridge.conf(5).\n"
 	"\n"
 	"Module:\n"
 	"  --device PATH          serial device of the module (e.g. /dev/ttyUSB2)\n"
@@ -229,7 +336,8 @@ void config_usage(FILE *out)
 	"  --model MODEL          auto | sim7000 | n11v2 (default auto)\n"
 	"  --apn NAME             access point name (default internet)\n"
 	"  --user NAME            APN user name (default empty)\n"
-	"  --password TEXT        APN password (default empty)\n"
+	"  --password TEXT        APN password (default empty; never logged)\n"
+	"  --pin DIGITS           SIM PIN, 4 to 8 digits (default none; never logged)\n"
 	"  --cmd-timeout-ms N     default AT command timeout (default 5000)\n"
 	"  --poll-interval-ms N   safety poll of quiet links (default 2000)\n"
 	"  --max-inflight N       bytes per link sent but not acknowledged (default 8192)\n"
@@ -240,6 +348,8 @@ void config_usage(FILE *out)
 	"  --sim-arg ARG          pass ARG to the simulator (repeatable)\n"
 	"Interface:\n"
 	"  --tun NAME             interface name (default tun0)\n"
+	"  --netns NAME           create the interface in network namespace NAME\n"
+	"                         (/run/netns/NAME, e.g. from 'ip netns add')\n"
 	"  --address A.B.C.D/N    interface address (default 10.85.0.1/24)\n"
 	"  --lwip-address A.B.C.D lwIP's own address, inside the prefix (default 10.85.0.254)\n"
 	"  --mtu N                interface MTU, 576 to 1500 (default 1500)\n"
@@ -255,8 +365,15 @@ void config_usage(FILE *out)
 	"                         forward: carry DNS as ordinary UDP/TCP (default module)\n"
 	"  --dns-ttl N            seconds an answer is cached, 0 to 86400 (default 60)\n"
 	"  --dns-timeout-ms N     no answer from the module by then: SERVFAIL (default 10000)\n"
-	"Other:\n"
-	"  -v, --verbose          more log output\n"
+	"Operation:\n"
+	"  --config FILE          configuration file (default " ATB_CONFIG_FILE ")\n"
+	"  --check-config         validate, print the effective configuration, exit\n"
+	"  --log-level LEVEL      error | info | debug (default info)\n"
+	"  --control-socket PATH  atbridgectl's socket, or none (default " ATB_CONTROL_SOCKET ")\n"
+	"  --control-mode MODE    0600 | 0660 (default 0600)\n"
+	"  --metrics-file PATH    Prometheus text file to rewrite, or none (default none)\n"
+	"  --metrics-interval-s N seconds between rewrites, 1 to 3600 (default 15)\n"
+	"  -v, --verbose          more log output (same as --log-level debug)\n"
 	"  -h, --help             this text\n"
 	"  --version              print the version\n",
 	out);
@@ -267,87 +384,158 @@ enum {
 	OPT_CMD_TIMEOUT, OPT_POLL, OPT_INFLIGHT, OPT_SIM, OPT_SIM_PATH, OPT_SIM_NETNS,
 	OPT_SIM_ARG, OPT_TUN, OPT_ADDRESS, OPT_LWIP_ADDRESS, OPT_MTU, OPT_NO_DEFROUTE,
 	OPT_MAX_FLOWS, OPT_QUEUE_LEN, OPT_QUEUE_WAIT, OPT_VERSION, OPT_MAX_UDP, OPT_UDP_IDLE,
-	OPT_DNS, OPT_DNS_TTL, OPT_DNS_TIMEOUT,
+	OPT_DNS, OPT_DNS_TTL, OPT_DNS_TIMEOUT, OPT_PIN, OPT_NETNS, OPT_CONFIG, OPT_CHECK,
+	OPT_LOG_LEVEL, OPT_CTL_SOCKET, OPT_CTL_MODE, OPT_METRICS_FILE, OPT_METRICS_INTERVAL,
 };
 
-static const struct option long_options[] = {
-	{"device", required_argument, NULL, OPT_DEVICE},
-	{"baud", required_argument, NULL, OPT_BAUD},
-	{"flow-control", required_argument, NULL, OPT_FC},
-	{"model", required_argument, NULL, OPT_MODEL},
-	{"apn", required_argument, NULL, OPT_APN},
-	{"user", required_argument, NULL, OPT_USER},
-	{"password", required_argument, NULL, OPT_PASSWORD},
-	{"cmd-timeout-ms", required_argument, NULL, OPT_CMD_TIMEOUT},
-	{"poll-interval-ms", required_argument, NULL, OPT_POLL},
-	{"max-inflight", required_argument, NULL, OPT_INFLIGHT},
-	{"sim", no_argument, NULL, OPT_SIM},
-	{"sim-path", required_argument, NULL, OPT_SIM_PATH},
-	{"sim-netns", required_argument, NULL, OPT_SIM_NETNS},
-	{"sim-arg", required_argument, NULL, OPT_SIM_ARG},
-	{"tun", required_argument, NULL, OPT_TUN},
-	{"address", required_argument, NULL, OPT_ADDRESS},
-	{"lwip-address", required_argument, NULL, OPT_LWIP_ADDRESS},
-	{"mtu", required_argument, NULL, OPT_MTU},
-	{"no-default-route", no_argument, NULL, OPT_NO_DEFROUTE},
-	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
-	{"queue-len", required_argument, NULL, OPT_QUEUE_LEN},
-	{"queue-wait-ms", required_argument, NULL, OPT_QUEUE_WAIT},
-	{"max-udp-flows", required_argument, NULL, OPT_MAX_UDP},
-	{"udp-idle-timeout-ms", required_argument, NULL, OPT_UDP_IDLE},
-	{"dns", required_argument, NULL, OPT_DNS},
-	{"dns-ttl", required_argument, NULL, OPT_DNS_TTL},
-	{"dns-timeout-ms", required_argument, NULL, OPT_DNS_TIMEOUT},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0},
+/* The file keys are these names ('_' may stand for '-'); the ones with
+ * file_ok false exist on the command line only. */
+struct opt_def {
+	const char *name;
+	int has_arg;
+	int id;
+	bool file_ok;
 };
 
-static bool apply_option(struct atb_config *c, int opt, const char *arg, FILE *err)
+static const struct opt_def opt_defs[] = {
+	{"device", required_argument, OPT_DEVICE, true},
+	{"baud", required_argument, OPT_BAUD, true},
+	{"flow-control", required_argument, OPT_FC, true},
+	{"model", required_argument, OPT_MODEL, true},
+	{"apn", required_argument, OPT_APN, true},
+	{"user", required_argument, OPT_USER, true},
+	{"password", required_argument, OPT_PASSWORD, true},
+	{"pin", required_argument, OPT_PIN, true},
+	{"cmd-timeout-ms", required_argument, OPT_CMD_TIMEOUT, true},
+	{"poll-interval-ms", required_argument, OPT_POLL, true},
+	{"max-inflight", required_argument, OPT_INFLIGHT, true},
+	{"sim", no_argument, OPT_SIM, true},
+	{"sim-path", required_argument, OPT_SIM_PATH, true},
+	{"sim-netns", required_argument, OPT_SIM_NETNS, true},
+	{"sim-arg", required_argument, OPT_SIM_ARG, true},
+	{"tun", required_argument, OPT_TUN, true},
+	{"netns", required_argument, OPT_NETNS, true},
+	{"address", required_argument, OPT_ADDRESS, true},
+	{"lwip-address", required_argument, OPT_LWIP_ADDRESS, true},
+	{"mtu", required_argument, OPT_MTU, true},
+	{"no-default-route", no_argument, OPT_NO_DEFROUTE, true},
+	{"max-flows", required_argument, OPT_MAX_FLOWS, true},
+	{"queue-len", required_argument, OPT_QUEUE_LEN, true},
+	{"queue-wait-ms", required_argument, OPT_QUEUE_WAIT, true},
+	{"max-udp-flows", required_argument, OPT_MAX_UDP, true},
+	{"udp-idle-timeout-ms", required_argument, OPT_UDP_IDLE, true},
+	{"dns", required_argument, OPT_DNS, true},
+	{"dns-ttl", required_argument, OPT_DNS_TTL, true},
+	{"dns-timeout-ms", required_argument, OPT_DNS_TIMEOUT, true},
+	{"log-level", required_argument, OPT_LOG_LEVEL, true},
+	{"control-socket", required_argument, OPT_CTL_SOCKET, true},
+	{"control-mode", required_argument, OPT_CTL_MODE, true},
+	{"metrics-file", required_argument, OPT_METRICS_FILE, true},
+	{"metrics-interval-s", required_argument, OPT_METRICS_INTERVAL, true},
+	{"verbose", no_argument, 'v', true},
+	{"config", required_argument, OPT_CONFIG, false},
+	{"check-config", no_argument, OPT_CHECK, false},
+	{"help", no_argument, 'h', false},
+	{"version", no_argument, OPT_VERSION, false},
+};
+#define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+/* Which of device/sim the command line set: it overrides the file's choice. */
+struct origin {
+	bool arg_device, arg_sim;
+};
+
+static bool apply_option(struct atb_config *c, int opt, const char *what, const char *arg,
+                         bool from_file, FILE *err)
 {
+	bool b;
+
 	switch (opt) {
-	case OPT_DEVICE: return parse_path("--device", arg, c->device, sizeof(c->device), err);
-	case OPT_BAUD: return parse_baud(arg, &c->baud, err);
-	case OPT_FC: return parse_flow_control(arg, &c->rtscts, err);
-	case OPT_MODEL: return parse_model(arg, &c->model, err);
-	case OPT_APN: return config_parse_at_string("--apn", arg, c->apn, 50, err);
-	case OPT_USER: return config_parse_at_string("--user", arg, c->user, 50, err);
-	case OPT_PASSWORD: return config_parse_at_string("--password", arg, c->password, 50, err);
+	case OPT_DEVICE: return parse_path(what, arg, c->device, sizeof(c->device), err);
+	case OPT_BAUD: return parse_baud(what, arg, &c->baud, err);
+	case OPT_FC: return parse_flow_control(what, arg, &c->rtscts, err);
+	case OPT_MODEL: return parse_model(what, arg, &c->model, err);
+	case OPT_APN: return config_parse_at_string(what, arg, c->apn, 50, err);
+	case OPT_USER: return config_parse_at_string(what, arg, c->user, 50, err);
+	case OPT_PASSWORD: return parse_secret(what, arg, c->password, 50, err);
+	case OPT_PIN: return parse_pin(what, arg, c->pin, err);
 	case OPT_CMD_TIMEOUT:
-		return config_parse_uint("--cmd-timeout-ms", arg, 100, 600000, &c->cmd_timeout_ms, err);
+		return config_parse_uint(what, arg, 100, 600000, &c->cmd_timeout_ms, err);
 	case OPT_POLL:
-		return config_parse_uint("--poll-interval-ms", arg, 100, 600000, &c->poll_interval_ms, err);
+		return config_parse_uint(what, arg, 100, 600000, &c->poll_interval_ms, err);
 	case OPT_INFLIGHT:
-		return config_parse_uint("--max-inflight", arg, 1460, 1048576, &c->max_inflight, err);
-	case OPT_SIM: c->sim = true; return true;
-	case OPT_SIM_PATH: return parse_path("--sim-path", arg, c->sim_path, sizeof(c->sim_path), err);
-	case OPT_SIM_NETNS: return parse_name("--sim-netns", arg, c->sim_netns, sizeof(c->sim_netns), err);
+		return config_parse_uint(what, arg, 1460, 1048576, &c->max_inflight, err);
+	case OPT_SIM:
+		if (!from_file) {
+			c->sim = true;
+			return true;
+		}
+		return parse_bool(what, arg, &c->sim, err);
+	case OPT_SIM_PATH: return parse_path(what, arg, c->sim_path, sizeof(c->sim_path), err);
+	case OPT_SIM_NETNS: return parse_name(what, arg, c->sim_netns, sizeof(c->sim_netns), err);
 	case OPT_SIM_ARG:
 		if (c->n_sim_args >= ATB_MAX_SIM_ARGS) {
-			fprintf(err, "atbridge: --sim-arg: at most %d may be given ('%s' is one too many)\n",
-			        ATB_MAX_SIM_ARGS, arg);
+			fprintf(err, "atbridge: %s: at most %d may be given ('%s' is one too many)\n",
+			        what, ATB_MAX_SIM_ARGS, arg);
 			return false;
+		}
+		if (from_file) {
+			char *slot = c->sim_arg_store[c->n_sim_args];
+
+			if (strlen(arg) > ATB_SIM_ARG_MAX) {
+				fprintf(err, "atbridge: %s: '%s' is longer than %d bytes\n", what, arg,
+				        ATB_SIM_ARG_MAX);
+				return false;
+			}
+			strcpy(slot, arg);
+			arg = slot;
 		}
 		c->sim_args[c->n_sim_args++] = arg;
 		return true;
-	case OPT_TUN: return parse_name("--tun", arg, c->tun_name, sizeof(c->tun_name), err);
-	case OPT_ADDRESS: return config_parse_cidr("--address", arg, &c->tun_addr, &c->tun_prefix, err);
-	case OPT_LWIP_ADDRESS: return config_parse_ipv4("--lwip-address", arg, &c->lwip_addr, err);
-	case OPT_MTU: return config_parse_uint("--mtu", arg, 576, 1500, &c->mtu, err);
-	case OPT_NO_DEFROUTE: c->default_route = false; return true;
-	case OPT_MAX_FLOWS: return config_parse_uint("--max-flows", arg, 1, 4096, &c->max_flows, err);
-	case OPT_QUEUE_LEN: return config_parse_uint("--queue-len", arg, 0, 4096, &c->queue_len, err);
+	case OPT_TUN: return parse_name(what, arg, c->tun_name, sizeof(c->tun_name), err);
+	case OPT_NETNS: return parse_name(what, arg, c->netns, sizeof(c->netns), err);
+	case OPT_ADDRESS: return config_parse_cidr(what, arg, &c->tun_addr, &c->tun_prefix, err);
+	case OPT_LWIP_ADDRESS: return config_parse_ipv4(what, arg, &c->lwip_addr, err);
+	case OPT_MTU: return config_parse_uint(what, arg, 576, 1500, &c->mtu, err);
+	case OPT_NO_DEFROUTE:
+		if (!from_file) {
+			c->default_route = false;
+			return true;
+		}
+		if (!parse_bool(what, arg, &b, err))
+			return false;
+		c->default_route = !b;
+		return true;
+	case OPT_MAX_FLOWS: return config_parse_uint(what, arg, 1, 4096, &c->max_flows, err);
+	case OPT_QUEUE_LEN: return config_parse_uint(what, arg, 0, 4096, &c->queue_len, err);
 	case OPT_QUEUE_WAIT:
-		return config_parse_uint("--queue-wait-ms", arg, 100, 600000, &c->queue_wait_ms, err);
-	case OPT_MAX_UDP: return config_parse_uint("--max-udp-flows", arg, 1, 4096, &c->max_udp_flows, err);
+		return config_parse_uint(what, arg, 100, 600000, &c->queue_wait_ms, err);
+	case OPT_MAX_UDP: return config_parse_uint(what, arg, 1, 4096, &c->max_udp_flows, err);
 	case OPT_UDP_IDLE:
-		return config_parse_uint("--udp-idle-timeout-ms", arg, 1000, 3600000, &c->udp_idle_timeout_ms, err);
-	case OPT_DNS: return parse_dns_mode(arg, &c->dns_intercept, err);
-	case OPT_DNS_TTL: return config_parse_uint("--dns-ttl", arg, 0, 86400, &c->dns_ttl_s, err);
+		return config_parse_uint(what, arg, 1000, 3600000, &c->udp_idle_timeout_ms, err);
+	case OPT_DNS: return parse_dns_mode(what, arg, &c->dns_intercept, err);
+	case OPT_DNS_TTL: return config_parse_uint(what, arg, 0, 86400, &c->dns_ttl_s, err);
 	case OPT_DNS_TIMEOUT:
-		return config_parse_uint("--dns-timeout-ms", arg, 500, 120000, &c->dns_timeout_ms, err);
-	case 'v': c->verbose++; return true;
+		return config_parse_uint(what, arg, 500, 120000, &c->dns_timeout_ms, err);
+	case OPT_LOG_LEVEL: return parse_log_level(what, arg, &c->verbose, err);
+	case OPT_CTL_SOCKET:
+		return parse_optional_path(what, arg, c->control_socket, sizeof(c->control_socket), err);
+	case OPT_CTL_MODE: return parse_mode(what, arg, &c->control_mode, err);
+	case OPT_METRICS_FILE:
+		return parse_optional_path(what, arg, c->metrics_file, sizeof(c->metrics_file), err);
+	case OPT_METRICS_INTERVAL:
+		return config_parse_uint(what, arg, 1, 3600, &c->metrics_interval_s, err);
+	case OPT_CHECK: c->check_config = true; return true;
+	case OPT_CONFIG: return parse_path(what, arg, c->config_path, sizeof(c->config_path), err);
+	case 'v':
+		if (!from_file) {
+			c->verbose++;
+			return true;
+		}
+		if (!parse_bool(what, arg, &b, err))
+			return false;
+		c->verbose = b ? 1 : 0;
+		return true;
 	}
 	return false;
 }
@@ -367,13 +555,24 @@ static bool check_consistency(const struct atb_config *c, FILE *err)
 	return true;
 }
 
-int config_parse_args(struct atb_config *c, int argc, char **argv, FILE *err)
+static void build_long_options(struct option *lo)
 {
-	int opt;
+	for (size_t i = 0; i < N_OPTS; i++)
+		lo[i] = (struct option){opt_defs[i].name, opt_defs[i].has_arg, NULL, opt_defs[i].id};
+	lo[N_OPTS] = (struct option){NULL, 0, NULL, 0};
+}
 
+static int parse_argv(struct atb_config *c, int argc, char **argv, struct origin *o, FILE *err)
+{
+	struct option lo[N_OPTS + 1];
+	int opt, idx;
+
+	build_long_options(lo);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":vh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":vh", lo, &idx)) != -1) {
+		char what[64];
+
 		if (opt == 'h') {
 			config_usage(stdout);
 			return 1;
@@ -390,13 +589,32 @@ int config_parse_args(struct atb_config *c, int argc, char **argv, FILE *err)
 			fprintf(err, "atbridge: option '%s' needs a value (see --help)\n", argv[optind - 1]);
 			return -1;
 		}
-		if (!apply_option(c, opt, optarg, err))
+		if (opt == 'v')
+			snprintf(what, sizeof(what), "--verbose");
+		else
+			snprintf(what, sizeof(what), "--%s", lo[idx].name);
+		if (!apply_option(c, opt, what, optarg, false, err))
 			return -1;
+		if (opt == OPT_DEVICE)
+			o->arg_device = true;
+		if (opt == OPT_SIM)
+			o->arg_sim = true;
 	}
 	if (optind < argc) {
 		fprintf(err, "atbridge: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return -1;
 	}
+	return 0;
+}
+
+static int finish(struct atb_config *c, const struct origin *o, FILE *err)
+{
+	/* The command line's choice between a device and the simulator wins
+	 * over the file's; given both on one side, they conflict. */
+	if (o->arg_sim && !o->arg_device)
+		c->device[0] = '\0';
+	if (o->arg_device && !o->arg_sim)
+		c->sim = false;
 	if (!c->device[0])
 		c->sim = true;
 	if (c->sim && c->device[0]) {
@@ -404,4 +622,204 @@ int config_parse_args(struct atb_config *c, int argc, char **argv, FILE *err)
 		return -1;
 	}
 	return check_consistency(c, err) ? 0 : -1;
+}
+
+int config_parse_args(struct atb_config *c, int argc, char **argv, FILE *err)
+{
+	struct origin o = {0};
+	int r = parse_argv(c, argc, argv, &o, err);
+
+	return r != 0 ? r : finish(c, &o, err);
+}
+
+/* ---- the file ---------------------------------------------------------- */
+
+#define INI_LINE_MAX 512
+
+struct file_ctx {
+	struct atb_config *c;
+	const char *path;
+	FILE *fp, *err;
+	int line;
+	bool failed;     /* a message was written */
+	bool too_long;
+};
+
+/* fgets-style reader that counts lines (inih's handler gets no line number)
+ * and refuses overlong lines instead of letting inih split them. */
+static char *ini_reader_fn(char *str, int num, void *stream)
+{
+	struct file_ctx *fc = stream;
+	size_t n;
+
+	if (!fgets(str, num, fc->fp))
+		return NULL;
+	fc->line++;
+	n = strlen(str);
+	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(fc->fp)) {
+		fc->too_long = true;
+		return NULL;
+	}
+	return str;
+}
+
+static const struct opt_def *find_key(const char *name)
+{
+	char key[40];
+	size_t n = strlen(name);
+
+	if (n >= sizeof(key))
+		return NULL;
+	for (size_t i = 0; i <= n; i++)
+		key[i] = name[i] == '_' ? '-' : name[i];
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (!strcmp(opt_defs[i].name, key))
+			return &opt_defs[i];
+	return NULL;
+}
+
+static int ini_handler_fn(void *user, const char *section, const char *name, const char *value)
+{
+	struct file_ctx *fc = user;
+	const struct opt_def *d = find_key(name);
+	char what[sizeof(fc->c->config_path) + 64];
+
+	(void)section; /* sections only group keys (atbridge.conf(5)) */
+	if (!d || !d->file_ok) {
+		fprintf(fc->err, "atbridge: %s:%d: '%.40s' is not a setting (see atbridge.conf(5))\n",
+		        fc->path, fc->line, name);
+		fc->failed = true;
+		return 0;
+	}
+	snprintf(what, sizeof(what), "%s:%d: %s", fc->path, fc->line, d->name);
+	if (!apply_option(fc->c, d->id, what, value ? value : "", true, fc->err)) {
+		fc->failed = true;
+		return 0;
+	}
+	return 1;
+}
+
+bool config_parse_file(struct atb_config *c, const char *path, bool must_exist, FILE *err)
+{
+	struct file_ctx fc = {.c = c, .path = path, .err = err};
+	int r;
+
+	fc.fp = fopen(path, "re");
+	if (!fc.fp) {
+		if (errno == ENOENT && !must_exist)
+			return true;
+		fprintf(err, "atbridge: %s: cannot read the configuration file: %s\n", path,
+		        strerror(errno));
+		return false;
+	}
+	/* Plain 'key = value' lines: no continuation lines, no inline comments
+	 * (a ';' may be part of a password), whole-line comments with # or ;. */
+	ini_allow_multiline = false;
+	ini_allow_inline_comments = false;
+	ini_allow_no_value = false;
+	ini_stop_on_first_error = true;
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_max_line = INI_LINE_MAX;
+	r = ini_parse_stream(ini_reader_fn, &fc, ini_handler_fn, &fc);
+	fclose(fc.fp);
+	if (fc.too_long) {
+		fprintf(err, "atbridge: %s:%d: line longer than %d bytes\n", path, fc.line,
+		        INI_LINE_MAX - 3);
+		return false;
+	}
+	if (fc.failed)
+		return false;
+	if (r != 0) {
+		if (r > 0)
+			fprintf(err, "atbridge: %s:%d: not a 'key = value' line, a [section] or a comment\n",
+			        path, r);
+		else
+			fprintf(err, "atbridge: %s: cannot parse the configuration file (out of memory)\n", path);
+		return false;
+	}
+	c->config_loaded = true;
+	return true;
+}
+
+/* Finds --config FILE / --config=FILE before getopt runs, so that the file
+ * is read first and the command line applies over it. */
+static const char *find_config_arg(int argc, char **argv)
+{
+	const char *found = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			found = argv[++i];
+		else if (!strncmp(argv[i], "--config=", 9))
+			found = argv[i] + 9;
+	}
+	return found;
+}
+
+int config_load(struct atb_config *c, int argc, char **argv, FILE *err)
+{
+	const char *explicit_path = find_config_arg(argc, argv);
+	struct origin o = {0};
+	int r;
+
+	if (explicit_path && !parse_path("--config", explicit_path, c->config_path,
+	                                 sizeof(c->config_path), err))
+		return -1;
+	if (!config_parse_file(c, c->config_path, explicit_path != NULL, err))
+		return -1;
+	r = parse_argv(c, argc, argv, &o, err);
+	return r != 0 ? r : finish(c, &o, err);
+}
+
+/* ---- printing ---------------------------------------------------------- */
+
+static const char *ip_str(uint32_t a, char *buf)
+{
+	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return buf;
+}
+
+void config_print(const struct atb_config *c, FILE *out)
+{
+	static const char *const models[] = {"auto", "sim7000", "n11v2"};
+	char a[INET_ADDRSTRLEN];
+
+	fprintf(out, "# atbridge %s: effective configuration (%s%s)\n", ATB_VERSION, c->config_path,
+	        c->config_loaded ? "" : " not found, defaults");
+	fprintf(out, "\n[module]\n");
+	if (c->device[0])
+		fprintf(out, "device = %s\n", c->device);
+	else
+		fprintf(out, "# device not set: the simulator is used\n");
+	fprintf(out, "baud = %u\nflow-control = %s\nmodel = %s\napn = %s\nuser = %s\n", c->baud,
+	        c->rtscts ? "rtscts" : "none", models[c->model], c->apn, c->user);
+	fprintf(out, "# password is %s (never shown)\n", c->password[0] ? "set" : "not set");
+	fprintf(out, "# pin is %s (never shown)\n", c->pin[0] ? "set" : "not set");
+	fprintf(out, "cmd-timeout-ms = %u\npoll-interval-ms = %u\nmax-inflight = %u\n",
+	        c->cmd_timeout_ms, c->poll_interval_ms, c->max_inflight);
+	fprintf(out, "\n[simulator]\nsim = %s\n", c->sim ? "yes" : "no");
+	if (c->sim_path[0])
+		fprintf(out, "sim-path = %s\n", c->sim_path);
+	if (c->sim_netns[0])
+		fprintf(out, "sim-netns = %s\n", c->sim_netns);
+	for (unsigned i = 0; i < c->n_sim_args; i++)
+		fprintf(out, "sim-arg = %s\n", c->sim_args[i]);
+	fprintf(out, "\n[interface]\ntun = %s\n", c->tun_name);
+	if (c->netns[0])
+		fprintf(out, "netns = %s\n", c->netns);
+	fprintf(out, "address = %s/%u\n", ip_str(c->tun_addr, a), c->tun_prefix);
+	fprintf(out, "lwip-address = %s\nmtu = %u\nno-default-route = %s\n", ip_str(c->lwip_addr, a),
+	        c->mtu, c->default_route ? "no" : "yes");
+	fprintf(out, "\n[flows]\nmax-flows = %u\nqueue-len = %u\nqueue-wait-ms = %u\n", c->max_flows,
+	        c->queue_len, c->queue_wait_ms);
+	fprintf(out, "\n[udp]\nmax-udp-flows = %u\nudp-idle-timeout-ms = %u\ndns = %s\n"
+	        "dns-ttl = %u\ndns-timeout-ms = %u\n", c->max_udp_flows, c->udp_idle_timeout_ms,
+	        c->dns_intercept ? "module" : "forward", c->dns_ttl_s, c->dns_timeout_ms);
+	fprintf(out, "\n[operation]\nlog-level = %s\ncontrol-socket = %s\ncontrol-mode = %04o\n"
+	        "metrics-file = %s\nmetrics-interval-s = %u\n", config_log_level_name(c->verbose),
+	        c->control_socket[0] ? c->control_socket : "none", c->control_mode,
+	        c->metrics_file[0] ? c->metrics_file : "none", c->metrics_interval_s);
 }

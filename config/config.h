@@ -11,6 +11,12 @@
 #include <stdio.h>
 
 #define ATB_MAX_SIM_ARGS 16
+#define ATB_SIM_ARG_MAX 200     /* bytes of one --sim-arg given in the file */
+
+#ifndef ATB_CONFIG_FILE
+#define ATB_CONFIG_FILE "/etc/atbridge.conf"
+#endif
+#define ATB_CONTROL_SOCKET "/run/atbridge/atbridge.sock"
 
 enum atb_model { ATB_MODEL_AUTO = 0, ATB_MODEL_SIM7000, ATB_MODEL_N11V2 };
 
@@ -21,6 +27,7 @@ struct atb_config {
 	bool rtscts;
 	enum atb_model model;
 	char apn[51], user[51], password[51]; /* manual: at most 50 bytes each */
+	char pin[9];            /* SIM PIN, 4 to 8 digits; empty: none (secret) */
 	unsigned cmd_timeout_ms;
 	unsigned poll_interval_ms;
 	unsigned max_inflight;
@@ -31,6 +38,7 @@ struct atb_config {
 	char sim_netns[64];     /* run the simulator in this named network namespace */
 	const char *sim_args[ATB_MAX_SIM_ARGS]; /* extra arguments passed through */
 	unsigned n_sim_args;
+	char sim_arg_store[ATB_MAX_SIM_ARGS][ATB_SIM_ARG_MAX + 1]; /* those from the file */
 
 	/* tun */
 	char tun_name[16];
@@ -39,6 +47,7 @@ struct atb_config {
 	uint32_t lwip_addr;     /* lwIP's own address, network order */
 	unsigned mtu;
 	bool default_route;
+	char netns[64];         /* create the tun inside this named network namespace */
 
 	/* flows */
 	unsigned max_flows;
@@ -52,7 +61,15 @@ struct atb_config {
 	unsigned dns_ttl_s;
 	unsigned dns_timeout_ms;
 
-	int verbose;            /* 0 errors/info, 1 debug */
+	/* operation */
+	int verbose;            /* -1 errors only, 0 errors/info, 1 debug (log-level, -v) */
+	char config_path[256];  /* the file read (ATB_CONFIG_FILE unless --config) */
+	bool config_loaded;     /* a file was read */
+	bool check_config;      /* --check-config: validate, print, exit */
+	char control_socket[108]; /* UNIX socket of atbridgectl; empty: none */
+	unsigned control_mode;  /* 0600 or 0660 */
+	char metrics_file[256]; /* Prometheus text file, rewritten periodically; empty: none */
+	unsigned metrics_interval_s;
 };
 
 void config_defaults(struct atb_config *c);
@@ -72,6 +89,23 @@ bool config_parse_cidr(const char *what, const char *s, uint32_t *addr, unsigned
 /* AT-safe string: printable ASCII, no '"', '\\', CR or LF, at most max bytes. */
 bool config_parse_at_string(const char *what, const char *s, char *out, size_t max,
                             FILE *err);
+
+/* The daemon's whole configuration: the file (--config FILE, else
+ * ATB_CONFIG_FILE when it exists), then the command line over it. Same
+ * return values as config_parse_args. */
+int config_load(struct atb_config *c, int argc, char **argv, FILE *err);
+
+/* Reads one INI file over c. must_exist: a missing file is an error.
+ * Returns true, or false after one line on err:
+ *   atbridge: FILE:LINE: KEY: 'VALUE' <what is allowed>
+ * Secrets (password, pin) are never quoted. */
+bool config_parse_file(struct atb_config *c, const char *path, bool must_exist, FILE *err);
+
+/* The effective configuration in the file's syntax; secrets are replaced by
+ * a comment saying whether they are set. */
+void config_print(const struct atb_config *c, FILE *out);
+
+const char *config_log_level_name(int verbose);
 
 void config_usage(FILE *out);
 

@@ -2,7 +2,7 @@
 # Installs what atbridge needs to build and test, from Debian's packages.
 # Does nothing when everything is already there.
 set -eu
-PKGS="build-essential cmake pkg-config liblwip-dev libev-dev libnl-3-dev
+PKGS="build-essential cmake pkg-config liblwip-dev libev-dev libnl-3-dev libinih-dev
 libnl-route-3-dev libcmocka-dev python3 curl socat iperf3 iproute2
 dnsutils iputils-ping"
 missing=
