@@ -239,6 +239,10 @@ static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 		return;
 	}
 	size_t accepted = cmd->data_len;
+	const char *rest = after_tag(final_line, send_name(cmd));
+	unsigned v[2];
+	if (l->proto == MODEM_TCP && rest && at_parse_uints(rest, v, 2) && v[1] <= accepted)
+		accepted = v[1];
 	if (l->proto == MODEM_UDP && l->n_dgram > 0) {
 		memmove(l->dgram, l->dgram + 1, (l->n_dgram - 1) * sizeof(l->dgram[0]));
 		l->n_dgram--;
