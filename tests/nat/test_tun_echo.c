@@ -2,7 +2,9 @@
  * clients talk through a tun opened by tun_open to lwIP behind the NAT,
  * with an echo "bridge" in this file. Covers what crafted packets cannot:
  * Linux's options (timestamps, SACK, window scaling), real retransmission
- * timing and a transfer large enough to exercise both windows.
+ * timing and a transfer large enough to exercise both windows; ICMP echo
+ * answered by the "bridge" (checked by a raw socket); IPv6 TCP and UDP
+ * refused at once (the kernel verifies our RST and ICMPv6 checksums).
  * Needs root; exits 77 (ctest SKIP) otherwise. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/ip_icmp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,6 +112,12 @@ static void on_udp(void *ctx, uint32_t id, const struct nat_tuple *t,
 	lwip_port_udp_send(id, data, len);
 }
 
+static void on_echo(void *ctx, const struct lwip_port_echo *e)
+{
+	(void)ctx;
+	lwip_port_icmp_echo_reply(e);
+}
+
 static int client_fail(const char *what)
 {
 	fprintf(stderr, "client: %s: %s\n", what, strerror(errno));
@@ -162,6 +172,100 @@ static int bulk_echo(int s)
 	return 0;
 }
 
+static uint16_t naive_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum += (i & 1) ? p[i] : (uint32_t)p[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* A ping through the bridge: reply from the pinged address, same id, seq
+ * and payload, ICMP checksum right (a raw socket does not check it). */
+static int client_ping(void)
+{
+	uint8_t req[8 + 40], buf[256];
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 3 };
+	uint16_t c;
+	int s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+
+	if (s < 0)
+		return client_fail("raw ICMP socket");
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	inet_pton(AF_INET, "203.0.113.9", &a.sin_addr);
+	memset(req, 0, sizeof req);
+	req[0] = ICMP_ECHO;
+	req[4] = 0x42; req[5] = 0x43; req[7] = 5;
+	for (size_t i = 8; i < sizeof req; i++)
+		req[i] = (uint8_t)i;
+	c = htons(naive_csum(req, sizeof req));
+	memcpy(req + 2, &c, 2);
+	if (sendto(s, req, sizeof req, 0, (struct sockaddr *)&a, sizeof a) != (ssize_t)sizeof req)
+		return client_fail("ping send");
+	for (;;) { /* a raw socket gets every ICMP message: wait for ours */
+		ssize_t n = recv(s, buf, sizeof buf, 0);
+		size_t ihl;
+
+		if (n < 0)
+			return client_fail("no echo reply");
+		ihl = (size_t)(buf[0] & 15) * 4;
+		if ((size_t)n != ihl + sizeof req || buf[ihl] != ICMP_ECHOREPLY)
+			continue;
+		if (memcmp(buf + 12, &a.sin_addr, 4) || memcmp(buf + ihl + 4, req + 4, 4) ||
+		    memcmp(buf + ihl + 8, req + 8, sizeof req - 8) ||
+		    naive_csum(buf + ihl, sizeof req) != 0) {
+			errno = EBADMSG;
+			return client_fail("echo reply differs");
+		}
+		break;
+	}
+	close(s);
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* IPv6 through tun0 (the test routes 2001:db8:1::/64 there): TCP is
+ * refused and connected UDP gets ECONNREFUSED, both well within a second. */
+static int client_ip6(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(443) };
+	struct timeval tv = { .tv_sec = 3 };
+	double t0 = now_s();
+	char buf[16];
+	int s;
+
+	inet_pton(AF_INET6, "2001:db8:1::7", &a.sin6_addr);
+	s = socket(AF_INET6, SOCK_STREAM, 0);
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(s, (struct sockaddr *)&a, sizeof a) == 0 || errno != ECONNREFUSED)
+		return client_fail("IPv6 connect not refused");
+	close(s);
+	s = socket(AF_INET6, SOCK_DGRAM, 0);
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	a.sin6_port = htons(53);
+	if (connect(s, (struct sockaddr *)&a, sizeof a) < 0 || send(s, "q", 1, 0) != 1)
+		return client_fail("IPv6 UDP send");
+	if (recv(s, buf, sizeof buf, 0) >= 0 || errno != ECONNREFUSED)
+		return client_fail("IPv6 UDP not refused");
+	close(s);
+	if (now_s() - t0 > 1.0) {
+		errno = ETIMEDOUT;
+		return client_fail("IPv6 refusals too slow");
+	}
+	return 0;
+}
+
 static int client(void)
 {
 	char buf[64];
@@ -193,6 +297,8 @@ static int client(void)
 	    recv(s, buf, sizeof buf, 0) != 4 || memcmp(buf, "dns?", 4))
 		return client_fail("udp echo");
 	close(s);
+	if (client_ping() || client_ip6())
+		return 1;
 	return 0;
 }
 
@@ -222,7 +328,8 @@ static int in_namespace(void)
 	struct lwip_port_config lc = { .netif_ip = inet_addr("10.85.0.254"), .mtu = 1500,
 		.max_flows = 64, .hold_timeout_ms = 5000 };
 	struct lwip_port_callbacks cb = { .tcp_syn = on_syn, .tcp_accepted = on_accepted,
-		.tcp_abandoned = on_abandoned, .output = out, .udp_recv = on_udp };
+		.tcp_abandoned = on_abandoned, .output = out, .udp_recv = on_udp,
+		.icmp_echo = on_echo };
 	struct ev_loop *loop = ev_default_loop(0);
 	ev_io tun_w;
 	ev_child child_w;
@@ -232,6 +339,13 @@ static int in_namespace(void)
 	tun_fd = tun_open(&tc, NULL, 0);
 	if (tun_fd < 0 || lwip_port_init(loop, &lc, &cb, NULL) < 0)
 		return 1;
+	/* IPv6 on tun0 in this private namespace only, so the kernel sends
+	 * IPv6 there (atbridge itself gives tun0 no IPv6 route). */
+	if (system("ip -6 addr add 2001:db8::2/64 dev tun0 nodad && "
+	           "ip -6 route add 2001:db8:1::/64 dev tun0") != 0) {
+		fprintf(stderr, "cannot give tun0 an IPv6 address and route\n");
+		return 1;
+	}
 	client_pid = fork();
 	if (client_pid == 0)
 		_exit(client());
@@ -243,9 +357,12 @@ static int in_namespace(void)
 	ev_timer_start(loop, &timeout);
 	ev_run(loop, 0);
 	lwip_port_get_counters(&c);
-	printf("in %llu out %llu malformed %llu unsupported %llu flows %u\n",
+	printf("in %llu out %llu malformed %llu unsupported %llu flows %u "
+	       "ip6 rst %llu unreach %llu dropped %llu\n",
 	       (unsigned long long)c.packets_in, (unsigned long long)c.packets_out,
-	       (unsigned long long)c.malformed, (unsigned long long)c.unsupported, c.flows);
+	       (unsigned long long)c.malformed, (unsigned long long)c.unsupported, c.flows,
+	       (unsigned long long)c.ip6_rst, (unsigned long long)c.ip6_unreach,
+	       (unsigned long long)c.ip6_dropped);
 	fflush(stdout);
 	lwip_port_shutdown();
 	tun_close(tun_fd);
