@@ -28,6 +28,74 @@ static const char *find_at(const char *line, size_t n)
 	return NULL;
 }
 
+/* Length of the next command of a combined line (V.25ter 5.2.1): an
+ * extended command runs to an unquoted ';'; a basic one is a letter (or
+ * '&' and a letter) and its digits; an S-parameter is Sn, Sn? or Sn=m. */
+static size_t next_command(const char *p, size_t n)
+{
+	size_t i = 0;
+	if (p[0] == '+' || p[0] == '$' || p[0] == '^') {
+		bool q = false;
+		for (; i < n; i++) {
+			if (q && p[i] == '\\' && i + 1 < n)
+				i++;
+			else if (p[i] == '"')
+				q = !q;
+			else if (p[i] == ';' && !q)
+				break;
+		}
+		return i;
+	}
+	if (p[0] == '&' && n > 1)
+		i = 2;
+	else
+		i = 1;
+	bool sreg = p[0] == 'S' || p[0] == 's';
+	while (i < n && p[i] >= '0' && p[i] <= '9')
+		i++;
+	if (sreg && i < n && p[i] == '?')
+		return i + 1;
+	if (sreg && i < n && p[i] == '=') {
+		i++;
+		while (i < n && p[i] >= '0' && p[i] <= '9')
+			i++;
+	}
+	return i;
+}
+
+static bool ends_with(const struct sim_buf *b, const char *t)
+{
+	size_t k = strlen(t);
+	return b->len >= k && memcmp(b->data + b->len - k, t, k) == 0;
+}
+
+/* Runs every command of the line (after "AT"); one final result for all:
+ * an intermediate OK is dropped, anything else ends the line there. */
+static void run_line(const char *body, size_t n, void (*dispatch)(const char *line, size_t n))
+{
+	char cmd[AT_MAXLINE + 4] = "AT";
+	if (n == 0) {
+		dispatch(cmd, 2);
+		return;
+	}
+	size_t i = 0;
+	while (i < n) {
+		size_t k = next_command(body + i, n - i);
+		memcpy(cmd + 2, body + i, k);
+		cmd[k + 2] = 0; /* basic commands read their parameter as a string */
+		i += k;
+		if (i < n && body[i] == ';')
+			i++;
+		dispatch(cmd, k + 2);
+		if (i >= n || AT.async)
+			return;
+		const char *ok = AT.v1 ? "\r\nOK\r\n" : "0\r";
+		if (!ends_with(&R, ok))
+			return;
+		R.len -= strlen(ok);
+	}
+}
+
 bool at_feed_line(void (*dispatch)(const char *line, size_t n))
 {
 	/* stray LF (from CR LF line ends) and NUL are not part of a command */
@@ -73,7 +141,10 @@ bool at_feed_line(void (*dispatch)(const char *line, size_t n))
 	sim_cmd_begin();
 	R.len = 0;
 	AT.async = false;
-	dispatch(at, an);
+	if (AT.maxline && an - 2 > AT.maxline)
+		at_plain_error(); /* "none of the commands will be executed" */
+	else
+		run_line(at + 2, an - 2, dispatch);
 	if (!AT.async)
 		at_finish();
 	return true;

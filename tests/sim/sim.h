@@ -220,6 +220,7 @@ struct at_state {
 	int cmee;
 	bool async;             /* the handler finishes the command later */
 	bool discarding;        /* over-long line being thrown away */
+	size_t maxline;         /* model's command line limit after "AT" (0: none) */
 };
 extern struct at_state AT;
 extern struct sim_buf R;    /* response of the running command */

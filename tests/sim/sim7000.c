@@ -584,6 +584,7 @@ static void reset(void)
 	int tka[4] = { 1, 7200, 600, 9 };
 	memcpy(s7.tka, tka, sizeof tka);
 	at_reset();
+	AT.maxline = 559; /* manual 1.4.4: longer lines are refused with ERROR */
 }
 
 static void boot_urcs(void)

@@ -43,6 +43,13 @@ def test(make):
     s.tr("AT+CIPSTART=0,\"SCTP\",\"127.0.0.1\",1", "\r\nERROR\r\n")
     s.tr("AT+CIPSTART=0,\"TCP\",\"127.0.0.1\",70000", "\r\nERROR\r\n")
     s.tr("AT+CIPRXGET=2,0,10", "\r\nERROR\r\n")     # link never opened
+    # combined command lines (manual 1.4.4): one final result; an error stops the line
+    s.tr("ATE0Q0S0=1S3=13V1X4;+IFC=0,0;+IPR=115200", "\r\nOK\r\n")
+    s.tr("AT+CPIN?;+CSQ", "\r\n+CPIN: READY\r\n\r\n+CSQ: 20,0\r\n\r\nOK\r\n")
+    s.tr("AT+CSQ;+NOSUCH;+CPIN?", "\r\n+CSQ: 20,0\r\n\r\nERROR\r\n")
+    s.tr('AT+CDNSCFG="1.2.3.4";+CDNSCFG?',
+         "\r\nPrimaryDns: 1.2.3.4\r\n\r\nSecondaryDns: 0.0.0.0\r\n\r\nOK\r\n")
+    s.tr("AT" + "+CSQ;" * 120, "\r\nERROR\r\n")      # over 559 characters
     # over-long line: discarded, one ERROR, then business as usual
     s.send(b"AT+" + b"X" * 5000 + b"\r")
     s.expect("\r\nERROR\r\n")
