@@ -21,6 +21,7 @@
 
 #include "dnsd.h"
 #include "log.h"
+#include "ping.h"
 #include "uflow.h"
 
 enum flow_state {
@@ -470,6 +471,7 @@ static void flow_modem_link_state(void *ctx, bool up, const char *local_ip)
 	memset(F.by_link, 0, sizeof(F.by_link));
 	uflow_link_down();
 	dnsd_link_down();
+	ping_link_down();
 	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
 		struct flow *f = &F.flows[i];
 
@@ -637,6 +639,12 @@ static void flow_modem_resolved(void *ctx, int req, bool ok, const uint32_t *ips
 	dnsd_on_resolved(req, ok, ips, n);
 }
 
+static void flow_modem_ping_reply(void *ctx, int req, bool ok, unsigned rtt_ms)
+{
+	(void)ctx;
+	ping_on_reply(req, ok, rtt_ms);
+}
+
 const struct modem_events flow_modem_events = {
 	.link_state = flow_modem_link_state,
 	.connected = flow_modem_connected,
@@ -644,6 +652,7 @@ const struct modem_events flow_modem_events = {
 	.sent = flow_modem_sent,
 	.closed = flow_modem_closed,
 	.resolved = flow_modem_resolved,
+	.ping_reply = flow_modem_ping_reply,
 };
 
 /* --- housekeeping ------------------------------------------------------- */

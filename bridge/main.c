@@ -21,6 +21,7 @@
 #include "log.h"
 #include "lwip_port.h"
 #include "modem.h"
+#include "ping.h"
 #include "sim_spawn.h"
 #include "tun.h"
 #include "uflow.h"
@@ -130,6 +131,7 @@ int main(int argc, char **argv)
 			.output = tun_output,
 			.udp_recv = uflow_on_recv,
 			.udp_expired = uflow_on_expired,
+			.icmp_echo = ping_on_echo,
 		};
 		struct flow_config fc = {
 			.max_flows = cfg.max_flows,
@@ -148,7 +150,7 @@ int main(int argc, char **argv)
 			.max_waiting = 64,
 		};
 
-		if (flow_init(loop, &fc) < 0 || uflow_init(loop, &uc) < 0 || dnsd_init(loop, &dc) < 0 ||
+		if (flow_init(loop, &fc) < 0 || uflow_init(loop, &uc) < 0 || dnsd_init(loop, &dc) < 0 || ping_init(loop) < 0 ||
 		    lwip_port_init(loop, &lc, &cb, NULL) < 0) {
 			log_err("cannot initialise the packet stack");
 			goto out;
@@ -174,6 +176,7 @@ int main(int argc, char **argv)
 		flow_set_modem(modem);
 		uflow_set_modem(modem);
 		dnsd_set_modem(modem);
+		ping_set_modem(modem);
 	}
 
 	ev_io_init(&tun_w, on_tun_readable, M.tun_fd, EV_READ);
@@ -191,6 +194,7 @@ out:
 	flow_shutdown();
 	uflow_shutdown();
 	dnsd_shutdown();
+	ping_shutdown();
 	if (modem)
 		modem_free(modem);
 	lwip_port_shutdown();

@@ -74,6 +74,16 @@ udpmany)
 	in_cli python3 "$E2E_DIR"/udpecho.py $SRV_ADDR 9000 120 512 3 --clients 12 || fail "UDP flows beyond the links"
 	pass "12 UDP flows over 8 links all answered"
 	;;
+ping)
+	command -v ping >/dev/null || { echo "SKIP: ping not installed"; exit 77; }
+	out=$(in_cli ping -n -c 5 -i 0.3 -W 3 $SRV_ADDR) || fail "ping $SRV_ADDR: $out"
+	echo "$out" | grep -q "5 packets transmitted, 5 received" || fail "ping: $out"
+	grep -q "AT+CIPPING=\"$SRV_ADDR\"" "$WORK"/sim-commands.log || fail "no AT+CIPPING in the module's log"
+	# an address the module's ping cannot reach: no reply
+	out=$(in_cli ping -n -c 2 -i 0.3 -W 4 203.0.113.99)
+	echo "$out" | grep -q "2 packets transmitted, 0 received" || fail "unreachable ping answered: $out"
+	pass "ping through the module's ping: 5 of 5 answered, an unreachable address not"
+	;;
 *)
 	fail "unknown case $case_"
 	;;
