@@ -32,6 +32,7 @@ struct at_chan {
 	size_t q_head, q_len;
 	struct at_cmd cur;
 	bool in_flight, prompt_seen;
+	unsigned timeouts_in_row;
 
 	struct at_urc urcs[AT_URC_MAX];
 	size_t n_urcs;
@@ -114,6 +115,8 @@ static void complete(struct at_chan *c, enum at_result res, const char *final_li
 	c->payload_dest = DEST_NONE;
 	if (res == AT_RES_ERROR)
 		c->stats.errors++;
+	if (res != AT_RES_TIMEOUT)
+		c->timeouts_in_row = 0;
 	if (cmd.done)
 		cmd.done(cmd.ctx, &cmd, res, final_line);
 	start_next(c);
@@ -133,7 +136,12 @@ static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 		static const uint8_t esc = 0x1b;
 		out_append(c, &esc, 1);
 	}
+	bool stalled = ++c->timeouts_in_row >= AT_STALL_TIMEOUTS;
+	if (stalled)
+		c->timeouts_in_row = 0;
 	complete(c, AT_RES_TIMEOUT, "");
+	if (stalled && c->hooks->stalled)
+		c->hooks->stalled(c->ctx);
 }
 
 static void start(struct at_chan *c, const struct at_cmd *cmd)

@@ -60,7 +60,12 @@ struct at_chan_hooks {
 	void (*idle)(void *ctx);
 	/* The serial fd failed (EOF, EIO). The channel stopped reading. */
 	void (*io_error)(void *ctx);
+	/* AT_STALL_TIMEOUTS commands in a row timed out: the module is not
+	 * answering (hung, rebooting, wrong baud). May be NULL. */
+	void (*stalled)(void *ctx);
 };
+
+#define AT_STALL_TIMEOUTS 3
 
 struct at_chan_stats {
 	uint64_t line_tx, line_rx, commands, timeouts, errors, garbage_lines;

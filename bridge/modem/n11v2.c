@@ -577,14 +577,21 @@ static void on_close_urc(void *ctx, const char *line)
 	}
 }
 
+/* "GPRS DISCONNECTION", or the module stopped answering: start over. */
 static void on_ppp_lost(void *ctx, const char *line)
 {
-	(void)line;
 	struct modem *m = ctx;
 	if (!m->up)
 		return;
+	fprintf(stderr, "atbridge: n11v2: %s; data link down, bringing it up again\n",
+	        line ? line : "the module stopped answering");
 	link_down_all(m);
 	bringup_start(m);
+}
+
+static void n11v2_stalled(void *ctx)
+{
+	on_ppp_lost(ctx, NULL);
 }
 
 /* ---- resolver and ping ---- */
@@ -825,6 +832,7 @@ static const struct at_chan_hooks n11v2_hooks = {
 	.inline_payload_len = n11v2_inline_len,
 	.idle = n11v2_idle,
 	.io_error = n11v2_io_error,
+	.stalled = n11v2_stalled,
 };
 
 /* ---- bring-up ---- */

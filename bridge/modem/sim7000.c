@@ -484,14 +484,22 @@ static void on_rxget_urc(void *ctx, const char *line)
 	}
 }
 
+/* "+PDP: DEACT" (network released the context), "RDY" (the module
+ * restarted), or the module stopped answering: start over. */
 static void on_pdp_deact(void *ctx, const char *line)
 {
-	(void)line;
 	struct modem *m = ctx;
 	if (!m->up)
 		return;
+	fprintf(stderr, "atbridge: sim7000: %s; data link down, bringing it up again\n",
+	        line ? line : "the module stopped answering");
 	sim7000_link_down_all(m);
 	sim7000_bringup_start(m);
+}
+
+static void sim7000_stalled(void *ctx)
+{
+	on_pdp_deact(ctx, NULL);
 }
 
 static void on_connect_result(struct sim7000_link *l, const char *what)
@@ -564,6 +572,7 @@ static const struct at_chan_hooks sim7000_hooks = {
 	.urc = sim7000_urc,
 	.idle = sim7000_idle,
 	.io_error = sim7000_io_error,
+	.stalled = sim7000_stalled,
 };
 
 /* ---- timers ---- */
@@ -737,6 +746,7 @@ static void sim7000_attach(struct modem *m)
 {
 	at_chan_on_urc(m->chan, "+CIPRXGET: 1", on_rxget_urc, NULL, m);
 	at_chan_on_urc(m->chan, "+PDP: DEACT", on_pdp_deact, NULL, m);
+	at_chan_on_urc(m->chan, "RDY", on_pdp_deact, NULL, m);
 	sim7000_query_attach(m);
 	sim7000_bringup_attach(m);
 }

@@ -46,7 +46,13 @@ struct fake {
 	bool already_done;
 	unsigned send_lens[64];
 	size_t n_send_lens;
+	bool mute;
 };
+
+void fake_mute(struct fake *f, bool mute)
+{
+	f->mute = mute;
+}
 
 static void flush(struct fake *f)
 {
@@ -281,6 +287,8 @@ static void cmd_cipack(struct fake *f, const char *args)
 
 static void handle(struct fake *f, const char *cmd)
 {
+	if (f->mute)
+		return;
 	if (f->echo) {
 		put(f, cmd, strlen(cmd));
 		put(f, "\r", 1);

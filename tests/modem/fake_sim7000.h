@@ -31,6 +31,8 @@ void fake_free(struct fake *f);
 void fake_urc(struct fake *f, const char *line);
 /* The remote end of link n closes after its echo buffer is read. */
 void fake_remote_close(struct fake *f, int link);
+/* Stops (true) or resumes answering commands. */
+void fake_mute(struct fake *f, bool mute);
 /* Counters */
 unsigned fake_count(const struct fake *f, const char *cmd_prefix);
 size_t fake_max_read_req(const struct fake *f);

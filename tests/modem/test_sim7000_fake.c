@@ -139,6 +139,8 @@ static void run(struct t *t, double seconds)
 	ev_timer_stop(t->loop, &t->guard);
 }
 
+static unsigned cmd_timeout_ms = 2000;
+
 static struct t *setup(const struct fake_opts *o, unsigned max_inflight, unsigned poll_ms)
 {
 	struct t *t = calloc(1, sizeof(*t));
@@ -155,7 +157,7 @@ static struct t *setup(const struct fake_opts *o, unsigned max_inflight, unsigne
 		.apn = "internet.example",
 		.user = "",
 		.password = "",
-		.cmd_timeout_ms = 2000,
+		.cmd_timeout_ms = cmd_timeout_ms,
 		.poll_interval_ms = poll_ms,
 		.max_inflight = max_inflight,
 	};
@@ -499,6 +501,52 @@ static void test_serial_reopen(void **state)
 	teardown(t);
 }
 
+/* The module restarts ("RDY"): links end, link down, bring-up again. */
+static void test_module_restart(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true };
+	struct t *t = setup(&o, 0, 1000);
+	bring_up(t);
+	open_link(t, 7);
+	fake_urc(t->fake, "RDY");
+	run(t, 2);
+	assert_int_equal(t->closed, 1);
+	assert_int_equal(t->downs, 1);
+	run(t, 10);
+	assert_int_equal(t->ups, 2);
+	teardown(t);
+}
+
+/* The module stops answering: after AT_STALL_TIMEOUTS timeouts in a row the
+ * link goes down and bring-up waits for the module to come back. */
+static void test_module_stalls(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true };
+	cmd_timeout_ms = 300;
+	struct t *t = setup(&o, 0, 100);
+	cmd_timeout_ms = 2000;
+	bring_up(t);
+	open_link(t, 7);
+	fake_mute(t->fake, true);
+	uint8_t x[3] = { 1, 2, 3 };
+	modem_send(t->m, t->link, x, 3);
+	run(t, 5); /* CIPSEND and CIPCLOSE time out: the link ends */
+	assert_true(t->failed_send);
+	assert_int_equal(t->closed, 1);
+	assert_true(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7) >= 0);
+	run(t, 5); /* the third timeout in a row: the module is gone */
+	assert_int_equal(t->connected_fail, 1);
+	run(t, 5);
+	assert_int_equal(t->downs, 1);
+	assert_false(modem_is_up(t->m));
+	fake_mute(t->fake, false);
+	run(t, 40);
+	assert_int_equal(t->ups, 2);
+	teardown(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +563,8 @@ int main(void)
 		cmocka_unit_test(test_already_connect),
 		cmocka_unit_test(test_close_while_connecting),
 		cmocka_unit_test(test_serial_reopen),
+		cmocka_unit_test(test_module_restart),
+		cmocka_unit_test(test_module_stalls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
