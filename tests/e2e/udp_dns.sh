@@ -6,7 +6,11 @@
 case_=${1:?case}
 NS_ADDR=203.0.113.53 # any address: port 53 is answered by atbridge itself
 e2e_netns
-e2e_bridge --sim-arg=--baud=0
+case $case_ in
+dnsshared) e2e_bridge --sim-arg=--baud=0 --sim-arg=--latency-ms=700 ;;
+forward) e2e_bridge --sim-arg=--baud=0 --dns forward ;;
+*) e2e_bridge --sim-arg=--baud=0 ;;
+esac
 
 dig_() { in_cli dig +time=5 +tries=1 @$NS_ADDR "$@"; }
 
@@ -28,6 +32,34 @@ dig)
 	n2=$(grep -c CDNSGIP "$WORK"/sim-commands.log)
 	[ "$a" = "$SRV_ADDR" ] && [ "$n1" = "$n2" ] || fail "cached answer: got '$a', module lookups $n1 -> $n2"
 	pass "dig A, AAAA, NXDOMAIN, NOTIMP and the cache"
+	;;
+dnsshared)
+	command -v dig >/dev/null || { echo "SKIP: dig not installed"; exit 77; }
+	# five identical questions while the module's lookup (700 ms each way) runs
+	pids=()
+	for i in 1 2 3 4 5; do
+		dig_ +short other.example.test A >"$WORK/dig$i" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || fail "a dig failed"; done
+	for i in 1 2 3 4 5; do
+		[ "$(cat "$WORK/dig$i")" = "$SRV_ADDR2" ] || fail "dig $i got '$(cat "$WORK/dig$i")'"
+	done
+	n=$(grep -c 'CDNSGIP="other.example.test"' "$WORK"/sim-commands.log)
+	[ "$n" = 1 ] || fail "5 identical questions cost $n module lookups, want 1"
+	pass "identical questions in flight share one module lookup"
+	;;
+forward)
+	command -v socat >/dev/null || { echo "SKIP: socat not installed"; exit 77; }
+	# with dns = forward, port 53 is ordinary UDP over a module link: an echo
+	# server on port 53 gets the bytes back to the client
+	ip netns exec "$NS_SRV" socat UDP4-RECVFROM:53,bind=$SRV_ADDR,fork PIPE &
+	SRV_PIDS+=($!)
+	sleep 0.3
+	in_cli python3 "$E2E_DIR"/udpecho.py $SRV_ADDR 53 20 300 5 || fail "port 53 not forwarded"
+	grep -q 'CIPSTART=[0-9],"UDP","198.51.100.10",53' "$WORK"/sim-commands.log || fail "no UDP link to port 53"
+	grep -q CDNSGIP "$WORK"/sim-commands.log && fail "forward mode still used the module's resolver"
+	pass "dns = forward carries port 53 as ordinary UDP"
 	;;
 dnstcp)
 	command -v dig >/dev/null || { echo "SKIP: dig not installed"; exit 77; }
