@@ -95,13 +95,15 @@ size_t modem_send(struct modem *m, int link, const uint8_t *buf, size_t len);
 size_t modem_send_space(const struct modem *m, int link);
 
 /* The bridge can take up to `window` more bytes for this link (0 stops
- * reading). The modem reads from the module only while the window is open. */
+ * reading). The modem reads from the module only while the window is open;
+ * it is 0 for a new link until the first call. */
 void modem_recv_window(struct modem *m, int link, size_t window);
 
 /* Closes the link (after queued data was sent). A closed() event follows. */
 void modem_close(struct modem *m, int link);
 
-/* Resolves a host name with the module's resolver (SIM7000: AT+CDNSGIP).
+/* Resolves a host name with the module's resolver (SIM7000: AT+CDNSGIP,
+ * N11V2: AT+DNS; one on the line at a time, up to 8 wait).
  * name: letters, digits, '-', '.', '_' only, at most 253 bytes (anything
  * else is refused: it goes into an AT command). Returns a request id >= 0, or
  * -1 when the modem is not up, the name is refused or too many requests wait.
@@ -109,9 +111,10 @@ void modem_close(struct modem *m, int link);
 #define MODEM_RESOLVE_MAX 2
 int modem_resolve(struct modem *m, const char *name);
 
-/* One ICMP echo to ip (network byte order) through the module (SIM7000:
- * AT+CIPPING with one try). timeout_ms is rounded up to 100 ms steps, 100 ms
- * .. 60 s. The line is busy for up to that long: keep it short. Returns a
+/* One ICMP echo to ip (network byte order) through the module. SIM7000:
+ * AT+CIPPING with one try; timeout_ms is rounded up to 100 ms steps, 100 ms
+ * .. 60 s, and the line is busy for up to that long: keep it short. N11V2:
+ * AT+PING sends its own four echoes; the first reply is reported. Returns a
  * request id >= 0 or -1 (not up, too many waiting); the answer arrives
  * through ping_reply(). */
 int modem_ping(struct modem *m, uint32_t ip, unsigned timeout_ms);
