@@ -2,7 +2,8 @@
 #ifndef ATB_LOG_H
 #define ATB_LOG_H
 
-extern int log_verbosity; /* 0: info and errors, 1: debug */
+extern int log_verbosity; /* -1: errors only, 0: info and errors, 1: debug */
+extern int log_journal;   /* stderr is journald: prefix lines with <priority> */
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "dnsd.h"
 #include "flow.h"
 #include "log.h"
 #include "lwip_port.h"
 #include "modem.h"
 #include "ping.h"
+#include "service.h"
 #include "sim_spawn.h"
 #include "tun.h"
 #include "uflow.h"
@@ -29,6 +31,11 @@
 #define TUN_BURST 64
 
 static struct {
+	int argc;
+	char **argv;
+	struct modem *modem;
+	ev_timer drain_w;
+	double drain_started;
 	int tun_fd;
 	uint64_t tun_write_drops;
 	uint8_t pkt[65536];
@@ -60,11 +67,56 @@ static void tun_output(void *ctx, const uint8_t *pkt, size_t len)
 		M.tun_write_drops++;
 }
 
+static void on_drained(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	(void)w;
+	if (M.modem && modem_is_up(M.modem) && modem_free_links(M.modem) < modem_max_links(M.modem) &&
+	    ev_now(loop) - M.drain_started < 5.)
+		return;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* SIGTERM/SIGINT: close the module's links (clients get FIN through the
+ * usual remote-close path), wait up to 5 s for the module to confirm, then
+ * leave the loop; the rest (RST to what is left, tun removal) follows in
+ * main. A second signal leaves at once. */
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)revents;
-	log_info("signal %d: shutting down", w->signum);
-	ev_break(loop, EVBREAK_ALL);
+	if (ev_is_active(&M.drain_w) || !M.modem || !modem_is_up(M.modem)) {
+		log_info("signal %d: shutting down", w->signum);
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	log_info("signal %d: closing the module's links, then shutting down", w->signum);
+	service_notify("STOPPING=1\nSTATUS=closing the module's links");
+	for (int i = 0; i < modem_max_links(M.modem); i++)
+		modem_close(M.modem, i);
+	M.drain_started = ev_now(loop);
+	ev_timer_init(&M.drain_w, on_drained, 0., 0.1);
+	ev_timer_again(loop, &M.drain_w);
+}
+
+/* SIGHUP: read the configuration again; only the log level takes effect
+ * without a restart. */
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct atb_config *c = malloc(sizeof(*c));
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (!c)
+		return;
+	config_defaults(c);
+	if (config_load(c, M.argc, M.argv, stderr) == 0) {
+		log_info("SIGHUP: log level %s", config_log_level_name(c->verbose));
+		log_verbosity = c->verbose;
+	} else {
+		log_err("SIGHUP: configuration not reloaded (see above); log level unchanged");
+	}
+	free(c);
 }
 
 static enum modem_model to_modem_model(enum atb_model m)
@@ -84,15 +136,25 @@ int main(int argc, char **argv)
 	pid_t sim_pid = -1;
 	struct modem *modem = NULL;
 	ev_io tun_w;
-	ev_signal sigint_w, sigterm_w;
+	ev_signal sigint_w, sigterm_w, sighup_w;
 	int rc = 1, r;
 
 	config_defaults(&cfg);
-	r = config_parse_args(&cfg, argc, argv, stderr);
+	r = config_load(&cfg, argc, argv, stderr);
 	if (r != 0)
 		return r > 0 ? 0 : 2;
+	if (cfg.check_config) {
+		config_print(&cfg, stdout);
+		return 0;
+	}
+	M.argc = argc;
+	M.argv = argv;
 	log_verbosity = cfg.verbose;
+	log_journal = service_stderr_is_journal();
 	signal(SIGPIPE, SIG_IGN);
+	service_init(loop);
+	if (cfg.pin[0])
+		log_err("pin is set, but this build's modem layer does not enter SIM PINs yet");
 
 	if (cfg.sim) {
 		sim_pid = sim_spawn(&cfg, argv[0], pty, sizeof(pty));
@@ -110,6 +172,7 @@ int main(int argc, char **argv)
 			.prefix_len = cfg.tun_prefix,
 			.mtu = cfg.mtu,
 			.default_route = cfg.default_route,
+			.netns = cfg.netns,
 		};
 
 		M.tun_fd = tun_open(&tc, tun_name, sizeof(tun_name));
@@ -170,14 +233,18 @@ int main(int argc, char **argv)
 			.max_inflight = cfg.max_inflight,
 		};
 
-		modem = modem_new(loop, &mc, &flow_modem_events, NULL);
+		modem = modem_new(loop, &mc, service_wrap_events(&flow_modem_events), NULL);
 		if (!modem)
 			goto out;
 		flow_set_modem(modem);
 		uflow_set_modem(modem);
 		dnsd_set_modem(modem);
 		ping_set_modem(modem);
+		M.modem = modem;
 	}
+	if (control_init(loop, &cfg, tun_name) < 0)
+		goto out;
+	control_set_modem(modem);
 
 	ev_io_init(&tun_w, on_tun_readable, M.tun_fd, EV_READ);
 	ev_io_start(loop, &tun_w);
@@ -185,12 +252,17 @@ int main(int argc, char **argv)
 	ev_signal_start(loop, &sigint_w);
 	ev_signal_init(&sigterm_w, on_signal, SIGTERM);
 	ev_signal_start(loop, &sigterm_w);
+	ev_signal_init(&sighup_w, on_sighup, SIGHUP);
+	ev_signal_start(loop, &sighup_w);
 	log_info("%s up, waiting for the module on %s", tun_name, pty);
 
 	ev_run(loop, 0);
 	rc = 0;
 	ev_io_stop(loop, &tun_w);
+	ev_timer_stop(loop, &M.drain_w);
 out:
+	service_notify("STOPPING=1");
+	control_shutdown();
 	flow_shutdown();
 	uflow_shutdown();
 	dnsd_shutdown();
@@ -201,5 +273,6 @@ out:
 	if (M.tun_fd >= 0)
 		tun_close(M.tun_fd);
 	sim_stop(sim_pid);
+	service_shutdown();
 	return rc;
 }

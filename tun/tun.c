@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,7 +209,56 @@ out:
 	return rc;
 }
 
+static int open_here(const struct tun_config *cfg, char *name_out, size_t name_out_len);
+
+/* setns() into the named namespace, make the device there, come back. */
+static int open_in_netns(const struct tun_config *cfg, char *name_out, size_t name_out_len)
+{
+	char path[128];
+	int self, target, fd;
+
+	if (strchr(cfg->netns, '/') || snprintf(path, sizeof path, "/run/netns/%s", cfg->netns) >=
+	    (int)sizeof path) {
+		fprintf(stderr, "tun: netns '%s' is not a namespace name\n", cfg->netns);
+		return -1;
+	}
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0) {
+		fprintf(stderr, "tun: cannot open /proc/self/ns/net: %s\n", strerror(errno));
+		return -1;
+	}
+	target = open(path, O_RDONLY | O_CLOEXEC);
+	if (target < 0 || setns(target, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "tun: cannot enter network namespace '%s' (%s): %s\n", cfg->netns, path,
+		        strerror(errno));
+		if (target >= 0)
+			close(target);
+		close(self);
+		return -1;
+	}
+	close(target);
+	fd = open_here(cfg, name_out, name_out_len);
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* Staying in the wrong namespace would put the serial side's
+		 * sockets and the control socket there: give up. */
+		fprintf(stderr, "tun: cannot return from network namespace '%s': %s\n", cfg->netns,
+		        strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	close(self);
+	return fd;
+}
+
 int tun_open(const struct tun_config *cfg, char *name_out, size_t name_out_len)
+{
+	if (cfg->netns && *cfg->netns)
+		return open_in_netns(cfg, name_out, name_out_len);
+	return open_here(cfg, name_out, name_out_len);
+}
+
+static int open_here(const struct tun_config *cfg, char *name_out, size_t name_out_len)
 {
 	char dev[IFNAMSIZ];
 	int fd;

@@ -1,0 +1,509 @@
+#include "control.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control_proto.h"
+#include "dnsd.h"
+#include "flow.h"
+#include "log.h"
+#include "lwip_port.h"
+#include "modem.h"
+#include "service.h"
+#include "uflow.h"
+
+struct client {
+	bool used;
+	int fd;
+	ev_io rw, ww;
+	ev_timer idle;
+	char in[CTL_REQUEST_MAX + 2];
+	size_t inlen;
+	struct sbuf out;
+	size_t out_off;
+	bool close_after_write;
+};
+
+static struct {
+	struct ev_loop *loop;
+	const struct atb_config *cfg;
+	char tun[32];
+	struct modem *modem;
+	int listen_fd;
+	ev_io accept_w;
+	ev_timer metrics_w;
+	double started;
+	struct client clients[CONTROL_MAX_CLIENTS];
+} C = {.listen_fd = -1};
+
+/* ---- gathering ---------------------------------------------------------- */
+
+static void gather_status(struct ctl_status *st, char *ip, size_t iplen)
+{
+	static const char *const models[] = {"auto-detected", "sim7000", "n11v2"};
+	struct service_link link;
+	struct flow_stats fs;
+	struct uflow_stats us;
+	struct modem_stats ms = {0};
+
+	service_get_link(&link);
+	flow_get_stats(&fs);
+	uflow_get_stats(&us);
+	if (C.modem)
+		modem_get_stats(C.modem, &ms);
+	snprintf(ip, iplen, "%s", link.ip);
+	*st = (struct ctl_status){
+		.version = ATB_VERSION,
+		/* The modem layer has no identity getter yet (model, firmware,
+		 * IMEI, CSQ, registration, operator, link mode): "unknown". The
+		 * configured model is shown when it was not auto-detected. */
+		.model = C.cfg->model != ATB_MODEL_AUTO ? models[C.cfg->model] : NULL,
+		.csq_rssi = -1,
+		.csq_ber = -1,
+		.link_up = C.modem && modem_is_up(C.modem),
+		.ip = ip[0] ? ip : NULL,
+		.tun = C.tun,
+		.netns = C.cfg->netns[0] ? C.cfg->netns : NULL,
+		.uptime_s = ev_now(C.loop) - C.started,
+		.link_uptime_s = link.up && link.since >= 0 ? ev_now(C.loop) - link.since : -1,
+		.bytes_up = ms.bytes_to_module,
+		.bytes_down = ms.bytes_from_module,
+		.flows_open = fs.open,
+		.flows_queued = fs.queued,
+		.udp_flows_open = us.open,
+	};
+}
+
+struct rows {
+	struct ctl_flow_row *v;
+	size_t n, cap;
+};
+
+static void endpoint(char *out, size_t len, uint32_t ip, uint16_t port)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &ip, a, sizeof(a));
+	snprintf(out, len, "%s:%u", a, ntohs(port));
+}
+
+static void add_row(void *arg, const struct flow_info *fi)
+{
+	struct rows *r = arg;
+	struct ctl_flow_row *row;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct ctl_flow_row *nv = realloc(r->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return;
+		r->v = nv;
+		r->cap = cap;
+	}
+	row = &r->v[r->n++];
+	endpoint(row->client, sizeof(row->client), fi->t.src_ip, fi->t.src_port);
+	endpoint(row->destination, sizeof(row->destination), fi->t.dst_ip, fi->t.dst_port);
+	row->proto = "tcp";
+	row->state = fi->state;
+	row->link = fi->link;
+	row->bytes_up = fi->bytes_up;
+	row->bytes_down = fi->bytes_down;
+	row->age_s = fi->age_s;
+}
+
+#define MAX_METRICS 48
+
+static size_t gather_metrics(struct ctl_metric *m)
+{
+	struct service_link link;
+	struct flow_stats fs;
+	struct uflow_stats us;
+	struct dnsd_stats ds;
+	struct lwip_port_counters lc;
+	struct modem_stats ms = {0};
+	size_t n = 0;
+
+	service_get_link(&link);
+	flow_get_stats(&fs);
+	uflow_get_stats(&us);
+	dnsd_get_stats(&ds);
+	lwip_port_get_counters(&lc);
+	if (C.modem)
+		modem_get_stats(C.modem, &ms);
+#define G(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, false, (double)(v_)}
+#define K(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, true, (double)(v_)}
+	G("link_up", "1 when the module's data link is up", C.modem && modem_is_up(C.modem));
+	G("uptime_seconds", "Seconds since atbridge started", ev_now(C.loop) - C.started);
+	G("tcp_flows_open", "TCP flows in the flow table", fs.open);
+	G("tcp_flows_queued", "TCP flows waiting for a free module link", fs.queued);
+	K("tcp_flows_accepted_total", "TCP flows the module connected", fs.accepted);
+	K("tcp_flows_refused_total", "TCP flows refused (RST or unreachable)", fs.refused);
+	K("tcp_queue_timeouts_total", "TCP flows that waited too long for a link", fs.queue_timeouts);
+	K("tcp_flows_reset_by_link_loss_total", "TCP flows reset when the data link was lost",
+	  fs.reset_by_link_loss);
+	K("tcp_bytes_up_total", "TCP payload bytes from clients to the module", fs.bytes_up);
+	K("tcp_bytes_down_total", "TCP payload bytes from the module to clients", fs.bytes_down);
+	G("udp_flows_open", "UDP flows open", us.open);
+	K("udp_datagrams_up_total", "UDP datagrams sent through the module", us.datagrams_up);
+	K("udp_datagrams_down_total", "UDP datagrams received from the module", us.datagrams_down);
+	K("udp_dropped_total", "UDP datagrams dropped (table or queue full, too big)",
+	  us.dropped_table_full + us.dropped_queue_full + us.dropped_too_big);
+	K("udp_links_recycled_total", "Idle UDP links closed for another flow", us.links_recycled);
+	K("dns_queries_total", "DNS queries answered by atbridge", ds.queries);
+	K("dns_cache_hits_total", "DNS queries answered from the cache", ds.cache_hits);
+	K("dns_lookups_total", "Lookups through the module's resolver", ds.lookups);
+	K("dns_servfail_total", "DNS queries answered with SERVFAIL", ds.servfail);
+	K("dns_nxdomain_total", "DNS queries answered with NXDOMAIN", ds.nxdomain);
+	K("module_bytes_sent_total", "Payload bytes sent to the module", ms.bytes_to_module);
+	K("module_bytes_received_total", "Payload bytes received from the module", ms.bytes_from_module);
+	K("serial_tx_bytes_total", "All bytes written to the serial line", ms.line_tx);
+	K("serial_rx_bytes_total", "All bytes read from the serial line", ms.line_rx);
+	K("at_commands_total", "AT commands sent", ms.commands);
+	K("at_timeouts_total", "AT commands that timed out", ms.timeouts);
+	K("at_errors_total", "AT commands answered with an error", ms.errors);
+	K("tun_packets_in_total", "Packets read from the tun", lc.packets_in);
+	K("tun_packets_out_total", "Packets written toward the tun", lc.packets_out);
+	K("tun_packets_malformed_total", "Packets dropped as malformed", lc.malformed);
+	K("tun_packets_unsupported_total", "Packets dropped: protocol not handled", lc.unsupported);
+	G("nat_entries", "NAT table entries in use", lc.flows);
+#undef G
+#undef K
+	return n;
+}
+
+static void write_metrics_file(void)
+{
+	struct ctl_metric m[MAX_METRICS];
+	struct sbuf s;
+	char tmp[sizeof(C.cfg->metrics_file) + 16];
+	int fd;
+	bool ok;
+
+	sbuf_init(&s, CTL_RESPONSE_MAX);
+	ctl_render_metrics(&s, m, gather_metrics(m));
+	/* Written aside and renamed: node_exporter never reads half a file. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", C.cfg->metrics_file);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	ok = fd >= 0 && !s.overflow && write(fd, s.buf, s.len) == (ssize_t)s.len;
+	if (fd >= 0 && close(fd) < 0)
+		ok = false;
+	if (ok && rename(tmp, C.cfg->metrics_file) < 0)
+		ok = false;
+	if (!ok) {
+		log_err("metrics file %s: %s", C.cfg->metrics_file, strerror(errno));
+		unlink(tmp);
+	}
+	sbuf_free(&s);
+}
+
+static void on_metrics_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	write_metrics_file();
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static void respond(struct sbuf *out, const char *line, size_t len)
+{
+	struct ctl_request req;
+	char err[256];
+
+	if (!ctl_parse_request(line, len, &req, err, sizeof(err))) {
+		sbuf_printf(out, "error: %s\n", err);
+		return;
+	}
+	switch (req.cmd) {
+	case CTL_STATUS: {
+		struct ctl_status st;
+		char ip[16];
+
+		gather_status(&st, ip, sizeof(ip));
+		ctl_render_status(out, &st, req.json);
+		break;
+	}
+	case CTL_FLOWS: {
+		struct rows r = {0};
+
+		flow_foreach(add_row, &r);
+		ctl_render_flows(out, r.v, r.n, req.json);
+		free(r.v);
+		break;
+	}
+	case CTL_METRICS: {
+		struct ctl_metric m[MAX_METRICS];
+
+		ctl_render_metrics(out, m, gather_metrics(m));
+		break;
+	}
+	case CTL_RECONNECT:
+		/* The modem layer has no reconnect call yet. */
+		sbuf_printf(out, "error: reconnect is not available in this build (the modem layer "
+		            "has no reconnect call yet)\n");
+		break;
+	}
+}
+
+/* ---- clients ------------------------------------------------------------ */
+
+static void client_close(struct client *cl)
+{
+	ev_io_stop(C.loop, &cl->rw);
+	ev_io_stop(C.loop, &cl->ww);
+	ev_timer_stop(C.loop, &cl->idle);
+	close(cl->fd);
+	sbuf_free(&cl->out);
+	cl->used = false;
+}
+
+static void client_flush(struct client *cl)
+{
+	while (cl->out_off < cl->out.len) {
+		ssize_t n = send(cl->fd, cl->out.buf + cl->out_off, cl->out.len - cl->out_off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR) {
+				ev_io_start(C.loop, &cl->ww);
+				ev_io_stop(C.loop, &cl->rw);
+				return;
+			}
+			client_close(cl);
+			return;
+		}
+		cl->out_off += (size_t)n;
+	}
+	ev_io_stop(C.loop, &cl->ww);
+	sbuf_free(&cl->out);
+	cl->out_off = 0;
+	if (cl->close_after_write) {
+		client_close(cl);
+		return;
+	}
+	ev_io_start(C.loop, &cl->rw);
+}
+
+/* Answers the first complete line in the buffer, if any. */
+static bool client_serve_one(struct client *cl)
+{
+	char *nl = memchr(cl->in, '\n', cl->inlen);
+	size_t len;
+
+	if (!nl) {
+		if (cl->inlen > CTL_REQUEST_MAX) {
+			sbuf_init(&cl->out, CTL_RESPONSE_MAX);
+			sbuf_printf(&cl->out, "error: request longer than %d bytes\n", CTL_REQUEST_MAX);
+			ctl_end_response(&cl->out);
+			cl->close_after_write = true;
+			client_flush(cl);
+			return false;
+		}
+		return false;
+	}
+	len = (size_t)(nl - cl->in);
+	sbuf_init(&cl->out, CTL_RESPONSE_MAX);
+	respond(&cl->out, cl->in, len);
+	ctl_end_response(&cl->out);
+	memmove(cl->in, nl + 1, cl->inlen - len - 1);
+	cl->inlen -= len + 1;
+	client_flush(cl);
+	return true;
+}
+
+static void on_client_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client *cl = w->data;
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	n = recv(cl->fd, cl->in + cl->inlen, sizeof(cl->in) - cl->inlen, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_close(cl);
+		return;
+	}
+	cl->inlen += (size_t)n;
+	ev_timer_again(C.loop, &cl->idle);
+	/* One response at a time: the next line waits until this one is out. */
+	while (cl->used && !ev_is_active(&cl->ww) && !cl->out.len && client_serve_one(cl))
+		;
+}
+
+static void on_client_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client *cl = w->data;
+
+	(void)loop;
+	(void)revents;
+	client_flush(cl);
+	while (cl->used && !ev_is_active(&cl->ww) && !cl->out.len && client_serve_one(cl))
+		;
+}
+
+static void on_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	client_close(w->data);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct client *cl = NULL;
+
+	(void)loop;
+	(void)revents;
+	if (fd < 0)
+		return;
+	for (int i = 0; i < CONTROL_MAX_CLIENTS && !cl; i++)
+		if (!C.clients[i].used)
+			cl = &C.clients[i];
+	if (!cl) {
+		static const char busy[] = "error: too many control clients\n\n";
+
+		(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		return;
+	}
+	memset(cl, 0, sizeof(*cl));
+	cl->used = true;
+	cl->fd = fd;
+	ev_io_init(&cl->rw, on_client_readable, fd, EV_READ);
+	ev_io_init(&cl->ww, on_client_writable, fd, EV_WRITE);
+	ev_timer_init(&cl->idle, on_client_idle, 0., CONTROL_IDLE_S);
+	cl->rw.data = cl->ww.data = cl->idle.data = cl;
+	ev_io_start(C.loop, &cl->rw);
+	ev_timer_again(C.loop, &cl->idle);
+}
+
+/* ---- the socket --------------------------------------------------------- */
+
+/* A socket file left by a daemon that died is removed; a live one means
+ * another atbridge is running. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "atbridge: --control-socket: '%s' exists and is not a socket\n", path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (r == 0) {
+		fprintf(stderr, "atbridge: --control-socket: another atbridge listens on '%s'\n", path);
+		return -1;
+	}
+	unlink(path);
+	return 0;
+}
+
+static int make_dir_of(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	dirname(dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "atbridge: --control-socket: cannot make directory '%s': %s\n", dir,
+		        strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_socket(const char *path, unsigned mode)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd, r;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (make_dir_of(path) < 0 || clear_stale(path, &sa) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	/* Created with no access for others from the first moment. */
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || chmod(path, mode) < 0 || listen(fd, 8) < 0)
+		goto fail;
+	return fd;
+fail:
+	fprintf(stderr, "atbridge: --control-socket: cannot listen on '%s': %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name)
+{
+	C.loop = loop;
+	C.cfg = cfg;
+	C.started = ev_now(loop);
+	snprintf(C.tun, sizeof(C.tun), "%s", tun_name);
+	if (cfg->control_socket[0]) {
+		C.listen_fd = open_socket(cfg->control_socket, cfg->control_mode);
+		if (C.listen_fd < 0)
+			return -1;
+		ev_io_init(&C.accept_w, on_accept, C.listen_fd, EV_READ);
+		ev_io_start(loop, &C.accept_w);
+		log_info("control socket %s (mode %04o)", cfg->control_socket, cfg->control_mode);
+	}
+	if (cfg->metrics_file[0]) {
+		ev_timer_init(&C.metrics_w, on_metrics_timer, 0., (double)cfg->metrics_interval_s);
+		ev_timer_again(loop, &C.metrics_w);
+		write_metrics_file();
+	}
+	return 0;
+}
+
+void control_set_modem(struct modem *m)
+{
+	C.modem = m;
+}
+
+void control_shutdown(void)
+{
+	if (!C.loop)
+		return;
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (C.clients[i].used)
+			client_close(&C.clients[i]);
+	if (C.listen_fd >= 0) {
+		ev_io_stop(C.loop, &C.accept_w);
+		close(C.listen_fd);
+		unlink(C.cfg->control_socket);
+		C.listen_fd = -1;
+	}
+	if (C.cfg->metrics_file[0]) {
+		ev_timer_stop(C.loop, &C.metrics_w);
+		unlink(C.cfg->metrics_file);
+	}
+	C.loop = NULL;
+}

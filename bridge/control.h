@@ -1,0 +1,26 @@
+/* The control socket (atbridgectl's side is bridge/ctl/) and the metrics
+ * file, both on the loop. Non-blocking: at most CONTROL_MAX_CLIENTS at once,
+ * requests bounded by CTL_REQUEST_MAX, one response per request line, idle
+ * clients dropped after CONTROL_IDLE_S. The protocol is control_proto.h. */
+#ifndef ATB_CONTROL_H
+#define ATB_CONTROL_H
+
+#include <stdbool.h>
+
+struct ev_loop;
+struct modem;
+struct atb_config;
+
+#define CONTROL_MAX_CLIENTS 16
+#define CONTROL_IDLE_S 30.
+
+/* Binds cfg->control_socket (unless empty) with cfg->control_mode and
+ * starts the metrics file timer (unless cfg->metrics_file is empty).
+ * tun_name: the interface actually made. Returns 0, or -1 after one line on
+ * stderr (e.g. another atbridge already listens there). */
+int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name);
+void control_set_modem(struct modem *m);
+/* Closes every client, removes the socket and the metrics file. */
+void control_shutdown(void);
+
+#endif
