@@ -144,6 +144,10 @@ static void rx_arrive(struct sim_link *l, const void *p, size_t n)
 {
 	l->rx_inflight -= n;
 	sim_buf_add(&l->rx, p, n);
+	if (l->udp) {
+		uint32_t len = (uint32_t)n;
+		sim_buf_add(&l->dgrams, &len, sizeof len);
+	}
 	S.model->link_event(l, LEV_RX);
 }
 
@@ -175,6 +179,19 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 		update_rx_watch(l);
 		return;
 	}
+	if (l->udp) {
+		/* whole datagrams only: wait for room, drop what can never fit */
+		ssize_t want = recv(l->fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+		if (want > (ssize_t)sizeof tmp || want > S.o.rxbuf) {
+			recv(l->fd, tmp, 0, 0);
+			sim_logv("link %d: %zd-byte datagram dropped (over --rxbuf)", l->id, want);
+			return;
+		}
+		if (want > (ssize_t)max) {
+			watch(l, &l->rio, &l->rio_on, false); /* a read re-enables it */
+			return;
+		}
+	}
 	ssize_t r = recv(l->fd, tmp, max, 0);
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -191,13 +208,28 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 	update_rx_watch(l);
 }
 
+/* A read never crosses a UDP datagram boundary: one datagram (or the rest
+ * of one) at a time. */
 size_t sim_link_read(struct sim_link *l, void *p, size_t max)
 {
 	size_t n = l->rx.len < max ? l->rx.len : max;
+	uint32_t head = 0;
+	if (l->udp && l->dgrams.len >= sizeof head) {
+		memcpy(&head, l->dgrams.data, sizeof head);
+		if (n > head)
+			n = head;
+	}
 	if (n == 0)
 		return 0;
 	memcpy(p, l->rx.data, n);
 	sim_buf_consume(&l->rx, n);
+	if (l->udp && l->dgrams.len >= sizeof head) {
+		head -= (uint32_t)n;
+		if (head)
+			memcpy(l->dgrams.data, &head, sizeof head);
+		else
+			sim_buf_consume(&l->dgrams, sizeof head);
+	}
 	update_rx_watch(l);
 	return n;
 }
@@ -205,6 +237,7 @@ size_t sim_link_read(struct sim_link *l, void *p, size_t max)
 void sim_link_discard_rx(struct sim_link *l)
 {
 	l->rx.len = 0;
+	l->dgrams.len = 0;
 	update_rx_watch(l);
 }
 
@@ -424,6 +457,7 @@ void sim_link_close(struct sim_link *l)
 	if (l->state != LINK_INITIAL)
 		l->state = LINK_CLOSED;
 	l->rx.len = 0;
+	l->dgrams.len = 0;
 	l->tx.len = 0;
 	l->rx_inflight = l->tx_inflight = 0;
 	l->send_ok_wait = false;

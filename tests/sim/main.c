@@ -232,6 +232,7 @@ int main(int argc, char **argv)
 		remove_link();
 	for (int i = 0; i < SIM_LINKS; i++) {
 		sim_buf_free(&S.links[i].rx);
+		sim_buf_free(&S.links[i].dgrams);
 		sim_buf_free(&S.links[i].tx);
 	}
 	sim_buf_free(&S.in);

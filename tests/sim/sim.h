@@ -81,6 +81,7 @@ struct sim_link {
 	struct sockaddr_in peer;
 	bool manual_rx;         /* CIPRXGET=1 was in force at open */
 	struct sim_buf rx;      /* received, not yet read by the client */
+	struct sim_buf dgrams;  /* UDP: uint32 length of each datagram in rx */
 	size_t rx_inflight;     /* received from host, still in the latency queue */
 	bool eof;               /* host side reached EOF or error (after latency) */
 	bool eof_seen;          /* EOF seen on the socket (maybe still in flight) */

@@ -80,6 +80,25 @@ def test(make):
     s.tr('AT+CIPSTART=2,"TCP","nowhere.test",80', "\r\nOK\r\n")
     s.expect("\r\n2, CONNECT FAIL\r\n")
 
+    # UDP: a read never crosses a datagram boundary
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    s.tr('AT+CIPSTART=6,"UDP","127.0.0.1",%d' % u.getsockname()[1], "\r\nOK\r\n")
+    s.expect("\r\n6, CONNECT OK\r\n")
+    s.tr("AT+CIPSEND=6,4", "\r\n> ")
+    s.send("ping")
+    s.expect("\r\nDATA ACCEPT:6,4\r\n")
+    d, peer = u.recvfrom(100)
+    u.sendto(b"first", peer)
+    u.sendto(b"second!", peer)
+    s.expect("\r\n+CIPRXGET: 1,6\r\n")
+    time.sleep(0.1)
+    s.tr("AT+CIPRXGET=2,6,1460", "\r\n+CIPRXGET: 2,6,5,7\r\nfirst\r\nOK\r\n")
+    s.tr("AT+CIPRXGET=2,6,3", "\r\n+CIPRXGET: 2,6,3,4\r\nsec\r\nOK\r\n")
+    s.tr("AT+CIPRXGET=2,6,1460", "\r\n+CIPRXGET: 2,6,4,0\r\nond!\r\nOK\r\n")
+    s.tr("AT+CIPCLOSE=6", "\r\n6, CLOSE OK\r\n")
+    u.close()
+
     # CIPCLOSE with the quick-close mode
     s.tr('AT+CIPSTART=3,"TCP","bad.test",%d' % srv.port, "\r\nOK\r\n")
     s.expect("\r\n3, CONNECT OK\r\n")
