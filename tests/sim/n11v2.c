@@ -315,22 +315,25 @@ static void dispatch(const char *line, size_t n)
 		at_ok();
 		return;
 	}
-	if (!at_parse_escaped(line + 2, n - 2, &c)) {
-		at_error(50);
-		return;
-	}
+	bool parsed = at_parse_escaped(line + 2, n - 2, &c);
 	if (c.name[0] != '+' && c.name[0] != '$') {
-		dispatch_basic(&c);
+		if (parsed)
+			dispatch_basic(&c);
+		else
+			at_plain_error();
 		return;
 	}
 	if (c.name[0] == '$')
 		c.name[0] = '+';
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (!strcmp(cmds[i].name, c.name)) {
-			cmds[i].fn(&c);
+			if (parsed)
+				cmds[i].fn(&c);
+			else
+				at_error(50); /* a known command with broken arguments */
 			return;
 		}
-	at_plain_error();
+	at_plain_error(); /* unknown command */
 }
 
 /* ---- model glue ---- */

@@ -364,30 +364,39 @@ static void feed_data(void)
 struct cmd {
 	const char *name;
 	void (*fn)(const struct at_cmd *c);
+	bool needs_context;     /* refused (operation not allowed) in PDP DEACT */
 };
 
 static const struct cmd cmds[] = {
-	{ "+CIPMUX", s7_cipmux },	{ "+CSTT", s7_cstt },
-	{ "+CIICR", s7_ciicr },		{ "+CIFSR", s7_cifsr },
-	{ "+CIFSREX", s7_cifsrex },	{ "+CIPSTATUS", s7_cipstatus },
-	{ "+CIPSTART", s7_cipstart },	{ "+CIPSEND", s7_cipsend },
-	{ "+CIPQSEND", s7_cipqsend },	{ "+CIPACK", s7_cipack },
-	{ "+CIPCLOSE", s7_cipclose },	{ "+CIPSHUT", s7_cipshut },
-	{ "+CIPRXGET", s7_ciprxget },	{ "+CDNSGIP", s7_cdnsgip },
-	{ "+CDNSCFG", s7_cdnscfg },	{ "+CIPHEAD", s7_ciphead },
-	{ "+CIPSRIP", s7_cipsrip },	{ "+CIPSHOWTP", s7_cipshowtp },
-	{ "+CIPSPRT", s7_cipsprt },	{ "+CIPMODE", s7_cipmode },
-	{ "+CIPCCFG", s7_cipccfg },	{ "+CIPTKA", s7_ciptka },
-	{ "+CIPOPTION", s7_cipoption },	{ "+CIPPING", s7_cipping },
-	{ "+CLPORT", s7_clport },	{ "+CMEE", s7_cmee },
-	{ "+CPIN", s7_cpin },		{ "+CGATT", s7_cgatt },
-	{ "+CSQ", s7_csq },		{ "+CREG", s7_creg },
-	{ "+CFUN", s7_cfun },		{ "+CGDCONT", s7_cgdcont },
-	{ "+CGACT", s7_cgact },		{ "+CGMI", s7_cgmi },
-	{ "+CGMM", s7_cgmm },		{ "+CGMR", s7_cgmr },
-	{ "+GSN", s7_gsn },		{ "+CGSN", s7_gsn },
-	{ "+IFC", s7_ifc },		{ "+IPR", s7_ipr },
+	{ "+CIPMUX", s7_cipmux, false },	{ "+CSTT", s7_cstt, true },
+	{ "+CIICR", s7_ciicr, true },		{ "+CIFSR", s7_cifsr, true },
+	{ "+CIFSREX", s7_cifsrex, true },	{ "+CIPSTATUS", s7_cipstatus, false },
+	{ "+CIPSTART", s7_cipstart, true },	{ "+CIPSEND", s7_cipsend, true },
+	{ "+CIPQSEND", s7_cipqsend, false },	{ "+CIPACK", s7_cipack, true },
+	{ "+CIPCLOSE", s7_cipclose, true },	{ "+CIPSHUT", s7_cipshut, false },
+	{ "+CIPRXGET", s7_ciprxget, false },	{ "+CDNSGIP", s7_cdnsgip, true },
+	{ "+CDNSCFG", s7_cdnscfg, false },	{ "+CIPHEAD", s7_ciphead, false },
+	{ "+CIPSRIP", s7_cipsrip, false },	{ "+CIPSHOWTP", s7_cipshowtp, false },
+	{ "+CIPSPRT", s7_cipsprt, false },	{ "+CIPMODE", s7_cipmode, false },
+	{ "+CIPCCFG", s7_cipccfg, false },	{ "+CIPTKA", s7_ciptka, false },
+	{ "+CIPOPTION", s7_cipoption, false },	{ "+CIPPING", s7_cipping, true },
+	{ "+CLPORT", s7_clport, false },	{ "+CMEE", s7_cmee, false },
+	{ "+CPIN", s7_cpin, false },		{ "+CGATT", s7_cgatt, false },
+	{ "+CSQ", s7_csq, false },		{ "+CREG", s7_creg, false },
+	{ "+CFUN", s7_cfun, false },		{ "+CGDCONT", s7_cgdcont, false },
+	{ "+CGACT", s7_cgact, false },		{ "+CGMI", s7_cgmi, false },
+	{ "+CGMM", s7_cgmm, false },		{ "+CGMR", s7_cgmr, false },
+	{ "+GSN", s7_gsn, false },		{ "+CGSN", s7_gsn, false },
+	{ "+IFC", s7_ifc, false },		{ "+IPR", s7_ipr, false },
 };
+
+static const struct cmd *find(const char *name)
+{
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
 
 static bool basic_flag(const char *rest, int *var)
 {
@@ -508,30 +517,28 @@ static void dispatch(const char *line, size_t n)
 		at_ok();
 		return;
 	}
-	if (!at_parse(line + 2, n - 2, &c)) {
-		/* a known command with broken arguments is a parameter error */
-		at_error(50);
-		return;
-	}
+	bool parsed = at_parse(line + 2, n - 2, &c);
 	if (c.name[0] != '+' && c.name[0] != '$' && c.name[0] != '^') {
-		dispatch_basic(&c);
+		if (parsed)
+			dispatch_basic(&c);
+		else
+			at_plain_error();
 		return;
 	}
-	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-		if (!strcmp(cmds[i].name, c.name)) {
-			if (s7.st == PDP_DEACT && cmds[i].fn != s7_cipshut && cmds[i].fn != s7_cipstatus &&
-			    (!strncmp(c.name, "+CIP", 4) || !strcmp(c.name, "+CDNSGIP") ||
-			     !strcmp(c.name, "+CSTT") || !strcmp(c.name, "+CIICR") ||
-			     !strcmp(c.name, "+CIFSR")) && c.type != AT_READ && c.type != AT_TEST &&
-			    strcmp(c.name, "+CIPMUX") && strcmp(c.name, "+CIPRXGET") &&
-			    strcmp(c.name, "+CIPQSEND")) {
-				at_error(3);
-				return;
-			}
-			cmds[i].fn(&c);
-			return;
-		}
-	at_plain_error(); /* unknown command */
+	const struct cmd *k = find(c.name);
+	if (!k) {
+		at_plain_error(); /* unknown command */
+		return;
+	}
+	if (!parsed) {
+		at_error(50); /* a known command with broken arguments */
+		return;
+	}
+	if (k->needs_context && s7.st == PDP_DEACT && c.type != AT_READ && c.type != AT_TEST) {
+		at_error(3); /* AT+CIPSHUT first */
+		return;
+	}
+	k->fn(&c);
 }
 
 /* ---- model glue ---- */
