@@ -201,17 +201,21 @@ int main(int argc, char **argv)
 	S.rng = S.o.seed;
 	S.loop = EV_DEFAULT;
 	S.model = S.o.model == SIM_MODEL_N11V2 ? &n11v2_ops : &sim7000_ops;
+	/* a --hosts, --log, --link or --control value that cannot be used is a
+	 * bad value (exit 2); only a pty failure is exit 1 */
 	if (S.o.hosts && !sim_hosts_load(S.o.hosts))
+		return 2;
+	if (S.o.log && !sim_cmdlog_open(S.o.log))
 		return 2;
 	sim_links_init();
 	if (!sim_serial_open())
 		return 1;
 	if (S.o.link && !make_link())
-		return 1;
+		return 2;
 	if (S.o.control && !sim_control_open(S.o.control)) {
 		if (S.o.link)
 			remove_link();
-		return 1;
+		return 2;
 	}
 	S.model->reset();
 	printf("%s\n", S.slave_path);

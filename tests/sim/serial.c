@@ -326,14 +326,17 @@ bool sim_serial_open(void)
 		ev_timer_init(&S.pace, pace_cb, PACE_TICK, PACE_TICK);
 		ev_timer_start(S.loop, &S.pace);
 	}
-	if (S.o.log) {
-		logf = fopen(S.o.log, "a");
-		if (!logf) {
-			fprintf(stderr, "atbridge-sim: --log: cannot open '%s'\n", S.o.log);
-			return false;
-		}
-	}
 	update_read_watch();
+	return true;
+}
+
+bool sim_cmdlog_open(const char *path)
+{
+	logf = fopen(path, "a");
+	if (!logf) {
+		fprintf(stderr, "atbridge-sim: --log: cannot open '%s': %s\n", path, strerror(errno));
+		return false;
+	}
 	return true;
 }
 

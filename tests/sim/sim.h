@@ -157,6 +157,7 @@ extern struct sim S;
 
 /* serial.c */
 bool sim_serial_open(void);
+bool sim_cmdlog_open(const char *path);
 void sim_serial_close(void);
 void sim_out(const void *p, size_t n);
 void sim_outs(const char *s);

@@ -36,6 +36,12 @@ def test(make):
     bad(["--bogus"], "--bogus")
     bad(["--baud"], "--baud")
     bad(["--hosts", "/nonexistent/hosts"], "/nonexistent/hosts")
+    bad(["--log", "/nonexistent/log"], "/nonexistent/log")
+    bad(["--control", "/nonexistent/ctl"], "/nonexistent/ctl")
+    d0 = tempfile.mkdtemp()
+    regular = os.path.join(d0, "plainfile")
+    open(regular, "w").close()
+    bad(["--link", regular], regular)
     d = tempfile.mkdtemp()
     link = os.path.join(d, "ttyMODEM")
     os.symlink("/nonexistent", link)     # an old symlink is replaced
