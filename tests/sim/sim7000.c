@@ -62,7 +62,6 @@ bool s7_link_open(const struct sim_link *l)
 	return l->state == LINK_CONNECTING || l->state == LINK_CONNECTED;
 }
 
-/* ---- receive side: notifications, push mode, remote close ---- */
 /* ---- transparent data mode ---- */
 static void escaped(void)
 {
@@ -82,14 +81,18 @@ static void leave_transparent(void)
 	sim_trans_stop();
 }
 
+/* ---- receive side: notifications, push mode, remote close ---- */
 void s7_check_closed(struct sim_link *l)
 {
 	if (l->state != LINK_CONNECTED || !l->eof || l->rx.len || l->rx_inflight)
 		return;
 	sim_link_close(l);
 	if (s7.wait_send == l) {
+		/* the link went away while SEND OK was awaited */
+		char t[32];
+		snprintf(t, sizeof t, "%sSEND FAIL", s7_pfx(l));
 		s7.wait_send = NULL;
-		at_final(s7.mux ? "SEND FAIL" : "SEND FAIL");
+		at_final(t);
 		at_finish();
 	}
 	if (s7.cipmode && !s7.mux) {
