@@ -145,6 +145,22 @@ def test(make):
     tx, ack, nack = (int(x) for x in r.split("+CIPACK: ")[1].split("\r")[0].split(","))
     if tx != sent or ack + nack != tx or nack < 8192:
         raise Fail("CIPACK %r after %d sent" % (r, sent))
+    # CIPQSEND=0: SEND OK waits for the host stack; the link dying turns it into SEND FAIL
+    s.tr("AT+CIPQSEND=0", "\r\nOK\r\n")
+    s.tr('AT+CIPSTART=7,"TCP","127.0.0.1",%d' % slow.getsockname()[1], "\r\nOK\r\n")
+    s.expect("\r\n7, CONNECT OK\r\n")
+    for _ in range(400):
+        s.tr("AT+CIPSEND=7,1460", "\r\n> ")
+        s.send(b"z" * 1460)
+        try:
+            s.expect("\r\n7, SEND OK\r\n", timeout=0.5)
+        except Fail:
+            break
+    else:
+        raise Fail("SEND OK never had to wait")
+    if s.ctl("close 7") != "OK close 7":
+        raise Fail("control close 7")
+    s.expect("\r\n7, SEND FAIL\r\n\r\n7, CLOSED\r\n")
     s.tr("AT+CIPSHUT", "\r\nSHUT OK\r\n")
     slow.close()
 
