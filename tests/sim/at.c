@@ -133,6 +133,18 @@ bool at_feed_line(void (*dispatch)(const char *line, size_t n))
 		sim_out(line, n);
 		sim_out("\r", 1);
 	}
+	/* S5 (backspace, 8) edits the line: the echo above showed it as typed */
+	size_t w = 0;
+	for (size_t r = 0; r < n; r++) {
+		if (line[r] == 8) {
+			if (w)
+				w--;
+		} else {
+			line[w++] = line[r];
+		}
+	}
+	n = w;
+	line[n] = 0;
 	const char *at = find_at(line, n);
 	if (!at)
 		return true; /* not a command: a module ignores it */

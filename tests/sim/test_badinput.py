@@ -54,6 +54,8 @@ def test(make):
     s.send(b"AT+" + b"X" * 5000 + b"\r")
     s.expect("\r\nERROR\r\n")
     s.tr("AT", "\r\nOK\r\n")
+    # backspace edits the line
+    s.tr("AT+CSX\bQ", "\r\n+CSQ: 20,0\r\n\r\nOK\r\n")
     # lines without AT are ignored; LF and NUL between lines are skipped
     s.send("hello\r\n\x00\nAT\r\n")
     s.expect("\r\nOK\r\n")
