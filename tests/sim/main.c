@@ -32,7 +32,10 @@ static void usage(FILE *f)
 	      "  --rxbuf BYTES          per-link receive buffer limit (default 65536)\n"
 	      "  --log FILE             append every command line received\n"
 	      "  --verbose              log activity to stderr\n"
-	      "  --help                 show this help\n",
+	      "  --help                 show this help\n\n"
+	      "Control socket commands (one per line, reply \"OK ...\" or \"ERR <reason>\"):\n"
+	      "  pdp-deact | close <n> | reboot | garbage <hex> | stall <ms> | drop-urc <n> | stats\n"
+	      "See docs/simulator.md for the behaviour and every interpretation of the manuals.\n",
 	      f);
 }
 
