@@ -236,7 +236,7 @@ void ctl_render_flows(struct sbuf *s, const struct ctl_flow_row *rows, size_t n,
 	            "STATE", "LINK", "BYTES_UP", "BYTES_DOWN", "AGE_S");
 	for (size_t i = 0; i < n; i++) {
 		const struct ctl_flow_row *r = &rows[i];
-		char link[8] = "-";
+		char link[16] = "-";
 
 		if (r->link >= 0)
 			snprintf(link, sizeof(link), "%d", r->link);
