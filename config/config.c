@@ -634,8 +634,6 @@ int config_parse_args(struct atb_config *c, int argc, char **argv, FILE *err)
 
 /* ---- the file ---------------------------------------------------------- */
 
-#define INI_LINE_MAX 512
-
 struct file_ctx {
 	struct atb_config *c;
 	const char *path;
@@ -643,6 +641,7 @@ struct file_ctx {
 	int line;
 	bool failed;     /* a message was written */
 	bool too_long;
+	int line_max;    /* longest line inih takes, without its newline */
 };
 
 /* fgets-style reader that counts lines (inih's handler gets no line number)
@@ -655,6 +654,7 @@ static char *ini_reader_fn(char *str, int num, void *stream)
 	if (!fgets(str, num, fc->fp))
 		return NULL;
 	fc->line++;
+	fc->line_max = num - 2;
 	n = strlen(str);
 	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(fc->fp)) {
 		fc->too_long = true;
@@ -718,14 +718,11 @@ bool config_parse_file(struct atb_config *c, const char *path, bool must_exist, 
 	ini_allow_inline_comments = false;
 	ini_allow_no_value = false;
 	ini_stop_on_first_error = true;
-	ini_use_stack = false;
-	ini_allow_realloc = false;
-	ini_max_line = INI_LINE_MAX;
 	r = ini_parse_stream(ini_reader_fn, &fc, ini_handler_fn, &fc);
 	fclose(fc.fp);
 	if (fc.too_long) {
 		fprintf(err, "atbridge: %s:%d: line longer than %d bytes\n", path, fc.line,
-		        INI_LINE_MAX - 3);
+		        fc.line_max);
 		return false;
 	}
 	if (fc.failed)

@@ -159,7 +159,22 @@ static void test_long_line_refused(void **state)
 	memset(text + strlen(text), 'a', 1000);
 	text[17 + 1000] = '\0';
 	strcat(text, "\nmtu = 1280\n");
-	expect_file_error(text, ":2: line longer than", NULL);
+	expect_file_error(text, ":2: line longer than 198 bytes", NULL);
+}
+
+/* The longest line libinih takes whole is accepted. */
+static void test_longest_line_accepted(void **state)
+{
+	struct atb_config c;
+	char text[256], e[512] = "";
+
+	(void)state;
+	strcpy(text, "sim-path = /");
+	memset(text + 12, 'a', 186);
+	strcpy(text + 198, "\n");
+	write_file(text);
+	assert_int_equal(load(&c, e, sizeof(e), NULL), 0);
+	assert_int_equal(strlen(c.sim_path), 187);
 }
 
 static void test_missing_files(void **state)
@@ -239,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values_name_file_line_key_value),
 		cmocka_unit_test(test_consistency_checked_after_the_file),
 		cmocka_unit_test(test_long_line_refused),
+		cmocka_unit_test(test_longest_line_accepted),
 		cmocka_unit_test(test_missing_files),
 		cmocka_unit_test(test_secrets_never_shown),
 		cmocka_unit_test(test_print_round_trip),
