@@ -405,7 +405,7 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISSOCK(st.st_mode)) {
-		fprintf(stderr, "atbridge: --control-socket: '%s' exists and is not a socket\n", path);
+		log_err("control socket: '%s' exists and is not a socket", path);
 		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -414,7 +414,8 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
 	close(fd);
 	if (r == 0) {
-		fprintf(stderr, "atbridge: --control-socket: another atbridge listens on '%s'\n", path);
+		log_err("control socket: another atbridge listens on '%s' (give this one its own "
+		        "control-socket)", path);
 		return -1;
 	}
 	unlink(path);
@@ -428,8 +429,7 @@ static int make_dir_of(const char *path)
 	snprintf(dir, sizeof(dir), "%s", path);
 	dirname(dir);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "atbridge: --control-socket: cannot make directory '%s': %s\n", dir,
-		        strerror(errno));
+		log_err("control socket: cannot make directory '%s': %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -455,7 +455,7 @@ static int open_socket(const char *path, unsigned mode)
 		goto fail;
 	return fd;
 fail:
-	fprintf(stderr, "atbridge: --control-socket: cannot listen on '%s': %s\n", path, strerror(errno));
+	log_err("control socket: cannot listen on '%s': %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return -1;
@@ -468,13 +468,16 @@ int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char 
 	C.started = ev_now(loop);
 	snprintf(C.tun, sizeof(C.tun), "%s", tun_name);
 	if (cfg->control_socket[0]) {
+		/* The data path is the daemon's job: without its control socket
+		 * it still runs (the error says why atbridgectl cannot reach it). */
 		C.listen_fd = open_socket(cfg->control_socket, cfg->control_mode);
 		if (C.listen_fd < 0)
-			return -1;
+			goto metrics;
 		ev_io_init(&C.accept_w, on_accept, C.listen_fd, EV_READ);
 		ev_io_start(loop, &C.accept_w);
 		log_info("control socket %s (mode %04o)", cfg->control_socket, cfg->control_mode);
 	}
+metrics:
 	if (cfg->metrics_file[0]) {
 		ev_timer_init(&C.metrics_w, on_metrics_timer, 0., (double)cfg->metrics_interval_s);
 		ev_timer_again(loop, &C.metrics_w);

@@ -16,8 +16,9 @@ struct atb_config;
 
 /* Binds cfg->control_socket (unless empty) with cfg->control_mode and
  * starts the metrics file timer (unless cfg->metrics_file is empty).
- * tun_name: the interface actually made. Returns 0, or -1 after one line on
- * stderr (e.g. another atbridge already listens there). */
+ * tun_name: the interface actually made. A socket that cannot be made
+ * (e.g. another atbridge listens there) is logged and left out: the data
+ * path runs without it. Returns 0. */
 int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name);
 void control_set_modem(struct modem *m);
 /* Closes every client, removes the socket and the metrics file. */

@@ -59,6 +59,8 @@ control)
 	pass "flows lists the open download (text and JSON)"
 	wait $curl_pid || fail "slow download failed"
 	[ "$(sha_of "$WORK"/got-big)" = "$(sha_of "$WORK"/www/big)" ] || fail "download differs"
+	bd=$(ctl --json status | json_get '["bytes_down"]')
+	[ "$bd" -ge 2000000 ] || fail "status bytes_down $bd after a 2000000-byte download"
 
 	m=$(ctl metrics) || fail "atbridgectl metrics failed"
 	echo "$m" | grep -q '^atbridge_link_up 1$' || fail "metrics: no atbridge_link_up 1"

@@ -47,6 +47,7 @@ for f in usr/lib/systemd/system/atbridge.service etc/atbridge.conf \
 	usr/share/doc/atbridge/containers.md; do
 	[ -f "$R/$f" ] || fail "missing /$f"
 done
+[ "$(stat -c %a "$R"/etc/atbridge.conf)" = 600 ] || fail "/etc/atbridge.conf is not mode 600 (it may hold secrets)"
 grep -qx "ExecStart=/usr/sbin/atbridge" "$R"/usr/lib/systemd/system/atbridge.service || fail "unit ExecStart"
 grep -qx "Type=notify" "$R"/usr/lib/systemd/system/atbridge.service || fail "unit Type"
 pass "files: binaries, unit, man pages, configuration and docs in place"
