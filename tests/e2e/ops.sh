@@ -2,7 +2,7 @@
 # End-to-end operation: atbridgectl against a running bridge, the metrics
 # file, secrets kept out of logs and status, SIGHUP, a clean SIGTERM, the
 # systemd notification protocol, --netns and --check-config.
-# Usage: ops.sh CASE   (control | netns | notify | checkconfig)
+# Usage: ops.sh CASE   (control | sigterm | netns | notify | checkconfig)
 . "$(dirname "$0")"/lib.sh
 
 case_=${1:?case}
@@ -46,10 +46,10 @@ control)
 	curl_pid=$!
 	row=
 	for _ in $(seq 50); do
-		row=$(ctl flows | grep "$SRV_ADDR:80") && break
+		row=$(ctl flows | grep "$SRV_ADDR:80 .* open ") && break
 		sleep 0.1
 	done
-	[ -n "$row" ] || fail "flows does not list the download to $SRV_ADDR:80"
+	[ -n "$row" ] || fail "flows does not list the download to $SRV_ADDR:80 as open: $(ctl flows)"
 	echo "$row"
 	echo "$row" | grep -q " open " || fail "the flow is not open: $row"
 	fj=$(ctl --json flows) || fail "atbridgectl --json flows failed"
@@ -108,6 +108,27 @@ control)
 	grep -q "closing the module's links" "$WORK"/bridge.log || fail "no clean link close on SIGTERM"
 	pass "SIGTERM: exit 0, tun0, socket and metrics file removed"
 	;;
+sigterm)
+	e2e_netns
+	e2e_httpd
+	e2e_file big 3000000
+	e2e_bridge --control-socket "$SOCK" --sim-arg=--baud=0
+	in_cli curl -sS --limit-rate 50k --max-time 60 -o "$WORK"/got-big "http://$SRV_ADDR/big" 2>"$WORK"/curl.err &
+	curl_pid=$!
+	for _ in $(seq 50); do ctl flows | grep -q " open " && break; sleep 0.1; done
+	ctl flows | grep -q " open " || fail "the download did not open"
+	start=$(date +%s%N)
+	kill -TERM "$BRIDGE_PID"
+	wait_exit || fail "atbridge exited with status $? after SIGTERM"
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	grep -q "AT+CIPCLOSE=" "$WORK"/sim-commands.log || fail "the module's link was not closed with AT+CIPCLOSE"
+	# The client is told at once (FIN/RST), it does not wait for its timeout.
+	for _ in $(seq 50); do kill -0 $curl_pid 2>/dev/null || break; sleep 0.1; done
+	kill -0 $curl_pid 2>/dev/null && fail "curl still waiting 5 s after atbridge stopped"
+	wait $curl_pid && fail "the cut download reported success"
+	in_cli ip link show tun0 >/dev/null 2>&1 && fail "tun0 still exists after SIGTERM"
+	pass "SIGTERM with a flow open: AT+CIPCLOSE sent, client told, tun0 removed, exit 0 in $ms ms"
+	;;
 netns)
 	e2e_netns
 	e2e_httpd
@@ -116,7 +137,8 @@ netns)
 	ip netns add "$NS_APP" || fail "ip netns add"
 	trap 'ip netns del "$NS_APP" 2>/dev/null; e2e_cleanup' EXIT
 	ip netns exec "$NS_APP" ip link set lo up
-	e2e_bridge --netns "$NS_APP" --control-socket "$SOCK" --sim-arg=--baud=0
+	e2e_bridge --netns "$NS_APP" --control-socket "$SOCK" --control-mode 0660 --sim-arg=--baud=0
+	[ "$(stat -c %a "$SOCK")" = 660 ] || fail "control socket mode $(stat -c %a "$SOCK"), want 660"
 	ip netns exec "$NS_APP" ip link show tun0 >/dev/null || fail "no tun0 in the named namespace"
 	in_cli ip link show tun0 >/dev/null 2>&1 && fail "tun0 made in atbridge's own namespace"
 	ip netns exec "$NS_APP" curl -sS --max-time 60 -o "$WORK"/got-page "http://$SRV_ADDR/page" ||
@@ -143,7 +165,11 @@ with open(sys.argv[2], "a", buffering=1) as f:
 	SRV_PIDS+=($!)
 	for _ in $(seq 50); do [ -S "$WORK"/notify.sock ] && break; sleep 0.1; done
 	export NOTIFY_SOCKET=$WORK/notify.sock WATCHDOG_USEC=400000
+	# stderr is "journald" when $JOURNAL_STREAM names it: lines get <priority>.
+	: >"$WORK"/bridge.log
+	export JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK"/bridge.log)
 	e2e_bridge --control-socket none
+	grep -q '^<6>atbridge: ' "$WORK"/bridge.log || fail "no <6> priority prefix with JOURNAL_STREAM set"
 	for _ in $(seq 30); do grep -q "READY=1" "$WORK"/notify.log && break; sleep 0.1; done
 	cat "$WORK"/notify.log
 	grep -q "^READY=1|STATUS=data link up" "$WORK"/notify.log || fail "no READY=1 with the link up"
@@ -154,7 +180,7 @@ with open(sys.argv[2], "a", buffering=1) as f:
 	wait_exit || fail "atbridge exited with status $? after SIGTERM"
 	sleep 0.2
 	grep -q "STOPPING=1" "$WORK"/notify.log || fail "no STOPPING=1"
-	pass "sd_notify: STATUS=, READY=1 on data link up, WATCHDOG=1, STOPPING=1"
+	pass "sd_notify: STATUS=, READY=1 on data link up, WATCHDOG=1, STOPPING=1; journald priorities"
 	;;
 checkconfig)
 	printf '[interface]\nmtu = 1400\n' >"$WORK"/good.conf
