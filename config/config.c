@@ -678,6 +678,21 @@ static const struct opt_def *find_key(const char *name)
 	return NULL;
 }
 
+/* A broken line may carry a secret in what inih took for the key
+ * ("password hunter2 ="): only plain names are quoted back, and none that
+ * starts like a secret's key. */
+static bool key_is_quotable(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 40 || !strncmp(name, "pass", 4) || !strncmp(name, "pin", 3))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' && name[i] != '_')
+			return false;
+	return true;
+}
+
 static int ini_handler_fn(void *user, const char *section, const char *name, const char *value)
 {
 	struct file_ctx *fc = user;
@@ -686,8 +701,12 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
 
 	(void)section; /* sections only group keys (atbridge.conf(5)) */
 	if (!d || !d->file_ok) {
-		fprintf(fc->err, "atbridge: %s:%d: '%.40s' is not a setting (see atbridge.conf(5))\n",
-		        fc->path, fc->line, name);
+		if (key_is_quotable(name))
+			fprintf(fc->err, "atbridge: %s:%d: '%s' is not a setting (see atbridge.conf(5))\n",
+			        fc->path, fc->line, name);
+		else
+			fprintf(fc->err, "atbridge: %s:%d: not a setting name (not shown: names are up to "
+			        "40 letters, digits, '-' and '_'; see atbridge.conf(5))\n", fc->path, fc->line);
 		fc->failed = true;
 		return 0;
 	}
@@ -699,19 +718,11 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
 	return 1;
 }
 
-bool config_parse_file(struct atb_config *c, const char *path, bool must_exist, FILE *err)
+bool config_parse_fp(struct atb_config *c, FILE *fp, const char *path, FILE *err)
 {
-	struct file_ctx fc = {.c = c, .path = path, .err = err};
+	struct file_ctx fc = {.c = c, .path = path, .fp = fp, .err = err};
 	int r;
 
-	fc.fp = fopen(path, "re");
-	if (!fc.fp) {
-		if (errno == ENOENT && !must_exist)
-			return true;
-		fprintf(err, "atbridge: %s: cannot read the configuration file: %s\n", path,
-		        strerror(errno));
-		return false;
-	}
 	/* Plain 'key = value' lines: no continuation lines, no inline comments
 	 * (a ';' may be part of a password), whole-line comments with # or ;. */
 	ini_allow_multiline = false;
@@ -719,7 +730,6 @@ bool config_parse_file(struct atb_config *c, const char *path, bool must_exist, 
 	ini_allow_no_value = false;
 	ini_stop_on_first_error = true;
 	r = ini_parse_stream(ini_reader_fn, &fc, ini_handler_fn, &fc);
-	fclose(fc.fp);
 	if (fc.too_long) {
 		fprintf(err, "atbridge: %s:%d: line longer than %d bytes\n", path, fc.line,
 		        fc.line_max);
@@ -737,6 +747,23 @@ bool config_parse_file(struct atb_config *c, const char *path, bool must_exist, 
 	}
 	c->config_loaded = true;
 	return true;
+}
+
+bool config_parse_file(struct atb_config *c, const char *path, bool must_exist, FILE *err)
+{
+	FILE *fp = fopen(path, "re");
+	bool ok;
+
+	if (!fp) {
+		if (errno == ENOENT && !must_exist)
+			return true;
+		fprintf(err, "atbridge: %s: cannot read the configuration file: %s\n", path,
+		        strerror(errno));
+		return false;
+	}
+	ok = config_parse_fp(c, fp, path, err);
+	fclose(fp);
+	return ok;
 }
 
 /* Finds --config FILE / --config=FILE before getopt runs, so that the file

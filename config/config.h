@@ -100,6 +100,8 @@ int config_load(struct atb_config *c, int argc, char **argv, FILE *err);
  *   atbridge: FILE:LINE: KEY: 'VALUE' <what is allowed>
  * Secrets (password, pin) are never quoted. */
 bool config_parse_file(struct atb_config *c, const char *path, bool must_exist, FILE *err);
+/* The same over an open stream; path only names it in messages. */
+bool config_parse_fp(struct atb_config *c, FILE *fp, const char *path, FILE *err);
 
 /* The effective configuration in the file's syntax; secrets are replaced by
  * a comment saying whether they are set. */

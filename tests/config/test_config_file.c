@@ -210,6 +210,13 @@ static void test_secrets_never_shown(void **state)
 	assert_null(strstr(e, "12a4"));
 	assert_non_null(strstr(e, "4 to 8 digits"));
 
+	/* A broken line: what inih takes for the key holds the secret. */
+	write_file("password Sw0rdfish = \n");
+	assert_int_equal(load(&c, e, sizeof(e), NULL), -1);
+	one_line(e);
+	assert_null(strstr(e, "Sw0rdfish"));
+	assert_non_null(strstr(e, ":1: not a setting name"));
+
 	write_file("password = Sw0rdfish\npin = 987654\n");
 	assert_int_equal(load(&c, e, sizeof(e), NULL), 0);
 	f = fmemopen(out, sizeof(out), "w");
