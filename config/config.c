@@ -582,7 +582,10 @@ static int parse_argv(struct atb_config *c, int argc, char **argv, struct origin
 			return 1;
 		}
 		if (opt == '?') {
-			fprintf(err, "atbridge: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			/* Only the name: a mistyped --pasword=... carries a secret. */
+			const char *o = argv[optind - 1];
+
+			fprintf(err, "atbridge: unknown option '%.*s' (see --help)\n", (int)strcspn(o, "="), o);
 			return -1;
 		}
 		if (opt == ':') {

@@ -210,6 +210,18 @@ static void test_secrets_never_shown(void **state)
 	assert_null(strstr(e, "12a4"));
 	assert_non_null(strstr(e, "4 to 8 digits"));
 
+	{
+		char e2[256] = "";
+		FILE *f2 = fmemopen(e2, sizeof(e2), "w");
+
+		config_defaults(&c);
+		assert_int_equal(config_parse_args(&c, 2, (char *[]){"atbridge", "--pasword=Sw0rdfish", NULL},
+		                                   f2), -1);
+		fclose(f2);
+		assert_null(strstr(e2, "Sw0rdfish"));
+		assert_non_null(strstr(e2, "unknown option '--pasword'"));
+	}
+
 	/* A broken line: what inih takes for the key holds the secret. */
 	write_file("password Sw0rdfish = \n");
 	assert_int_equal(load(&c, e, sizeof(e), NULL), -1);
