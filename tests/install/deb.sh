@@ -33,6 +33,12 @@ echo "$dep" | grep -q "asan\|ubsan" && fail "Depends names a sanitizer runtime: 
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles 2>/dev/null | grep -qx /etc/atbridge.conf ||
 	fail "/etc/atbridge.conf is not a conffile"
 pass "control: Depends declares the run-time libraries; /etc/atbridge.conf is a conffile"
+if command -v apt-get >/dev/null; then
+	# What a fresh machine's apt would do with it (simulated: nothing installed).
+	apt-get install -s "$deb" >"$T"/apt.log 2>&1 || { cat "$T"/apt.log; fail "apt-get -s install refuses the package"; }
+	grep -q "^Inst atbridge " "$T"/apt.log || { cat "$T"/apt.log; fail "apt-get -s install would not install it"; }
+	pass "apt-get -s install resolves its dependencies"
+fi
 
 R=$T/root
 mkdir -p "$R"
