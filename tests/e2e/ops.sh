@@ -80,6 +80,31 @@ control)
 	echo "$out" | grep -q "^error: unknown request 'bogus'" || fail "unknown request not named"
 	out=$(head -c 1000 /dev/zero | tr '\0' a | timeout 5 socat -t 2 - UNIX-CONNECT:"$SOCK")
 	echo "$out" | grep -q '^error: request longer than 128 bytes' || fail "long request: $out"
+	# Several clients at once, bounded: 16 idle connections, the 17th is
+	# refused with one line; one connection carries several requests.
+	out=$(python3 - "$SOCK" <<'PY'
+import socket, sys
+conns = []
+for i in range(16):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); conns.append(s)
+x = socket.socket(socket.AF_UNIX); x.connect(sys.argv[1]); x.settimeout(5)
+print(x.recv(200).decode().strip())
+c = conns[0]; c.settimeout(5)
+c.sendall(b"status json\nmetrics\n")
+buf = b""
+while buf.count(b"\n\n") < 2:
+    d = c.recv(65536)
+    if not d: break
+    buf += d
+print("two responses" if buf.count(b"\n\n") == 2 and buf.startswith(b"{") else "bad: %r" % buf[:200])
+PY
+)
+	echo "$out"
+	echo "$out" | grep -q "^error: too many control clients" || fail "17th client not refused: $out"
+	echo "$out" | grep -q "^two responses" || fail "two requests on one connection: $out"
+	ok=
+	for _ in 1 2 3 4 5; do ctl status >/dev/null 2>&1 && { ok=1; break; }; sleep 0.2; done
+	[ -n "$ok" ] || fail "status failed after the clients went away"
 	ctl reconnect 2>"$WORK"/rec.err && fail "reconnect claimed success"
 	ctl status >/dev/null || fail "status failed after bad requests"
 	pass "bad and long requests are refused with one line; the daemon keeps serving"
