@@ -404,11 +404,15 @@ static void start_close(struct sim7000_link *l)
 }
 
 /* Sending side of one link: data, then ack queries, then a pending close.
- * In the full-size pass a TCP send waits until a whole chunk is queued. */
+ * In the full-size pass a TCP send waits until a whole chunk is queued, but
+ * only briefly (SIM7000_COALESCE_S): a short request must not starve behind
+ * other links' full-size reads. */
+#define SIM7000_COALESCE_S 0.01
 static bool schedule_tx(struct modem *m, struct sim7000_link *l, bool full_only)
 {
 	if (l->state == LINK_OPEN && l->tx_len > 0 && !l->ack_blocked &&
-	    (!full_only || l->proto == MODEM_UDP || l->tx_len >= SIM7000_CHUNK))
+	    (!full_only || l->proto == MODEM_UDP || l->tx_len >= SIM7000_CHUNK ||
+	     ev_now(m->loop) - l->tx_since >= SIM7000_COALESCE_S))
 		return issue_send(m, l);
 	if (l->state == LINK_OPEN && l->ack_query_due)
 		return issue_ack_query(m, l);
@@ -671,6 +675,8 @@ static size_t sim7000_send(struct modem *m, int link, const uint8_t *buf, size_t
 	} else if (len > space) {
 		len = space;
 	}
+	if (l->tx_len == 0 && len)
+		l->tx_since = ev_now(m->loop);
 	memcpy(l->tx + l->tx_len, buf, len);
 	l->tx_len += len;
 	if (len)

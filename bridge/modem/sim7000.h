@@ -32,6 +32,7 @@ struct sim7000_link {
 	enum modem_proto proto;
 	uint8_t tx[SIM7000_TX_CAP];
 	size_t tx_len;
+	ev_tstamp tx_since; /* when tx_len last went from 0 to more */
 	uint16_t dgram[SIM7000_UDP_QUEUE]; /* UDP: datagram lengths in tx */
 	size_t n_dgram;
 	size_t window;

@@ -54,7 +54,7 @@ e2e_cleanup() {
 	fi
 	ip netns del "$NS_SRV" 2>/dev/null
 	ip netns del "$NS_CLI" 2>/dev/null
-	rm -rf "$WORK"
+	[ -n "${E2E_KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 	exit $rc
 }
 trap e2e_cleanup EXIT

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# End-to-end recovery from module faults, injected through the simulator's
+# control socket. Usage: recovery.sh CASE
+#   pdpdeact | reboot | linkclose | garbage | dropurc | stall | devicegone
+. "$(dirname "$0")"/lib.sh
+
+case_=${1:?case}
+e2e_netns
+e2e_httpd
+url=http://$SRV_ADDR
+
+ctl() { # sends one control command to the simulator, prints its answer
+	python3 - "$WORK"/sim.ctl "$*" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+s.settimeout(5)
+print(s.recv(65536).decode().strip())
+PY
+}
+
+# seconds (with fraction) since the epoch
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
+
+# Waits until a small fetch succeeds; prints how long it took from $1.
+wait_service() { # t0 limit_s
+	local t0=$1 limit=$2
+	while :; do
+		if in_cli curl -sS --max-time 3 -o /dev/null "$url/small" 2>/dev/null; then
+			since "$t0"
+			return 0
+		fi
+		[ "$(python3 -c "print(int(float('$(since "$t0")') > $limit))")" = 1 ] && return 1
+		sleep 0.2
+	done
+}
+
+# A download that is cut by the fault must end (reset or error), never hang.
+# Started in this shell (not in $(...)) so that `wait` can collect it; the
+# pid is left in BULK_PID.
+start_bulk() { # name
+	ip netns exec "$NS_CLI" curl -sS --max-time 60 -o "$WORK/got-$1" "$url/$1" 2>"$WORK/curl-$1.err" &
+	BULK_PID=$!
+}
+
+e2e_file small 2000
+e2e_file big 4000000
+
+case $case_ in
+pdpdeact|reboot)
+	e2e_bridge --sim-arg=--baud=460800
+	start_bulk big; pid=$BULK_PID
+	sleep 1.5
+	t0=$(now)
+	if [ $case_ = pdpdeact ]; then ctl pdp-deact; limit=10; else ctl reboot; limit=15; fi
+	wait "$pid" && fail "the download survived a $case_ it could not have survived"
+	ended=$(since "$t0")
+	[ "${ended%.*}" -lt 10 ] || fail "the cut download took ${ended}s to end"
+	grep -qi "reset\|recv failure\|transfer closed" "$WORK"/curl-big.err || fail "curl did not see a reset: $(cat "$WORK"/curl-big.err)"
+	took=$(wait_service "$t0" $limit) || fail "service not back within ${limit}s of the $case_"
+	pass "$case_: the cut flow was reset after ${ended}s, service back after ${took}s"
+	;;
+linkclose)
+	e2e_bridge --sim-arg=--baud=460800
+	e2e_file b1 400000; e2e_file b2 400000; e2e_file b3 400000
+	start_bulk b1; p1=$BULK_PID; sleep 0.3
+	start_bulk b2; p2=$BULK_PID; sleep 0.3
+	start_bulk b3; p3=$BULK_PID
+	sleep 1
+	ctl close 1
+	ok=0
+	for n in 1 2 3; do
+		eval p=\$p$n
+		if wait "$p" && [ "$(sha_of "$WORK/got-b$n")" = "$(sha_of "$WORK/www/b$n")" ]; then ok=$((ok + 1)); fi
+	done
+	[ $ok -eq 2 ] || fail "$ok of 3 downloads intact after one link closed, want exactly 2"
+	pass "a remote close ended one flow; the other two completed intact"
+	;;
+garbage|dropurc|stall)
+	e2e_bridge --sim-arg=--baud=460800
+	e2e_file b1 400000; e2e_file b2 400000
+	start_bulk b1; p1=$BULK_PID
+	start_bulk b2; p2=$BULK_PID
+	sleep 1
+	case $case_ in
+	# noise, a torn notification and a junk line; not a forged final result
+	garbage) ctl garbage ff00fe2b434950525847a5a50d0a6a756e6b206c696e650d0a1a1b0d0a2b43495052584745543a20312c0d0a ;;
+	dropurc) ctl drop-urc 5 ;;
+	stall) ctl stall 3000 ;;
+	esac
+	for n in 1 2; do
+		eval p=\$p$n
+		wait "$p" || fail "download b$n failed after $case_: $(cat "$WORK"/curl-b$n.err)"
+		[ "$(sha_of "$WORK/got-b$n")" = "$(sha_of "$WORK/www/b$n")" ] || fail "b$n differs after $case_"
+	done
+	pass "$case_: both downloads completed intact"
+	;;
+devicegone)
+	# the simulator runs on its own here, so that it can go away and come back
+	pty=$WORK/modem
+	sim() {
+		ip netns exec "$NS_SRV" "$ATBRIDGE_SIM" --baud 0 --link "$pty" --hosts "$WORK"/hosts \
+			--control "$WORK"/sim.ctl >/dev/null 2>"$WORK"/sim.err &
+		SIM_PID=$!
+		for _ in $(seq 50); do [ -e "$pty" ] && return 0; sleep 0.1; done
+		fail "simulator did not start"
+	}
+	sim
+	SRV_PIDS+=($SIM_PID)
+	ip netns exec "$NS_CLI" "$ATBRIDGE" --device "$pty" -v >"$WORK"/bridge.log 2>&1 &
+	BRIDGE_PID=$!
+	for _ in $(seq 300); do grep -q "data link up" "$WORK"/bridge.log && break; sleep 0.1; done
+	in_cli curl -sS --max-time 5 -o /dev/null "$url/small" || fail "no service before the fault"
+	kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
+	sleep 1
+	in_cli ip link show tun0 >/dev/null || fail "tun0 went away with the device"
+	t=$(now)
+	in_cli curl -sS --max-time 10 -o /dev/null "$url/small" 2>/dev/null && fail "a connection succeeded with no module"
+	refused=$(since "$t")
+	[ "${refused%.*}" -lt 2 ] || fail "a new connection took ${refused}s to be refused while the device was gone"
+	t0=$(now)
+	sim
+	SRV_PIDS+=($SIM_PID)
+	took=$(wait_service "$t0" 5) || fail "service not back within 5 s of the device returning"
+	pass "device gone: tun0 stayed, connections refused in ${refused}s, service back ${took}s after the device returned"
+	;;
+*)
+	fail "unknown case $case_"
+	;;
+esac
+exit 0
