@@ -21,6 +21,20 @@ for tool in ip curl python3 sha256sum; do
 	command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 done
 
+# The simulated module: ATB_MODEL=sim7000 (default) or n11v2. atbridge
+# identifies it by itself (model auto). The AT commands the tests look for
+# in the simulator's command log differ by dialect:
+ATB_MODEL=${ATB_MODEL:-sim7000}
+case $ATB_MODEL in
+sim7000) AT_OPEN_TCP='AT+CIPSTART=[0-9],"TCP"'; AT_OPEN_UDP='AT+CIPSTART=[0-9],"UDP"'
+	AT_DNS='AT+CDNSGIP='; AT_PING='AT+CIPPING=' ;;
+n11v2) AT_OPEN_TCP='AT+TCPSETUP='; AT_OPEN_UDP='AT+UDPSETUP='
+	AT_DNS='AT+DNS='; AT_PING='AT+PING=' ;;
+*) echo "FAIL: unknown ATB_MODEL '$ATB_MODEL'"; exit 1 ;;
+esac
+# grep -F friendly: does the simulator's log hold a command starting so?
+sim_log_has() { grep -q -- "$1" "$WORK"/sim-commands.log; }
+
 TAG=atb$$
 NS_SRV=${TAG}srv
 NS_CLI=${TAG}cli
@@ -91,7 +105,7 @@ e2e_httpd() {
 e2e_bridge() {
 	ip netns exec "$NS_CLI" "$ATBRIDGE" --sim --sim-path "$ATBRIDGE_SIM" --sim-netns "$NS_SRV" \
 		--sim-arg "--hosts=$WORK/hosts" --sim-arg "--log=$WORK/sim-commands.log" \
-		--sim-arg "--control=$WORK/sim.ctl" -v "$@" >"$WORK"/bridge.log 2>&1 &
+		--sim-arg "--control=$WORK/sim.ctl" --sim-arg "--model=$ATB_MODEL" -v "$@" >"$WORK"/bridge.log 2>&1 &
 	BRIDGE_PID=$!
 	for _ in $(seq 300); do
 		grep -q "data link up" "$WORK"/bridge.log 2>/dev/null && return 0

@@ -93,5 +93,5 @@ iperf)
 esac
 
 # The bytes really went over AT commands: the simulator saw the sends.
-grep -q "AT+CIPSTART=" "$WORK"/sim-commands.log || fail "no AT+CIPSTART in the simulator's command log"
+sim_log_has "$AT_OPEN_TCP" || fail "no $AT_OPEN_TCP in the simulator's command log"
 exit 0

@@ -27,9 +27,9 @@ dig)
 	out=$(dig_ www.example.test MX)
 	echo "$out" | grep -q "status: NOTIMP" || fail "MX: not NOTIMP: $out"
 	# cached: a second query does not reach the module
-	n1=$(grep -c CDNSGIP "$WORK"/sim-commands.log)
+	n1=$(grep -c -- "$AT_DNS" "$WORK"/sim-commands.log)
 	a=$(dig_ +short www.example.test A)
-	n2=$(grep -c CDNSGIP "$WORK"/sim-commands.log)
+	n2=$(grep -c -- "$AT_DNS" "$WORK"/sim-commands.log)
 	[ "$a" = "$SRV_ADDR" ] && [ "$n1" = "$n2" ] || fail "cached answer: got '$a', module lookups $n1 -> $n2"
 	pass "dig A, AAAA, NXDOMAIN, NOTIMP and the cache"
 	;;
@@ -45,7 +45,7 @@ dnsshared)
 	for i in 1 2 3 4 5; do
 		[ "$(cat "$WORK/dig$i")" = "$SRV_ADDR2" ] || fail "dig $i got '$(cat "$WORK/dig$i")'"
 	done
-	n=$(grep -c 'CDNSGIP="other.example.test"' "$WORK"/sim-commands.log)
+	n=$(grep -c -- "${AT_DNS}\"*other.example.test" "$WORK"/sim-commands.log)
 	[ "$n" = 1 ] || fail "5 identical questions cost $n module lookups, want 1"
 	pass "identical questions in flight share one module lookup"
 	;;
@@ -57,8 +57,8 @@ forward)
 	SRV_PIDS+=($!)
 	sleep 0.3
 	in_cli python3 "$E2E_DIR"/udpecho.py $SRV_ADDR 53 20 300 5 || fail "port 53 not forwarded"
-	grep -q 'CIPSTART=[0-9],"UDP","198.51.100.10",53' "$WORK"/sim-commands.log || fail "no UDP link to port 53"
-	grep -q CDNSGIP "$WORK"/sim-commands.log && fail "forward mode still used the module's resolver"
+	grep -q -- "$AT_OPEN_UDP.*198.51.100.10\"*,53" "$WORK"/sim-commands.log || fail "no UDP link to port 53"
+	sim_log_has "$AT_DNS" && fail "forward mode still used the module's resolver"
 	pass "dns = forward carries port 53 as ordinary UDP"
 	;;
 dnstcp)
@@ -86,7 +86,7 @@ hostile)
 	if grep -q 'CFUN\|a"b\|q"\|sp ace' "$WORK"/sim-commands.log; then
 		fail "a hostile name reached the module: $(grep 'CFUN\|"b\|q"' "$WORK"/sim-commands.log)"
 	fi
-	grep -q CDNSGIP "$WORK"/sim-commands.log && fail "a refused name still cost a module lookup"
+	sim_log_has "$AT_DNS" && fail "a refused name still cost a module lookup"
 	pass "hostile names refused and absent from the module's command log"
 	;;
 udpecho)
@@ -110,7 +110,7 @@ ping)
 	command -v ping >/dev/null || { echo "SKIP: ping not installed"; exit 77; }
 	out=$(in_cli ping -n -c 5 -i 0.3 -W 3 $SRV_ADDR) || fail "ping $SRV_ADDR: $out"
 	echo "$out" | grep -q "5 packets transmitted, 5 received" || fail "ping: $out"
-	grep -q "AT+CIPPING=\"$SRV_ADDR\"" "$WORK"/sim-commands.log || fail "no AT+CIPPING in the module's log"
+	grep -q -- "$AT_PING\"*$SRV_ADDR" "$WORK"/sim-commands.log || fail "no $AT_PING in the module's log"
 	# an address the module's ping cannot reach: no reply
 	out=$(in_cli ping -n -c 2 -i 0.3 -W 4 203.0.113.99)
 	echo "$out" | grep -q "2 packets transmitted, 0 received" || fail "unreachable ping answered: $out"
