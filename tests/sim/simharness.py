@@ -133,8 +133,11 @@ class Sim:
 
     def drain(self, t=0.1):
         deadline = time.time() + t
-        while time.time() < deadline:
-            self._fill(deadline - time.time())
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                break
+            self._fill(left)
         d, self.rx = self.rx, b""
         return d
 
