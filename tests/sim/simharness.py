@@ -84,7 +84,7 @@ class Sim:
                 select.select([], [self.fd], [], 0.1)
 
     def _fill(self, timeout):
-        r, _, _ = select.select([self.fd], [], [], timeout)
+        r, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
         if r:
             try:
                 d = os.read(self.fd, 65536)
