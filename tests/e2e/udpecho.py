@@ -40,7 +40,37 @@ def run_client(addr, port, count, maxsize, rng):
     s.close()
 
 
+def run_burst(addr, port, rounds, burst, maxsize, rng):
+    """Sends `burst` datagrams without waiting, then expects each back whole
+    and separate (as a multiset: the module may reorder nothing, but UDP may)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3.0)
+    for r in range(rounds):
+        sent = [bytes(rng.getrandbits(8) for _ in range(1 + rng.randrange(maxsize)))
+                for _ in range(burst)]
+        for p in sent:
+            s.sendto(p, (addr, port))
+        got = []
+        try:
+            while len(got) < burst:
+                got.append(s.recvfrom(65535)[0])
+        except socket.timeout:
+            pass
+        if sorted(got) != sorted(sent):
+            sys.exit(f"burst {r}: sent sizes {[len(p) for p in sent]}, "
+                     f"got sizes {[len(p) for p in got]}")
+    s.close()
+    print(f"{rounds} bursts of {burst} datagrams came back whole and separate")
+
+
 def main():
+    if "--burst" in sys.argv:
+        a = sys.argv[1:]
+        i = a.index("--burst")
+        burst = int(a[i + 1])
+        del a[i:i + 2]
+        run_burst(a[0], int(a[1]), int(a[2]), burst, int(a[3]), random.Random(11))
+        return
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     clients = 1
     if "--clients" in sys.argv:
