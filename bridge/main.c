@@ -231,6 +231,8 @@ int main(int argc, char **argv)
 			.cmd_timeout_ms = cfg.cmd_timeout_ms,
 			.poll_interval_ms = cfg.poll_interval_ms,
 			.max_inflight = cfg.max_inflight,
+			.transparent = cfg.transparent,
+			.guard_ms = cfg.guard_ms,
 		};
 
 		modem = modem_new(loop, &mc, service_wrap_events(&flow_modem_events), NULL);

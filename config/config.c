@@ -23,6 +23,7 @@ void config_defaults(struct atb_config *c)
 	c->cmd_timeout_ms = 5000;
 	c->poll_interval_ms = 2000;
 	c->max_inflight = 8192;
+	c->guard_ms = 1000;
 	strcpy(c->tun_name, "tun0");
 	c->tun_addr = htonl(0x0a550001);  /* 10.85.0.1 */
 	c->tun_prefix = 24;
@@ -155,6 +156,19 @@ static bool parse_model(const char *what, const char *s, enum atb_model *out, FI
 		*out = ATB_MODEL_N11V2;
 	else {
 		fprintf(err, "atbridge: %s: '%s' is not one of auto, sim7000, n11v2\n", what, s);
+		return false;
+	}
+	return true;
+}
+
+static bool parse_link_mode(const char *what, const char *s, bool *transparent, FILE *err)
+{
+	if (!strcmp(s, "multi"))
+		*transparent = false;
+	else if (!strcmp(s, "transparent"))
+		*transparent = true;
+	else {
+		fprintf(err, "atbridge: %s: '%s' is not one of multi, transparent\n", what, s);
 		return false;
 	}
 	return true;
@@ -341,6 +355,9 @@ void config_usage(FILE *out)
 	"  --cmd-timeout-ms N     default AT command timeout (default 5000)\n"
 	"  --poll-interval-ms N   safety poll of quiet links (default 2000)\n"
 	"  --max-inflight N       bytes per link sent but not acknowledged (default 8192)\n"
+	"  --link MODE            multi | transparent: one flow at a time in data mode\n"
+	"                         (default multi)\n"
+	"  --guard-ms N           +++ escape guard time, 100 to 10000 (default 1000)\n"
 	"Simulator:\n"
 	"  --sim                  run atbridge-sim on a pty (the default without --device)\n"
 	"  --sim-path PATH        simulator binary (default: beside atbridge, then $PATH)\n"
@@ -386,6 +403,7 @@ enum {
 	OPT_MAX_FLOWS, OPT_QUEUE_LEN, OPT_QUEUE_WAIT, OPT_VERSION, OPT_MAX_UDP, OPT_UDP_IDLE,
 	OPT_DNS, OPT_DNS_TTL, OPT_DNS_TIMEOUT, OPT_PIN, OPT_NETNS, OPT_CONFIG, OPT_CHECK,
 	OPT_LOG_LEVEL, OPT_CTL_SOCKET, OPT_CTL_MODE, OPT_METRICS_FILE, OPT_METRICS_INTERVAL,
+	OPT_LINK, OPT_GUARD,
 };
 
 /* The file keys are these names ('_' may stand for '-'); the ones with
@@ -409,6 +427,8 @@ static const struct opt_def opt_defs[] = {
 	{"cmd-timeout-ms", required_argument, OPT_CMD_TIMEOUT, true},
 	{"poll-interval-ms", required_argument, OPT_POLL, true},
 	{"max-inflight", required_argument, OPT_INFLIGHT, true},
+	{"link", required_argument, OPT_LINK, true},
+	{"guard-ms", required_argument, OPT_GUARD, true},
 	{"sim", no_argument, OPT_SIM, true},
 	{"sim-path", required_argument, OPT_SIM_PATH, true},
 	{"sim-netns", required_argument, OPT_SIM_NETNS, true},
@@ -465,6 +485,8 @@ static bool apply_option(struct atb_config *c, int opt, const char *what, const 
 		return config_parse_uint(what, arg, 100, 600000, &c->poll_interval_ms, err);
 	case OPT_INFLIGHT:
 		return config_parse_uint(what, arg, 1460, 1048576, &c->max_inflight, err);
+	case OPT_LINK: return parse_link_mode(what, arg, &c->transparent, err);
+	case OPT_GUARD: return config_parse_uint(what, arg, 100, 10000, &c->guard_ms, err);
 	case OPT_SIM:
 		if (!from_file) {
 			c->sim = true;
@@ -827,6 +849,8 @@ void config_print(const struct atb_config *c, FILE *out)
 	fprintf(out, "# pin is %s (never shown)\n", c->pin[0] ? "set" : "not set");
 	fprintf(out, "cmd-timeout-ms = %u\npoll-interval-ms = %u\nmax-inflight = %u\n",
 	        c->cmd_timeout_ms, c->poll_interval_ms, c->max_inflight);
+	fprintf(out, "link = %s\nguard-ms = %u\n", c->transparent ? "transparent" : "multi",
+	        c->guard_ms);
 	fprintf(out, "\n[simulator]\nsim = %s\n", c->sim ? "yes" : "no");
 	if (c->sim_path[0])
 		fprintf(out, "sim-path = %s\n", c->sim_path);

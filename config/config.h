@@ -31,6 +31,8 @@ struct atb_config {
 	unsigned cmd_timeout_ms;
 	unsigned poll_interval_ms;
 	unsigned max_inflight;
+	bool transparent;       /* link = transparent: one flow at a time in data mode */
+	unsigned guard_ms;      /* +++ escape guard time in transparent mode */
 
 	/* simulator (when no device is given, or --sim) */
 	bool sim;

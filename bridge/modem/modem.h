@@ -35,6 +35,10 @@ struct modem_config {
 	unsigned cmd_timeout_ms;   /* default per-command timeout (bring-up uses longer ones) */
 	unsigned poll_interval_ms; /* safety poll (CIPRXGET=4) for quiet links */
 	unsigned max_inflight;     /* per-link bytes accepted by the module but not acked (CIPACK) */
+	/* Transparent links (CIPMODE=1 / TCPTRANS): one link at a time in data
+	 * mode; modem_max_links() is 1. */
+	bool transparent;
+	unsigned guard_ms;         /* +++ guard time (0: the manual's 1000 ms) */
 };
 
 /* Events from the modem layer to the bridge. ctx is the pointer given to

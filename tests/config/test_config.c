@@ -68,6 +68,22 @@ static void expect_error(const char *opt, const char *val, const char *needle)
 		fail_msg("message is not one line: %s", e);
 }
 
+static void test_link_mode(void **state)
+{
+	struct atb_config c;
+	char e[256] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&c, e, "--device", "/dev/ttyUSB2"), 0);
+	assert_false(c.transparent);
+	assert_int_equal(c.guard_ms, 1000);
+	assert_int_equal(PARSE(&c, e, "--link", "transparent", "--guard-ms", "500"), 0);
+	assert_true(c.transparent);
+	assert_int_equal(c.guard_ms, 500);
+	expect_error("--link", "single", "not one of multi, transparent");
+	expect_error("--guard-ms", "50", "--guard-ms");
+}
+
 static void test_bad_values_are_named(void **state)
 {
 	(void)state;
@@ -119,6 +135,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_run_the_simulator),
 		cmocka_unit_test(test_real_module_options),
+		cmocka_unit_test(test_link_mode),
 		cmocka_unit_test(test_bad_values_are_named),
 		cmocka_unit_test(test_apn_length_limit),
 		cmocka_unit_test(test_sim_args_bounded),
