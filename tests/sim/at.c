@@ -30,7 +30,8 @@ static const char *find_at(const char *line, size_t n)
 
 /* Length of the next command of a combined line (V.25ter 5.2.1): an
  * extended command runs to an unquoted ';'; a basic one is a letter (or
- * '&' and a letter) and its digits; an S-parameter is Sn, Sn? or Sn=m. */
+ * '&' and a letter) and its digits; an S-parameter is Sn, Sn? or Sn=m;
+ * D takes the rest of the line (its dial string). */
 static size_t next_command(const char *p, size_t n)
 {
 	size_t i = 0;
@@ -46,6 +47,8 @@ static size_t next_command(const char *p, size_t n)
 		}
 		return i;
 	}
+	if (p[0] == 'D' || p[0] == 'd')
+		return n; /* the dial string runs to the end of the line */
 	if (p[0] == '&' && n > 1)
 		i = 2;
 	else

@@ -32,6 +32,8 @@ static void usage(FILE *f)
 	      "  --rxbuf BYTES          per-link receive buffer limit (default 65536)\n"
 	      "  --log FILE             append every command line received\n"
 	      "  --verbose              log activity to stderr\n"
+	      "  --ppp-cmd CMD          shell command run on a second pty for ATD*99# / AT+CGDATA\n"
+	      "                         (PPP data mode; default: a pppd, see docs/simulator.md)\n"
 	      "  --help                 show this help\n\n"
 	      "Control socket commands (one per line, reply \"OK ...\" or \"ERR <reason>\"):\n"
 	      "  pdp-deact | close <n> | reboot | garbage <hex> | stall <ms> | drop-urc <n> | stats\n"
@@ -56,7 +58,7 @@ static bool parse_long(const char *flag, const char *v, long lo, long hi, long *
 static bool parse_args(int argc, char **argv)
 {
 	enum { O_MODEL = 256, O_BAUD, O_LAT, O_HOSTS, O_LINK, O_CONTROL, O_SEED, O_RACE,
-	       O_JITTER, O_RXBUF, O_LOG, O_VERBOSE, O_HELP };
+	       O_JITTER, O_RXBUF, O_LOG, O_VERBOSE, O_HELP, O_PPP };
 	static const struct option lo[] = {
 		{ "model", required_argument, 0, O_MODEL },
 		{ "baud", required_argument, 0, O_BAUD },
@@ -71,6 +73,7 @@ static bool parse_args(int argc, char **argv)
 		{ "log", required_argument, 0, O_LOG },
 		{ "verbose", no_argument, 0, O_VERBOSE },
 		{ "help", no_argument, 0, O_HELP },
+		{ "ppp-cmd", required_argument, 0, O_PPP },
 		{ 0, 0, 0, 0 },
 	};
 	S.o.rxbuf = 65536;
@@ -114,6 +117,7 @@ static bool parse_args(int argc, char **argv)
 			break;
 		case O_LOG: S.o.log = optarg; break;
 		case O_VERBOSE: S.o.verbose = true; break;
+		case O_PPP: S.o.ppp_cmd = optarg; break;
 		case O_HELP:
 			usage(stdout);
 			exit(0);
@@ -231,6 +235,7 @@ int main(int argc, char **argv)
 	ev_signal_start(S.loop, &sint);
 	ev_run(S.loop, 0);
 
+	sim_ppp_stop();
 	sim_link_close_all();
 	sim_delay_flush();
 	sim_control_close();

@@ -217,6 +217,16 @@ struct cmd {
 	void (*fn)(const struct at_cmd *c);
 };
 
+static void ppp_ended(void)
+{
+	n11.in = IN_CMD;
+}
+
+static void n11_cgdata(const struct at_cmd *c)
+{
+	sim_ppp_cgdata(c, ppp_ended);
+}
+
 static const struct cmd cmds[] = {
 	{ "+CGMM", n11_cgmm },		{ "+CGMI", n11_cgmi },
 	{ "+CGMR", n11_cgmr },		{ "+GMR", n11_gmr },
@@ -239,6 +249,7 @@ static const struct cmd cmds[] = {
 	{ "+TCPTRANS", n11_tcptrans },	{ "+UDPTRANS", n11_udptrans },
 	{ "+TRANSCLOSE", n11_transclose },	{ "+TRANCLOSE", n11_transclose },
 	{ "+DNS", n11_dns },		{ "+PING", n11_ping },
+	{ "+CGDATA", n11_cgdata },
 };
 
 static bool digit_max(const char *rest, int max)
@@ -252,6 +263,12 @@ static bool digit_max(const char *rest, int max)
 static void dispatch_basic(const struct at_cmd *c)
 {
 	switch (c->name[0]) {
+	case 'D':
+		/* PPP dial-up (ppp.c) */
+		if (!sim_ppp_dial_string(c->rest))
+			break;
+		sim_ppp_dial(ppp_ended);
+		return;
 	case 'E':
 		if (!c->rest[0] || ((c->rest[0] == '0' || c->rest[0] == '1') && !c->rest[1])) {
 			AT.echo = c->rest[0] == '1';
@@ -342,6 +359,10 @@ static void feed(void)
 	while (!S.busy && !S.stalled && !S.rebooting && S.in.len) {
 		size_t before = S.in.len;
 		enum inmode m = n11.in;
+		if (sim_ppp_online()) {
+			sim_ppp_feed();
+			return;
+		}
 		if (n11.in == IN_CMD) {
 			if (!at_feed_line(dispatch))
 				return;

@@ -42,6 +42,7 @@ struct sim_opts {
 	long rxbuf;
 	const char *log;
 	bool verbose;
+	const char *ppp_cmd;     /* --ppp-cmd: program behind ATD*99# */
 };
 
 /* ---- hosts file (hosts.c) ---- */
@@ -250,3 +251,16 @@ void sim_trans_start(struct sim_link *l, bool escape_enabled, void (*on_escape)(
 void sim_trans_stop(void);
 bool sim_trans_online(void);
 void sim_trans_feed(void);
+
+/* ---- PPP data mode shared by the models (ppp.c) ---- */
+extern const char *sim_ppp_default_cmd;
+/* Spawns --ppp-cmd on a second pty; on_end runs when the session is over. */
+bool sim_ppp_start(void (*on_end)(void));
+bool sim_ppp_online(void);
+void sim_ppp_feed(void);
+void sim_ppp_stop(void);
+/* "*99...#" after ATD */
+bool sim_ppp_dial_string(const char *rest);
+/* CONNECT and PPP data mode, or NO CARRIER when the program cannot start */
+void sim_ppp_dial(void (*on_end)(void));
+void sim_ppp_cgdata(const struct at_cmd *c, void (*on_end)(void));

@@ -370,6 +370,8 @@ struct cmd {
 	bool needs_context;     /* refused (operation not allowed) in PDP DEACT */
 };
 
+static void s7_cgdata(const struct at_cmd *c);
+
 static const struct cmd cmds[] = {
 	{ "+CIPMUX", s7_cipmux, false },	{ "+CSTT", s7_cstt, true },
 	{ "+CIICR", s7_ciicr, true },		{ "+CIFSR", s7_cifsr, true },
@@ -391,6 +393,7 @@ static const struct cmd cmds[] = {
 	{ "+CGMM", s7_cgmm, false },		{ "+CGMR", s7_cgmr, false },
 	{ "+GSN", s7_gsn, false },		{ "+CGSN", s7_gsn, false },
 	{ "+IFC", s7_ifc, false },		{ "+IPR", s7_ipr, false },
+	{ "+CGDATA", s7_cgdata, false },
 };
 
 static const struct cmd *find(const char *name)
@@ -421,10 +424,26 @@ static bool digit_max(const char *rest, int max)
 	return true;
 }
 
+static void ppp_ended(void)
+{
+	s7.in = IN_CMD;
+}
+
+static void s7_cgdata(const struct at_cmd *c)
+{
+	sim_ppp_cgdata(c, ppp_ended);
+}
+
 static void dispatch_basic(const struct at_cmd *c)
 {
 	int v;
 	switch (c->name[0]) {
+	case 'D':
+		/* PPP dial-up (ppp.c); no voice or CSD */
+		if (!sim_ppp_dial_string(c->rest))
+			break;
+		sim_ppp_dial(ppp_ended);
+		return;
 	case 'E':
 		if (!basic_flag(c->rest, &v))
 			break;
@@ -550,6 +569,10 @@ static void feed(void)
 	while (!S.busy && !S.stalled && !S.rebooting && S.in.len) {
 		size_t before = S.in.len;
 		enum inmode m = s7.in;
+		if (sim_ppp_online()) {
+			sim_ppp_feed();
+			return;
+		}
 		if (s7.in == IN_CMD) {
 			if (!at_feed_line(dispatch))
 				return;
