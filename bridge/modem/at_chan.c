@@ -24,6 +24,8 @@ struct at_chan {
 	void *ctx;
 	ev_io rio, wio;
 	ev_timer timer;
+	ev_timer payload_timer; /* a payload that stopped arriving */
+	unsigned baud;
 	bool dead;
 
 	struct at_parser parser;
@@ -33,6 +35,9 @@ struct at_chan {
 	struct at_cmd cur;
 	bool in_flight, prompt_seen;
 	unsigned timeouts_in_row;
+	/* resync (see at_chan_set_resync) */
+	bool resync_on, resyncing, probing, probe_echo;
+	unsigned probes;
 
 	struct at_urc urcs[AT_URC_MAX];
 	size_t n_urcs;
@@ -122,13 +127,8 @@ static void complete(struct at_chan *c, enum at_result res, const char *final_li
 	start_next(c);
 }
 
-static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+static void command_timed_out(struct at_chan *c)
 {
-	(void)loop;
-	(void)revents;
-	struct at_chan *c = w->data;
-	if (!c->in_flight)
-		return;
 	c->stats.timeouts++;
 	/* A send that never saw its prompt may still be waiting for data:
 	 * ESC cancels it so the next command is not taken as payload. */
@@ -136,12 +136,114 @@ static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 		static const uint8_t esc = 0x1b;
 		out_append(c, &esc, 1);
 	}
+	/* Whatever was half received belongs to the answer given up on; a
+	 * payload cut by a module restart must not swallow its boot lines. */
+	at_parser_reset(&c->parser);
+	ev_timer_stop(c->loop, &c->payload_timer);
+	if (c->resync_on && c->hooks->stalled) {
+		/* The queue waits while probes find out what happened
+		 * (start_next sends them); probe_done decides. */
+		if (!c->resyncing) {
+			c->resyncing = true;
+			c->probes = 0;
+		}
+		complete(c, AT_RES_TIMEOUT, "");
+		return;
+	}
 	bool stalled = ++c->timeouts_in_row >= AT_STALL_TIMEOUTS;
 	if (stalled)
 		c->timeouts_in_row = 0;
 	complete(c, AT_RES_TIMEOUT, "");
 	if (stalled && c->hooks->stalled)
 		c->hooks->stalled(c->ctx);
+}
+
+static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct at_chan *c = w->data;
+	if (c->in_flight)
+		command_timed_out(c);
+}
+
+/* The payload announced by the last line did not arrive in time: drop it
+ * and give up on the command it belonged to. */
+static void on_payload_stalled(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct at_chan *c = w->data;
+	if (!c->parser.in_payload)
+		return;
+	c->parser.garbage_lines++;
+	at_parser_reset(&c->parser);
+	c->payload_dest = DEST_NONE;
+	if (c->in_flight)
+		command_timed_out(c);
+}
+
+static void payload_deadline(struct at_chan *c, size_t want)
+{
+	double s = AT_PAYLOAD_SLACK_MS / 1000.0 + 3.0 * (double)want * 10.0 / (double)c->baud;
+	ev_timer_stop(c->loop, &c->payload_timer);
+	ev_timer_set(&c->payload_timer, s, 0.);
+	ev_timer_start(c->loop, &c->payload_timer);
+}
+
+/* ---- resync ---- */
+
+static void probe_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
+{
+	(void)cmd;
+	(void)final_line;
+	struct at_chan *c = ctx;
+	bool echo = c->probe_echo;
+	c->probing = false;
+	c->probe_echo = false;
+	if (!c->resyncing)
+		return; /* resync was turned off meanwhile */
+	if (res == AT_RES_TIMEOUT && ++c->probes < AT_RESYNC_PROBES)
+		return; /* start_next sends the next probe */
+	c->resyncing = false;
+	c->timeouts_in_row = 0;
+	/* The hooks may submit: in_flight is already false here. */
+	if (res == AT_RES_TIMEOUT) {
+		c->hooks->stalled(c->ctx);
+	} else if (echo && c->hooks->rebooted) {
+		c->hooks->rebooted(c->ctx);
+	}
+	/* OK or ERROR without echo: the module answers; the queue goes on. */
+}
+
+static void start(struct at_chan *c, const struct at_cmd *cmd);
+
+static void start_probe(struct at_chan *c)
+{
+	struct at_cmd probe = { .text = "AT", .timeout_ms = AT_RESYNC_TIMEOUT_MS, .done = probe_done };
+	probe.ctx = c;
+	c->probing = true;
+	c->probe_echo = false;
+	/* CR first: ends whatever half command line the module may hold. */
+	out_append(c, "\r", 1);
+	start(c, &probe);
+}
+
+void at_chan_set_resync(struct at_chan *c, bool on)
+{
+	c->resync_on = on;
+	if (!on)
+		c->resyncing = false;
+}
+
+bool at_chan_resyncing(const struct at_chan *c)
+{
+	return c->resyncing;
+}
+
+void at_chan_set_line_rate(struct at_chan *c, unsigned baud)
+{
+	c->baud = baud ? baud : 115200;
 }
 
 static void start(struct at_chan *c, const struct at_cmd *cmd)
@@ -161,6 +263,10 @@ static void start_next(struct at_chan *c)
 {
 	if (c->in_flight || c->dead)
 		return;
+	if (c->resyncing) {
+		start_probe(c);
+		return;
+	}
 	if (c->q_len > 0) {
 		struct at_cmd cmd = c->queue[c->q_head];
 		c->q_head = (c->q_head + 1) % AT_QUEUE_MAX;
@@ -298,8 +404,11 @@ static size_t on_line(void *ctx, const char *line, size_t len)
 	size_t want = c->hooks->payload_len ? c->hooks->payload_len(c->ctx, line) : 0;
 
 	if (c->in_flight) {
-		if (!strcmp(line, c->cur.text))
+		if (!strcmp(line, c->cur.text)) {
+			if (c->probing)
+				c->probe_echo = true;
 			return 0; /* echo, until ATE0 takes effect */
+		}
 		enum at_final f = c->cur.final ? c->cur.final(&c->cur, line) : AT_NOT_FINAL;
 		if (f == AT_NOT_FINAL)
 			f = at_final_generic(line);
@@ -308,17 +417,20 @@ static size_t on_line(void *ctx, const char *line, size_t len)
 			return 0;
 		}
 	}
-	if (dispatch_urc(c, line))
-		return c->payload_dest == DEST_URC ? want : 0;
-	if (c->in_flight) {
+	if (dispatch_urc(c, line)) {
+		want = c->payload_dest == DEST_URC ? want : 0;
+	} else if (c->in_flight) {
 		c->payload_dest = DEST_CMD;
 		if (c->cur.line)
 			c->cur.line(c->cur.ctx, &c->cur, line);
 		/* The handler may have been the last word (it cannot complete
 		 * the command itself), payload follows for this command. */
-		return want;
+	} else {
+		want = 0; /* unsolicited line nobody asked for */
 	}
-	return 0; /* unsolicited line nobody asked for */
+	if (want > 0)
+		payload_deadline(c, want);
+	return want;
 }
 
 static void on_prompt(void *ctx)
@@ -344,7 +456,10 @@ static size_t on_inline(void *ctx, const char *line, size_t len)
 {
 	struct at_chan *c = ctx;
 	(void)len;
-	return c->hooks->inline_payload_len ? c->hooks->inline_payload_len(c->ctx, line) : 0;
+	size_t want = c->hooks->inline_payload_len ? c->hooks->inline_payload_len(c->ctx, line) : 0;
+	if (want > 0)
+		payload_deadline(c, want);
+	return want;
 }
 
 static const struct at_parser_ops parser_ops = {
@@ -371,6 +486,8 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	c->stats.line_rx += (uint64_t)n;
 	at_parser_feed(&c->parser, buf, (size_t)n);
+	if (!c->parser.in_payload)
+		ev_timer_stop(loop, &c->payload_timer);
 }
 
 /* ---- setup ---- */
@@ -407,6 +524,9 @@ struct at_chan *at_chan_new(struct ev_loop *loop, int fd, const struct at_chan_h
 	c->wio.data = c;
 	ev_timer_init(&c->timer, on_timeout, 0., 0.);
 	c->timer.data = c;
+	ev_timer_init(&c->payload_timer, on_payload_stalled, 0., 0.);
+	c->payload_timer.data = c;
+	c->baud = 115200;
 	ev_io_start(loop, &c->rio);
 	return c;
 }
@@ -424,6 +544,7 @@ void at_chan_free(struct at_chan *c)
 	ev_io_stop(c->loop, &c->rio);
 	ev_io_stop(c->loop, &c->wio);
 	ev_timer_stop(c->loop, &c->timer);
+	ev_timer_stop(c->loop, &c->payload_timer);
 	free(c);
 }
 

@@ -60,12 +60,24 @@ struct at_chan_hooks {
 	void (*idle)(void *ctx);
 	/* The serial fd failed (EOF, EIO). The channel stopped reading. */
 	void (*io_error)(void *ctx);
-	/* AT_STALL_TIMEOUTS commands in a row timed out: the module is not
-	 * answering (hung, rebooting, wrong baud). May be NULL. */
+	/* The module is not answering (hung, rebooting, wrong baud): with
+	 * resync on, the probes after a timeout went unanswered; with resync
+	 * off, AT_STALL_TIMEOUTS commands in a row timed out. May be NULL. */
 	void (*stalled)(void *ctx);
+	/* A resync probe was echoed: echo is on again, so the module restarted
+	 * (it powers up with echo on) and lost its state. May be NULL. */
+	void (*rebooted)(void *ctx);
 };
 
 #define AT_STALL_TIMEOUTS 3
+/* Resync after a command timeout: up to AT_RESYNC_PROBES bare "AT" probes,
+ * each with AT_RESYNC_TIMEOUT_MS, before the module counts as stalled. */
+#define AT_RESYNC_PROBES 3
+#define AT_RESYNC_TIMEOUT_MS 1000
+/* A binary payload that stops arriving is abandoned after this much slack
+ * plus three times its length at the line rate (a module that restarted
+ * mid-payload must not have its boot messages eaten as data). */
+#define AT_PAYLOAD_SLACK_MS 500
 
 struct at_chan_stats {
 	uint64_t line_tx, line_rx, commands, timeouts, errors, garbage_lines;
@@ -95,6 +107,16 @@ bool at_chan_on_urc(struct at_chan *c, const char *prefix,
 void at_chan_write_raw(struct at_chan *c, const void *buf, size_t len);
 
 void at_chan_get_stats(const struct at_chan *c, struct at_chan_stats *out);
+
+/* Resync on (the data link is up): after a command timeout the queue waits
+ * while bare "AT" probes find out whether the module still answers (go on),
+ * restarted (echo: rebooted hook) or is gone (stalled hook). Off (bring-up,
+ * which retries by itself): AT_STALL_TIMEOUTS timeouts in a row call
+ * stalled. Turning it off also ends a resync in progress. */
+void at_chan_set_resync(struct at_chan *c, bool on);
+bool at_chan_resyncing(const struct at_chan *c);
+/* Bits per second on the line (for the payload deadline); default 115200. */
+void at_chan_set_line_rate(struct at_chan *c, unsigned baud);
 
 /* Generic final result of a line: OK, ERROR, +CME ERROR..., +CMS ERROR...,
  * SHUT OK, CLOSE OK, SEND OK, SEND FAIL, DATA ACCEPT:... Forms with a link

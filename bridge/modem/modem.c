@@ -40,6 +40,7 @@ static bool open_chan(struct modem *m, int fd)
 		m->fd = -1;
 		return false;
 	}
+	at_chan_set_line_rate(m->chan, m->cfg.baud);
 	return true;
 }
 
@@ -116,6 +117,7 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
 	m->ev = *ev;
 	m->ctx = ctx;
 	m->dialect = d;
+	modem_recover_init(m);
 	m->fd = -1;
 	modem_probe_init(m);
 	if (!m->device || !m->apn || !m->user || !m->password || !open_chan(m, fd) || (d && !d->create(m))) {
@@ -237,4 +239,5 @@ void modem_get_stats(const struct modem *m, struct modem_stats *out)
 	out->timeouts = s.timeouts + m->old_chan_stats.timeouts;
 	out->errors = s.errors + m->old_chan_stats.errors;
 	out->garbage_lines = s.garbage_lines + m->old_chan_stats.garbage_lines;
+	out->reboot_requests = m->reboot_requests;
 }

@@ -39,6 +39,13 @@ struct modem_config {
 	 * mode; modem_max_links() is 1. */
 	bool transparent;
 	unsigned guard_ms;         /* +++ guard time (0: the manual's 1000 ms) */
+	/* Recovery (docs/recovery.md), after pppd: the first retry of a failed
+	 * bring-up waits holdoff_ms, each further one twice as long up to
+	 * holdoff_max_ms; after maxfail failed bring-ups in a row the process
+	 * exits with status 1 (0: retry for ever, pppd's persist). */
+	unsigned holdoff_ms;       /* 0: 1000 */
+	unsigned holdoff_max_ms;   /* 0: 30000 */
+	unsigned maxfail;
 };
 
 /* Events from the modem layer to the bridge. ctx is the pointer given to
@@ -128,6 +135,7 @@ struct modem_stats {
 	uint64_t bytes_to_module, bytes_from_module; /* payload */
 	uint64_t line_tx, line_rx;                   /* all bytes on the serial line */
 	uint64_t commands, timeouts, errors, garbage_lines;
+	uint64_t reboot_requests; /* the module stopped answering and was asked to restart */
 };
 void modem_get_stats(const struct modem *m, struct modem_stats *out);
 

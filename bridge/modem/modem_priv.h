@@ -26,6 +26,8 @@ struct modem_dialect {
 	void (*close)(struct modem *m, int link);
 	int (*resolve)(struct modem *m, const char *name); /* may be NULL */
 	int (*ping)(struct modem *m, uint32_t ip, unsigned timeout_ms);
+	/* Asks the module to restart when it stopped answering (may be NULL). */
+	const char *reboot_cmd;
 };
 
 struct modem {
@@ -47,6 +49,13 @@ struct modem {
 	char local_ip[16];
 	uint64_t bytes_to_module, bytes_from_module;
 	struct at_chan_stats old_chan_stats; /* from channels replaced by a reopen */
+	/* recovery (modem_recover.c) */
+	double holdoff;        /* delay before the next bring-up retry, s */
+	unsigned fails;        /* bring-ups failed in a row */
+	bool reboot_due;       /* the module stopped answering: ask it to restart */
+	uint32_t recover_gen;  /* a reboot request that is no longer wanted */
+	void (*recover_then)(struct modem *m);
+	uint64_t reboot_requests;
 };
 
 /* Closes and reopens the serial port with a new channel (after an I/O
@@ -59,6 +68,23 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
                               const struct modem_events *ev, void *ctx, int fd);
 /* A fresh request id (>= 0). */
 int modem_next_req(struct modem *m);
+
+/* modem_recover.c: what the dialects share when bring-up fails or the
+ * module stops answering (pppd's holdoff and maxfail). */
+void modem_recover_init(struct modem *m);
+/* Bring-up failed; silent: the module did not answer at all. Returns the
+ * delay before the next attempt (s). After maxfail failures: exits. */
+double modem_recover_failed(struct modem *m, bool silent);
+/* The delay a retry would wait now, without counting a failure. */
+double modem_recover_holdoff(const struct modem *m);
+void modem_recover_succeeded(struct modem *m);
+/* The module stopped answering while the link was up: the next bring-up
+ * starts with the dialect's reboot request. */
+void modem_recover_module_dead(struct modem *m);
+/* The module restarted by itself (boot URC, echo): no request needed. */
+void modem_recover_module_restarted(struct modem *m);
+/* Runs then(m) after the reboot request when one is due, at once otherwise. */
+void modem_recover_begin(struct modem *m, void (*then)(struct modem *m));
 
 /* modem_probe.c */
 extern const struct at_chan_hooks modem_probe_hooks;

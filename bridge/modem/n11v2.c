@@ -23,7 +23,6 @@
 #define N11V2_CONNECT_TIMEOUT 80.0
 #define N11V2_RETRY 0.2 /* after BUFFER NOT ENOUGH, and between ack queries */
 #define N11V2_POLL_BACKOFF_MAX 16
-#define N11V2_BACKOFF_MAX 30.0
 #define N11V2_DNS_TIMEOUT 30.0
 #define N11V2_PING_TIMEOUT 20.0
 #define N11V2_QUERY_QUEUE 8
@@ -53,7 +52,6 @@ struct n11v2 {
 	unsigned rr;
 	uint32_t gen;
 	bool chan_dead;
-	double backoff;
 	ev_timer retry_timer, poll_timer, wait_timer, hold_timer;
 	size_t rx_req, rx_len;
 	bool rx_header;
@@ -577,21 +575,49 @@ static void on_close_urc(void *ctx, const char *line)
 	}
 }
 
-/* "GPRS DISCONNECTION", or the module stopped answering: start over. */
+/* "GPRS DISCONNECTION": start over. */
 static void on_ppp_lost(void *ctx, const char *line)
 {
 	struct modem *m = ctx;
 	if (!m->up)
 		return;
-	fprintf(stderr, "atbridge: n11v2: %s; data link down, bringing it up again\n",
-	        line ? line : "the module stopped answering");
+	fprintf(stderr, "atbridge: n11v2: %s; data link down, bringing it up again\n", line);
 	link_down_all(m);
 	bringup_start(m);
 }
 
+/* The resync probes went unanswered: every link ends now, and bring-up
+ * starts with a reboot request. */
 static void n11v2_stalled(void *ctx)
 {
-	on_ppp_lost(ctx, NULL);
+	struct modem *m = ctx;
+	modem_recover_module_dead(m);
+	if (!m->up)
+		return; /* bring-up is retrying by itself */
+	fprintf(stderr, "atbridge: n11v2: the module stopped answering; data link down\n");
+	link_down_all(m);
+	bringup_start(m);
+}
+
+/* "+PBREADY" (the manual's boot log) or an echoed probe: the module
+ * restarted and lost every setting, whatever we were doing. */
+static void n11v2_restarted(struct modem *m, const char *why)
+{
+	fprintf(stderr, "atbridge: n11v2: the module restarted (%s); bringing it up again\n", why);
+	modem_recover_module_restarted(m);
+	if (m->up)
+		link_down_all(m);
+	bringup_start(m);
+}
+
+static void on_boot_urc(void *ctx, const char *line)
+{
+	n11v2_restarted(ctx, line);
+}
+
+static void n11v2_rebooted(void *ctx)
+{
+	n11v2_restarted(ctx, "echo on");
 }
 
 /* ---- resolver and ping ---- */
@@ -833,6 +859,7 @@ static const struct at_chan_hooks n11v2_hooks = {
 	.idle = n11v2_idle,
 	.io_error = n11v2_io_error,
 	.stalled = n11v2_stalled,
+	.rebooted = n11v2_rebooted,
 };
 
 /* ---- bring-up ---- */
@@ -884,25 +911,37 @@ static const struct at_script n11v2_bringup = {
 	.n_rows = sizeof(n11v2_bringup_rows) / sizeof(n11v2_bringup_rows[0]),
 };
 
+static void retry_later(struct modem *m, const char *what, bool silent)
+{
+	struct n11v2 *s = N(m);
+	double wait = modem_recover_failed(m, silent);
+	fprintf(stderr, "atbridge: n11v2 bring-up failed at %s; retrying in %.1f s\n", what, wait);
+	ev_timer_set(&s->retry_timer, wait, 0.);
+	ev_timer_start(m->loop, &s->retry_timer);
+}
+
 static void on_bringup_done(void *ctx, bool ok, size_t failed_row)
 {
 	struct modem *m = ctx;
 	struct n11v2 *s = N(m);
 	if (!ok) {
 		const struct at_script_row *row = &n11v2_bringup_rows[failed_row];
-		fprintf(stderr, "atbridge: n11v2 bring-up failed at %s; retrying in %.0f s\n",
-		        row->cmd ? row->cmd : "AT+NETAPN", s->backoff);
-		ev_timer_set(&s->retry_timer, s->backoff, 0.);
-		ev_timer_start(m->loop, &s->retry_timer);
-		s->backoff = s->backoff * 2 > N11V2_BACKOFF_MAX ? N11V2_BACKOFF_MAX : s->backoff * 2;
+		/* No answer to the sync row: ask for a restart next time. */
+		retry_later(m, row->cmd ? row->cmd : "AT+NETAPN", failed_row == 0);
 		return;
 	}
-	s->backoff = 1.0;
+	modem_recover_succeeded(m);
 	m->up = true;
+	at_chan_set_resync(m->chan, true);
 	ev_timer_again(m->loop, &s->poll_timer);
 	if (m->ev.link_state)
 		m->ev.link_state(m->ctx, true, m->local_ip);
 	at_chan_kick(m->chan);
+}
+
+static void script_start(struct modem *m)
+{
+	at_script_start(m->script, &n11v2_bringup);
 }
 
 static void bringup_run(struct modem *m)
@@ -910,12 +949,13 @@ static void bringup_run(struct modem *m)
 	struct n11v2 *s = N(m);
 	if (s->chan_dead) {
 		if (!modem_reopen(m)) {
-			on_bringup_done(m, false, 0);
+			retry_later(m, "opening the serial port", false);
 			return;
 		}
 		s->chan_dead = false;
 	}
-	at_script_start(m->script, &n11v2_bringup);
+	at_script_stop(m->script);
+	modem_recover_begin(m, script_start);
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
@@ -930,7 +970,7 @@ static void bringup_start(struct modem *m)
 	struct n11v2 *s = N(m);
 	ev_timer_stop(m->loop, &s->retry_timer);
 	if (s->chan_dead) {
-		ev_timer_set(&s->retry_timer, s->backoff, 0.);
+		ev_timer_set(&s->retry_timer, modem_recover_holdoff(m), 0.);
 		ev_timer_start(m->loop, &s->retry_timer);
 		return;
 	}
@@ -944,8 +984,10 @@ static void link_down_all(struct modem *m)
 	s->gen = (s->gen + 1) & 0x0fffffffu;
 	ev_timer_stop(m->loop, &s->poll_timer);
 	ev_timer_stop(m->loop, &s->wait_timer);
-	if (m->chan)
+	if (m->chan) {
+		at_chan_set_resync(m->chan, false);
 		at_chan_cancel_queued(m->chan);
+	}
 	for (int i = 0; i < N11V2_LINKS; i++) {
 		struct n11v2_link *l = &s->links[i];
 		enum n11v2_link_state st = l->state;
@@ -1126,7 +1168,6 @@ static bool n11v2_create(struct modem *m)
 	if (!s)
 		return false;
 	m->d = s;
-	s->backoff = 1.0;
 	for (int i = 0; i < N11V2_LINKS; i++) {
 		s->links[i].m = m;
 		s->links[i].id = i;
@@ -1169,6 +1210,7 @@ static void n11v2_attach(struct modem *m)
 	at_chan_on_urc(m->chan, "+UDPRECV:", on_recv_urc, NULL, m);
 	at_chan_on_urc(m->chan, "+TCPCLOSE:", on_close_urc, NULL, m);
 	at_chan_on_urc(m->chan, "GPRS DISCONNECTION", on_ppp_lost, NULL, m);
+	at_chan_on_urc(m->chan, "+PBREADY", on_boot_urc, NULL, m);
 	at_chan_on_urc(m->chan, "+DNS:", on_dns_urc, NULL, m);
 	at_chan_on_urc(m->chan, "Reply from ", on_ping_reply_urc, NULL, m);
 	at_chan_on_urc(m->chan, "Packets:", on_ping_end_urc, NULL, m);
@@ -1196,4 +1238,7 @@ const struct modem_dialect n11v2_dialect = {
 	.close = n11v2_close,
 	.resolve = n11v2_resolve,
 	.ping = n11v2_ping,
+	/* manual 3.11: <rst> 1 restarts before setting the function level; the
+	 * only other documented restart (AT&W) writes the settings to flash. */
+	.reboot_cmd = "AT+CFUN=1,1",
 };

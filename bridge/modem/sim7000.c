@@ -488,22 +488,51 @@ static void on_rxget_urc(void *ctx, const char *line)
 	}
 }
 
-/* "+PDP: DEACT" (network released the context), "RDY" (the module
- * restarted), or the module stopped answering: start over. */
+/* "+PDP: DEACT" (network released the context): start over. */
 static void on_pdp_deact(void *ctx, const char *line)
 {
 	struct modem *m = ctx;
 	if (!m->up)
 		return;
-	fprintf(stderr, "atbridge: sim7000: %s; data link down, bringing it up again\n",
-	        line ? line : "the module stopped answering");
+	fprintf(stderr, "atbridge: sim7000: %s; data link down, bringing it up again\n", line);
 	sim7000_link_down_all(m);
 	sim7000_bringup_start(m);
 }
 
+/* The resync probes went unanswered: every link ends now (no flow waits
+ * for a module that may never answer), and bring-up starts with a reboot
+ * request. */
 static void sim7000_stalled(void *ctx)
 {
-	on_pdp_deact(ctx, NULL);
+	struct modem *m = ctx;
+	modem_recover_module_dead(m);
+	if (!m->up)
+		return; /* bring-up is retrying by itself */
+	fprintf(stderr, "atbridge: sim7000: the module stopped answering; data link down\n");
+	sim7000_link_down_all(m);
+	sim7000_bringup_start(m);
+}
+
+/* "RDY" or an echoed probe: the module restarted and lost every setting,
+ * whatever we were doing (also in the middle of bring-up). */
+static void sim7000_restarted(struct modem *m, const char *why)
+{
+	fprintf(stderr, "atbridge: sim7000: the module restarted (%s); bringing it up again\n", why);
+	modem_recover_module_restarted(m);
+	if (m->up)
+		sim7000_link_down_all(m);
+	sim7000_bringup_start(m);
+}
+
+static void on_rdy(void *ctx, const char *line)
+{
+	(void)line;
+	sim7000_restarted(ctx, "RDY");
+}
+
+static void sim7000_rebooted(void *ctx)
+{
+	sim7000_restarted(ctx, "echo on");
 }
 
 static void on_connect_result(struct sim7000_link *l, const char *what)
@@ -577,6 +606,7 @@ static const struct at_chan_hooks sim7000_hooks = {
 	.idle = sim7000_idle,
 	.io_error = sim7000_io_error,
 	.stalled = sim7000_stalled,
+	.rebooted = sim7000_rebooted,
 };
 
 /* ---- timers ---- */
@@ -714,7 +744,6 @@ static bool sim7000_create(struct modem *m)
 	if (!s)
 		return false;
 	m->d = s;
-	s->backoff = 1.0;
 	for (int i = 0; i < SIM7000_LINKS; i++) {
 		s->links[i].m = m;
 		s->links[i].id = i;
@@ -752,7 +781,7 @@ static void sim7000_attach(struct modem *m)
 {
 	at_chan_on_urc(m->chan, "+CIPRXGET: 1", on_rxget_urc, NULL, m);
 	at_chan_on_urc(m->chan, "+PDP: DEACT", on_pdp_deact, NULL, m);
-	at_chan_on_urc(m->chan, "RDY", on_pdp_deact, NULL, m);
+	at_chan_on_urc(m->chan, "RDY", on_rdy, NULL, m);
 	sim7000_query_attach(m);
 	sim7000_bringup_attach(m);
 }
@@ -778,4 +807,6 @@ const struct modem_dialect sim7000_dialect = {
 	.close = sim7000_close,
 	.resolve = sim7000_resolve,
 	.ping = sim7000_ping,
+	/* manual 3.2.19: "AT+CFUN=1,1 can be used to reset module purposely" */
+	.reboot_cmd = "AT+CFUN=1,1",
 };

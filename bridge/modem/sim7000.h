@@ -15,7 +15,6 @@
 #define SIM7000_CONNECT_TIMEOUT 80.0 /* manual: 75 s max in multi-IP mode */
 #define SIM7000_ACK_RETRY 0.1
 #define SIM7000_POLL_BACKOFF_MAX 16
-#define SIM7000_BACKOFF_MAX 30.0
 #define SIM7000_RESOLVE_QUEUE 8
 #define SIM7000_PING_MAX 4
 
@@ -57,7 +56,6 @@ struct sim7000 {
 	unsigned rr;  /* last scheduled slot */
 	uint32_t gen; /* bumped when the data context is lost */
 	bool chan_dead;
-	double backoff;
 	ev_timer retry_timer, poll_timer, ack_timer, hold_timer;
 	/* resolver and ping (sim7000_query.c) */
 	struct sim7000_resolve {

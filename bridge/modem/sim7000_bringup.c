@@ -55,25 +55,38 @@ static const struct at_script sim7000_bringup = {
 	.n_rows = sizeof(sim7000_bringup_rows) / sizeof(sim7000_bringup_rows[0]),
 };
 
+static void retry_later(struct modem *m, const char *what, bool silent)
+{
+	struct sim7000 *s = S(m);
+	double wait = modem_recover_failed(m, silent);
+	fprintf(stderr, "atbridge: sim7000 bring-up failed at %s; retrying in %.1f s\n", what, wait);
+	ev_timer_set(&s->retry_timer, wait, 0.);
+	ev_timer_start(m->loop, &s->retry_timer);
+}
+
 static void on_bringup_done(void *ctx, bool ok, size_t failed_row)
 {
 	struct modem *m = ctx;
 	struct sim7000 *s = S(m);
 	if (!ok) {
 		const struct at_script_row *row = &sim7000_bringup_rows[failed_row];
-		fprintf(stderr, "atbridge: sim7000 bring-up failed at %s; retrying in %.0f s\n",
-		        row->cmd ? row->cmd : "AT+CSTT", s->backoff);
-		ev_timer_set(&s->retry_timer, s->backoff, 0.);
-		ev_timer_start(m->loop, &s->retry_timer);
-		s->backoff = s->backoff * 2 > SIM7000_BACKOFF_MAX ? SIM7000_BACKOFF_MAX : s->backoff * 2;
+		/* No answer to the sync row: the module is silent, and the next
+		 * attempt starts by asking it to restart. */
+		retry_later(m, row->cmd ? row->cmd : "AT+CSTT", failed_row == 0);
 		return;
 	}
-	s->backoff = 1.0;
+	modem_recover_succeeded(m);
 	m->up = true;
+	at_chan_set_resync(m->chan, true);
 	ev_timer_again(m->loop, &s->poll_timer);
 	if (m->ev.link_state)
 		m->ev.link_state(m->ctx, true, m->local_ip);
 	at_chan_kick(m->chan);
+}
+
+static void script_start(struct modem *m)
+{
+	at_script_start(m->script, &sim7000_bringup);
 }
 
 static void bringup_run(struct modem *m)
@@ -81,12 +94,13 @@ static void bringup_run(struct modem *m)
 	struct sim7000 *s = S(m);
 	if (s->chan_dead) {
 		if (!modem_reopen(m)) {
-			on_bringup_done(m, false, 0);
+			retry_later(m, "opening the serial port", false);
 			return;
 		}
 		s->chan_dead = false;
 	}
-	at_script_start(m->script, &sim7000_bringup);
+	at_script_stop(m->script);
+	modem_recover_begin(m, script_start);
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
@@ -103,7 +117,7 @@ void sim7000_bringup_start(struct modem *m)
 	ev_timer_stop(m->loop, &s->retry_timer);
 	if (s->chan_dead) {
 		/* Never reopen from inside the channel's own callback. */
-		ev_timer_set(&s->retry_timer, s->backoff, 0.);
+		ev_timer_set(&s->retry_timer, modem_recover_holdoff(m), 0.);
 		ev_timer_start(m->loop, &s->retry_timer);
 		return;
 	}
@@ -118,8 +132,10 @@ void sim7000_link_down_all(struct modem *m)
 	s->gen = (s->gen + 1) & 0x0fffffffu;
 	ev_timer_stop(m->loop, &s->poll_timer);
 	ev_timer_stop(m->loop, &s->ack_timer);
-	if (m->chan)
+	if (m->chan) {
+		at_chan_set_resync(m->chan, false);
 		at_chan_cancel_queued(m->chan);
+	}
 	for (int i = 0; i < SIM7000_LINKS; i++) {
 		struct sim7000_link *l = &s->links[i];
 		enum sim7000_link_state st = l->state;

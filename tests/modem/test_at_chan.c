@@ -29,6 +29,7 @@ struct t {
 	uint8_t payload[256];
 	size_t payload_len;
 	int idle_n;
+	int stalled_n, rebooted_n;
 };
 
 static size_t hook_payload_len(void *ctx, const char *line)
@@ -49,6 +50,23 @@ static void hook_idle(void *ctx)
 static const struct at_chan_hooks hooks = {
 	.payload_len = hook_payload_len,
 	.idle = hook_idle,
+};
+
+static void hook_stalled(void *ctx)
+{
+	((struct t *)ctx)->stalled_n++;
+}
+
+static void hook_rebooted(void *ctx)
+{
+	((struct t *)ctx)->rebooted_n++;
+}
+
+static const struct at_chan_hooks resync_hooks = {
+	.payload_len = hook_payload_len,
+	.idle = hook_idle,
+	.stalled = hook_stalled,
+	.rebooted = hook_rebooted,
 };
 
 static void on_urc(void *ctx, const char *line)
@@ -297,6 +315,112 @@ static void test_generic_finals(void **state)
 	assert_null(at_skip_link_prefix("+CIPRXGET: 1,0", &n));
 }
 
+/* A payload cut short (the module restarted mid-read) is given up after
+ * the slack plus three times its line time, long before the command's own
+ * timeout, and the lines after it are lines again (the boot URC is seen). */
+static void test_payload_cut(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	struct at_cmd a = mk(t, "AT+READ", 5000);
+	assert_true(at_chan_submit(t->c, &a));
+	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	SAY(t, "\r\n+DATA: 200\r\n0123456789");
+	spin(t, 0.9); /* 0.5 s + 3 * 200 bytes at 115200 baud = 0.55 s */
+	assert_int_equal(t->done_n, 1);
+	assert_int_equal(t->res[0], AT_RES_TIMEOUT);
+	SAY(t, "\r\n+URC: RDY\r\n");
+	spin(t, 0.01);
+	assert_int_equal(t->urcs_n, 1);
+	assert_string_equal(t->urcs[0], "+URC: RDY");
+	assert_int_equal(t->payload_len, 0);
+}
+
+/* A command timeout also forgets a payload in progress: a header whose
+ * bytes never come must not eat the next answer. */
+static void test_timeout_resets_payload(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	struct at_cmd a = mk(t, "AT+READ", 50), b = mk(t, "AT", 1000);
+	at_chan_set_line_rate(t->c, 300); /* a long payload deadline */
+	assert_true(at_chan_submit(t->c, &a));
+	assert_true(at_chan_submit(t->c, &b));
+	spin(t, 0.01);
+	SAY(t, "\r\n+DATA: 100\r\nab");
+	spin(t, 0.2);
+	assert_int_equal(t->done_n, 1);
+	assert_int_equal(t->res[0], AT_RES_TIMEOUT);
+	module_read(t, buf, sizeof(buf));
+	SAY(t, "\r\nOK\r\n");
+	spin(t, 0.01);
+	assert_int_equal(t->done_n, 2);
+	assert_int_equal(t->res[1], AT_RES_OK);
+}
+
+static void resync_setup(struct t *t)
+{
+	at_chan_set_hooks(t->c, &resync_hooks, t);
+	at_chan_set_resync(t->c, true);
+}
+
+/* After a timeout a bare AT probe goes first; an echoed probe means the
+ * module restarted (echo is on after power-up). */
+static void test_resync_echo_means_reboot(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	struct at_cmd a = mk(t, "AT+SLOW", 50), b = mk(t, "AT+NEXT", 1000);
+	resync_setup(t);
+	assert_true(at_chan_submit(t->c, &a));
+	assert_true(at_chan_submit(t->c, &b));
+	spin(t, 0.2);
+	assert_true(at_chan_resyncing(t->c));
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "AT+SLOW\r\rAT\r"); /* the probe, not AT+NEXT */
+	SAY(t, "AT\r\r\nOK\r\n");
+	spin(t, 0.01);
+	assert_int_equal(t->rebooted_n, 1);
+	assert_int_equal(t->stalled_n, 0);
+	assert_false(at_chan_resyncing(t->c));
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "AT+NEXT\r");
+}
+
+/* A probe answered without echo: the module is alive, the queue goes on. */
+static void test_resync_alive(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	struct at_cmd a = mk(t, "AT+SLOW", 50), b = mk(t, "AT+NEXT", 1000);
+	resync_setup(t);
+	assert_true(at_chan_submit(t->c, &a));
+	assert_true(at_chan_submit(t->c, &b));
+	spin(t, 0.2);
+	module_read(t, buf, sizeof(buf));
+	SAY(t, "\r\nOK\r\n");
+	spin(t, 0.01);
+	assert_int_equal(t->rebooted_n + t->stalled_n, 0);
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "AT+NEXT\r");
+}
+
+/* No answer to AT_RESYNC_PROBES probes: stalled, once. */
+static void test_resync_silent(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	struct at_cmd a = mk(t, "AT+SLOW", 50);
+	resync_setup(t);
+	assert_true(at_chan_submit(t->c, &a));
+	spin(t, 0.05 + AT_RESYNC_PROBES * AT_RESYNC_TIMEOUT_MS / 1000.0 + 0.3);
+	assert_int_equal(t->stalled_n, 1);
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "AT+SLOW\r\rAT\r\rAT\r\rAT\r");
+	assert_false(at_chan_resyncing(t->c));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +431,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound_and_cancel, setup, teardown),
 		cmocka_unit_test(test_generic_finals),
+		cmocka_unit_test_setup_teardown(test_payload_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_resets_payload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_echo_means_reboot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_alive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_silent, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

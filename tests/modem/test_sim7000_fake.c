@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fake_sim7000.h"
+#include "at_chan.h"
 #include "modem.h"
 
 #define BULK (100 * 1024)
@@ -518,12 +519,15 @@ static void test_module_restart(void **state)
 	teardown(t);
 }
 
-/* The module stops answering: after AT_STALL_TIMEOUTS timeouts in a row the
- * link goes down and bring-up waits for the module to come back. */
+/* The module stops answering: the send times out, AT_RESYNC_PROBES probes
+ * go unanswered, every link ends at once (no flow waits for a module that
+ * may never answer) and bring-up starts with a reboot request; service
+ * returns once the module answers again. */
 static void test_module_stalls(void **state)
 {
 	(void)state;
 	struct fake_opts o = { .space_after_comma = true };
+	struct modem_stats st;
 	cmd_timeout_ms = 300;
 	struct t *t = setup(&o, 0, 100);
 	cmd_timeout_ms = 2000;
@@ -532,17 +536,16 @@ static void test_module_stalls(void **state)
 	fake_mute(t->fake, true);
 	uint8_t x[3] = { 1, 2, 3 };
 	modem_send(t->m, t->link, x, 3);
-	run(t, 5); /* CIPSEND and CIPCLOSE time out: the link ends */
+	run(t, 0.3 + AT_RESYNC_PROBES * AT_RESYNC_TIMEOUT_MS / 1000.0 + 0.5);
 	assert_true(t->failed_send);
 	assert_int_equal(t->closed, 1);
-	assert_true(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7) >= 0);
-	run(t, 5); /* the third timeout in a row: the module is gone */
-	assert_int_equal(t->connected_fail, 1);
-	run(t, 5);
 	assert_int_equal(t->downs, 1);
 	assert_false(modem_is_up(t->m));
+	assert_int_equal(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7), -1);
+	modem_get_stats(t->m, &st);
+	assert_int_equal(st.reboot_requests, 1);
 	fake_mute(t->fake, false);
-	run(t, 40);
+	run(t, 30);
 	assert_int_equal(t->ups, 2);
 	teardown(t);
 }
