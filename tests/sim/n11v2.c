@@ -384,6 +384,7 @@ static void reset(void)
 		ev_timer_start(S.loop, &n11.push_timer);
 		n11.timers_init = true;
 	}
+	sim_ppp_stop(); /* a reboot ends a PPP session */
 	ev_timer_stop(S.loop, &n11.prompt_timer);
 	n11_close_all();
 	struct sim_buf keep = n11.send;

@@ -594,6 +594,7 @@ static void reset(void)
 		ev_timer_start(S.loop, &s7.push_timer);
 		s7.timers_init = true;
 	}
+	sim_ppp_stop(); /* a reboot ends a PPP session */
 	ev_timer_stop(S.loop, &s7.prompt_timer);
 	sim_trans_stop();
 	sim_buf_free(&s7.send);

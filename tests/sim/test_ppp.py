@@ -33,6 +33,24 @@ def part_program():
     except Fail:
         s.proc.kill()
         raise
+    # a reboot ends the session: NO CARRIER, the boot notifications, commands
+    s = Sim("--ppp-cmd", "exec cat")
+    try:
+        s.send("ATE0\r")
+        s.expect("ATE0\r\r\nOK\r\n")
+        s.tr("ATD*99#", "\r\nCONNECT\r\n")
+        s.send(b"xyz")
+        s.expect(b"xyz")
+        if not s.ctl("reboot").startswith("OK"):
+            raise Fail("reboot")
+        s.expect("\r\nNO CARRIER\r\n")
+        s.read_until(b"SMS Ready\r\n", timeout=5)
+        s.send("AT\r")
+        s.expect("AT\r\r\nOK\r\n")
+        s.stop()
+    except Fail:
+        s.proc.kill()
+        raise
     # the N11V2 has the same dial-up
     s = Sim("--model", "n11v2", "--ppp-cmd", "exec dd bs=1 count=4 2>/dev/null")
     try:
