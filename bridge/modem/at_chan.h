@@ -76,8 +76,10 @@ struct at_chan_hooks {
 #define AT_RESYNC_TIMEOUT_MS 1000
 /* A binary payload that stops arriving is abandoned after this much slack
  * plus three times its length at the line rate (a module that restarted
- * mid-payload must not have its boot messages eaten as data). */
-#define AT_PAYLOAD_SLACK_MS 500
+ * mid-payload must not have its boot messages eaten as data). The slack
+ * outlasts a pause of a live module (the simulator's 3 s stall): giving a
+ * read up costs its link. */
+#define AT_PAYLOAD_SLACK_MS 3500
 
 struct at_chan_stats {
 	uint64_t line_tx, line_rx, commands, timeouts, errors, garbage_lines;

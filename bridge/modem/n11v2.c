@@ -349,6 +349,13 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 			start_close(l);
 			return;
 		}
+		/* A read given up on may have taken bytes out of the module
+		 * that never reached us: end the link rather than leave a hole. */
+		if (res == AT_RES_TIMEOUT && (l->state == NL_OPEN || l->state == NL_DRAINING)) {
+			fprintf(stderr, "atbridge: n11v2 link %d: a read timed out; closing it\n", l->id);
+			start_close(l);
+			return;
+		}
 	}
 	if (l->state == NL_DRAINING && !l->readable && !l->hold_len)
 		link_closed(l);

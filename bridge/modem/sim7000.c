@@ -288,6 +288,15 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 			start_close(l);
 			return;
 		}
+		/* A data read given up on may have taken bytes out of the
+		 * module that never reached us: the stream has a hole, so the
+		 * link ends rather than go on with data missing. */
+		if (res == AT_RES_TIMEOUT && !strncmp(cmd->text, "AT+CIPRXGET=2,", 14) &&
+		    (l->state == LINK_OPEN || l->state == LINK_DRAINING)) {
+			fprintf(stderr, "atbridge: sim7000 link %d: a read timed out; closing it\n", l->id);
+			start_close(l);
+			return;
+		}
 	}
 	if (l->state == LINK_DRAINING && !l->readable && !l->hold_len)
 		link_closed(l);

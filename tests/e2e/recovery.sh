@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end recovery from module faults, injected through the simulator's
 # control socket. Usage: recovery.sh CASE
-#   pdpdeact | reboot | linkclose | garbage | dropurc | stall | devicegone
+#   pdpdeact | reboot | linkclose | garbage | dropurc | stall | stalllong | devicegone
 . "$(dirname "$0")"/lib.sh
 
 case_=${1:?case}
@@ -96,6 +96,25 @@ garbage|dropurc|stall)
 		[ "$(sha_of "$WORK/got-b$n")" = "$(sha_of "$WORK/www/b$n")" ] || fail "b$n differs after $case_"
 	done
 	pass "$case_: both downloads completed intact"
+	;;
+stalllong)
+	# The module answers nothing for 20 s: the flows must not wait for it
+	# (command timeout, resync probes, every link ends), the bridge asks
+	# the module to restart, and service returns once it answers again.
+	e2e_bridge --sim-arg=--baud=460800
+	start_bulk big; pid=$BULK_PID
+	sleep 1.5
+	t0=$(now)
+	ctl stall 20000
+	wait "$pid" && fail "the download survived a 20 s stall"
+	ended=$(since "$t0")
+	[ "${ended%.*}" -lt 15 ] || fail "the stalled download took ${ended}s to end"
+	took=$(wait_service "$t0" 35) || fail "service not back within 15 s of the stall's end"
+	case $ATB_MODEL in
+	*) reboot_cmd='AT+CFUN=1,1' ;;
+	esac
+	sim_log_has "$reboot_cmd" || fail "no reboot request ($reboot_cmd) in the simulator's command log"
+	pass "stall 20 s: flows reset after ${ended}s, $reboot_cmd sent, service back after ${took}s"
 	;;
 devicegone)
 	# the simulator runs on its own here, so that it can go away and come back
