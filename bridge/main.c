@@ -23,6 +23,7 @@
 #include "lwip_port.h"
 #include "modem.h"
 #include "ping.h"
+#include "privilege.h"
 #include "service.h"
 #include "sim_spawn.h"
 #include "tun.h"
@@ -233,6 +234,9 @@ int main(int argc, char **argv)
 			.max_inflight = cfg.max_inflight,
 			.transparent = cfg.transparent,
 			.guard_ms = cfg.guard_ms,
+			.holdoff_ms = cfg.holdoff_ms,
+			.holdoff_max_ms = cfg.holdoff_max_ms,
+			.maxfail = cfg.maxfail,
 		};
 
 		modem = modem_new(loop, &mc, service_wrap_events(&flow_modem_events), NULL);
@@ -247,6 +251,8 @@ int main(int argc, char **argv)
 	if (control_init(loop, &cfg, tun_name) < 0)
 		goto out;
 	control_set_modem(modem);
+	if (privilege_drop(&cfg) < 0)
+		goto out;
 
 	ev_io_init(&tun_w, on_tun_readable, M.tun_fd, EV_READ);
 	ev_io_start(loop, &tun_w);

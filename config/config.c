@@ -24,6 +24,8 @@ void config_defaults(struct atb_config *c)
 	c->poll_interval_ms = 2000;
 	c->max_inflight = 8192;
 	c->guard_ms = 1000;
+	c->holdoff_ms = 1000;
+	c->holdoff_max_ms = 30000;
 	strcpy(c->tun_name, "tun0");
 	c->tun_addr = htonl(0x0a550001);  /* 10.85.0.1 */
 	c->tun_prefix = 24;
@@ -358,6 +360,9 @@ void config_usage(FILE *out)
 	"  --link MODE            multi | transparent: one flow at a time in data mode\n"
 	"                         (default multi)\n"
 	"  --guard-ms N           +++ escape guard time, 100 to 10000 (default 1000)\n"
+	"  --holdoff-ms N         wait before bring-up is retried, doubling (default 1000)\n"
+	"  --holdoff-max-ms N     longest wait between bring-up retries (default 30000)\n"
+	"  --maxfail N            exit after N failed bring-ups in a row; 0: never (default 0)\n"
 	"Simulator:\n"
 	"  --sim                  run atbridge-sim on a pty (the default without --device)\n"
 	"  --sim-path PATH        simulator binary (default: beside atbridge, then $PATH)\n"
@@ -390,6 +395,8 @@ void config_usage(FILE *out)
 	"  --control-mode MODE    0600 | 0660 (default 0600)\n"
 	"  --metrics-file PATH    Prometheus text file to rewrite, or none (default none)\n"
 	"  --metrics-interval-s N seconds between rewrites, 1 to 3600 (default 15)\n"
+	"  --run-as USER          switch to USER once the devices are open (default: stay,\n"
+	"                         without capabilities)\n"
 	"  -v, --verbose          more log output (same as --log-level debug)\n"
 	"  -h, --help             this text\n"
 	"  --version              print the version\n",
@@ -403,7 +410,7 @@ enum {
 	OPT_MAX_FLOWS, OPT_QUEUE_LEN, OPT_QUEUE_WAIT, OPT_VERSION, OPT_MAX_UDP, OPT_UDP_IDLE,
 	OPT_DNS, OPT_DNS_TTL, OPT_DNS_TIMEOUT, OPT_PIN, OPT_NETNS, OPT_CONFIG, OPT_CHECK,
 	OPT_LOG_LEVEL, OPT_CTL_SOCKET, OPT_CTL_MODE, OPT_METRICS_FILE, OPT_METRICS_INTERVAL,
-	OPT_LINK, OPT_GUARD,
+	OPT_LINK, OPT_GUARD, OPT_HOLDOFF, OPT_HOLDOFF_MAX, OPT_MAXFAIL, OPT_RUN_AS,
 };
 
 /* The file keys are these names ('_' may stand for '-'); the ones with
@@ -429,6 +436,9 @@ static const struct opt_def opt_defs[] = {
 	{"max-inflight", required_argument, OPT_INFLIGHT, true},
 	{"link", required_argument, OPT_LINK, true},
 	{"guard-ms", required_argument, OPT_GUARD, true},
+	{"holdoff-ms", required_argument, OPT_HOLDOFF, true},
+	{"holdoff-max-ms", required_argument, OPT_HOLDOFF_MAX, true},
+	{"maxfail", required_argument, OPT_MAXFAIL, true},
 	{"sim", no_argument, OPT_SIM, true},
 	{"sim-path", required_argument, OPT_SIM_PATH, true},
 	{"sim-netns", required_argument, OPT_SIM_NETNS, true},
@@ -452,6 +462,7 @@ static const struct opt_def opt_defs[] = {
 	{"control-mode", required_argument, OPT_CTL_MODE, true},
 	{"metrics-file", required_argument, OPT_METRICS_FILE, true},
 	{"metrics-interval-s", required_argument, OPT_METRICS_INTERVAL, true},
+	{"run-as", required_argument, OPT_RUN_AS, true},
 	{"verbose", no_argument, 'v', true},
 	{"config", required_argument, OPT_CONFIG, false},
 	{"check-config", no_argument, OPT_CHECK, false},
@@ -487,6 +498,11 @@ static bool apply_option(struct atb_config *c, int opt, const char *what, const 
 		return config_parse_uint(what, arg, 1460, 1048576, &c->max_inflight, err);
 	case OPT_LINK: return parse_link_mode(what, arg, &c->transparent, err);
 	case OPT_GUARD: return config_parse_uint(what, arg, 100, 10000, &c->guard_ms, err);
+	case OPT_HOLDOFF: return config_parse_uint(what, arg, 100, 600000, &c->holdoff_ms, err);
+	case OPT_HOLDOFF_MAX:
+		return config_parse_uint(what, arg, 100, 3600000, &c->holdoff_max_ms, err);
+	case OPT_MAXFAIL: return config_parse_uint(what, arg, 0, 1000000, &c->maxfail, err);
+	case OPT_RUN_AS: return parse_name(what, arg, c->run_as, sizeof(c->run_as), err);
 	case OPT_SIM:
 		if (!from_file) {
 			c->sim = true;
@@ -851,6 +867,8 @@ void config_print(const struct atb_config *c, FILE *out)
 	        c->cmd_timeout_ms, c->poll_interval_ms, c->max_inflight);
 	fprintf(out, "link = %s\nguard-ms = %u\n", c->transparent ? "transparent" : "multi",
 	        c->guard_ms);
+	fprintf(out, "holdoff-ms = %u\nholdoff-max-ms = %u\nmaxfail = %u\n", c->holdoff_ms,
+	        c->holdoff_max_ms, c->maxfail);
 	fprintf(out, "\n[simulator]\nsim = %s\n", c->sim ? "yes" : "no");
 	if (c->sim_path[0])
 		fprintf(out, "sim-path = %s\n", c->sim_path);
@@ -873,4 +891,6 @@ void config_print(const struct atb_config *c, FILE *out)
 	        "metrics-file = %s\nmetrics-interval-s = %u\n", config_log_level_name(c->verbose),
 	        c->control_socket[0] ? c->control_socket : "none", c->control_mode,
 	        c->metrics_file[0] ? c->metrics_file : "none", c->metrics_interval_s);
+	if (c->run_as[0])
+		fprintf(out, "run-as = %s\n", c->run_as);
 }

@@ -33,6 +33,9 @@ struct atb_config {
 	unsigned max_inflight;
 	bool transparent;       /* link = transparent: one flow at a time in data mode */
 	unsigned guard_ms;      /* +++ escape guard time in transparent mode */
+	unsigned holdoff_ms;    /* first wait before bring-up is retried (pppd holdoff) */
+	unsigned holdoff_max_ms; /* the wait doubles up to this */
+	unsigned maxfail;       /* failed bring-ups in a row before exiting; 0: never */
 
 	/* simulator (when no device is given, or --sim) */
 	bool sim;
@@ -72,6 +75,7 @@ struct atb_config {
 	unsigned control_mode;  /* 0600 or 0660 */
 	char metrics_file[256]; /* Prometheus text file, rewritten periodically; empty: none */
 	unsigned metrics_interval_s;
+	char run_as[33];        /* user to switch to once the devices are open; empty: stay */
 };
 
 void config_defaults(struct atb_config *c);
