@@ -156,6 +156,9 @@ static size_t gather_metrics(struct ctl_metric *m)
 	K("tcp_bytes_up_total", "TCP payload bytes from clients to the module", fs.bytes_up);
 	K("tcp_bytes_down_total", "TCP payload bytes from the module to clients", fs.bytes_down);
 	G("udp_flows_open", "UDP flows open", us.open);
+	G("module_links_in_use", "Module sockets in use",
+	  C.modem && modem_is_up(C.modem) ? modem_max_links(C.modem) - modem_free_links(C.modem) : 0);
+	G("nat_entries", "Entries in the NAT table", lc.flows);
 	K("udp_datagrams_up_total", "UDP datagrams sent through the module", us.datagrams_up);
 	K("udp_datagrams_down_total", "UDP datagrams received from the module", us.datagrams_down);
 	K("udp_dropped_total", "UDP datagrams dropped (table or queue full, too big)",
