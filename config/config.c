@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <ini.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 static const unsigned termios_rates[] = {
@@ -476,10 +477,40 @@ struct origin {
 	bool arg_device, arg_sim;
 };
 
+/* No value of any option holds a control byte; quoting one back would
+ * split the message (a forged log line). Found by tests/fuzz. */
+static const char *control_byte(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return s;
+	return NULL;
+}
+
+/* s for a message: at most n bytes, control bytes shown as '?'. */
+static const char *printable(const char *s, size_t n, char *buf, size_t size)
+{
+	size_t i = 0;
+
+	for (; i < n && s[i] && i + 1 < size; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static bool apply_option(struct atb_config *c, int opt, const char *what, const char *arg,
                          bool from_file, FILE *err)
 {
 	bool b;
+
+	const char *bad = control_byte(arg);
+
+	if (bad) {
+		fprintf(err, "atbridge: %s: byte 0x%02x at position %zu is not allowed "
+		        "(a control character; the value is not shown)\n", what, (unsigned)(unsigned char)*bad,
+		        (size_t)(bad - arg));
+		return false;
+	}
 
 	switch (opt) {
 	case OPT_DEVICE: return parse_path(what, arg, c->device, sizeof(c->device), err);
@@ -622,18 +653,43 @@ static int parse_argv(struct atb_config *c, int argc, char **argv, struct origin
 		if (opt == '?') {
 			/* Only the name: a mistyped --pasword=... carries a secret. */
 			const char *o = argv[optind - 1];
+			char buf[256];
 
-			fprintf(err, "atbridge: unknown option '%.*s' (see --help)\n", (int)strcspn(o, "="), o);
+			/* An unknown short option leaves optind on its own word:
+			 * argv[optind - 1] is then the word before, maybe a
+			 * password (found by tests/fuzz). */
+			if (optopt) {
+				char so[3] = { '-', (char)optopt, '\0' };
+				o = so;
+				fprintf(err, "atbridge: unknown option '%s' (see --help)\n",
+				        printable(o, 2, buf, sizeof(buf)));
+				return -1;
+			}
+			fprintf(err, "atbridge: unknown option '%s' (see --help)\n",
+			        printable(o, strcspn(o, "="), buf, sizeof(buf)));
 			return -1;
 		}
 		if (opt == ':') {
-			fprintf(err, "atbridge: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+			char buf[256];
+
+			fprintf(err, "atbridge: option '%s' needs a value (see --help)\n",
+			        printable(argv[optind - 1], SIZE_MAX, buf, sizeof(buf)));
 			return -1;
 		}
 		if (opt == 'v')
 			snprintf(what, sizeof(what), "--verbose");
 		else
 			snprintf(what, sizeof(what), "--%s", lo[idx].name);
+		/* "--log-level --password=x": the value forgotten, the next
+		 * option taken for it; quoting it could show a secret. */
+		if (optarg && optarg == argv[optind - 1] && !strncmp(optarg, "--", 2) &&
+		    opt != OPT_SIM_ARG && opt != OPT_PASSWORD && opt != OPT_PIN) {
+			char buf[256];
+
+			fprintf(err, "atbridge: %s needs a value; '%s' looks like the next option (see --help)\n",
+			        what, printable(optarg, strcspn(optarg, "="), buf, sizeof(buf)));
+			return -1;
+		}
 		if (!apply_option(c, opt, what, optarg, false, err))
 			return -1;
 		if (opt == OPT_DEVICE)
@@ -642,7 +698,11 @@ static int parse_argv(struct atb_config *c, int argc, char **argv, struct origin
 			o->arg_sim = true;
 	}
 	if (optind < argc) {
-		fprintf(err, "atbridge: unexpected argument '%s' (see --help)\n", argv[optind]);
+		char buf[256];
+
+		/* Up to a '=': "-- --pin=1234" must not show the PIN. */
+		fprintf(err, "atbridge: unexpected argument '%s' (see --help)\n",
+		        printable(argv[optind], strcspn(argv[optind], "="), buf, sizeof(buf)));
 		return -1;
 	}
 	return 0;
