@@ -196,7 +196,7 @@ static void cmd_cipsend(struct fake *f, const char *args)
 {
 	int n, len;
 	if (sscanf(args, "%d,%d", &n, &len) != 2 || n < 0 || n >= LINKS || !f->links[n].open ||
-	    len <= 0 || len > 1460) {
+	    len <= 0 || len > 1460 || (f->o.error_link > 0 && n == f->o.error_link)) {
 		putline(f, "ERROR");
 		return;
 	}
@@ -251,7 +251,7 @@ static void cmd_ciprxget(struct fake *f, const char *args)
 		putline(f, "OK");
 		return;
 	}
-	if (mode != 2 || k != 3 || req < 1 || req > 1460) {
+	if (mode != 2 || k != 3 || req < 1 || req > 1460 || (f->o.error_link > 0 && n == f->o.error_link)) {
 		putline(f, "ERROR");
 		return;
 	}

@@ -22,6 +22,7 @@ struct fake_opts {
 	bool refuse_port_9;      /* CIPSTART to port 9 gives CONNECT FAIL */
 	unsigned cstt_errors;    /* answer ERROR to the first CSTTs (bring-up must retry) */
 	int send_fail_link;      /* sends on this link (if > 0) end in "<n>, SEND FAIL" */
+	int error_link;          /* sends and reads on this link (if > 0) are answered ERROR */
 	bool already_connect_0;  /* the first CIPSTART on link 0 says ALREADY CONNECT */
 };
 

@@ -97,11 +97,11 @@ static void ev_data(void *ctx, int link, const uint8_t *buf, size_t len)
 static void ev_sent(void *ctx, int link, size_t len, bool ok)
 {
 	struct t *t = ctx;
-	assert_int_equal(link, t->link);
 	if (!ok) {
 		t->failed_send = true;
 		return;
 	}
+	assert_int_equal(link, t->link);
 	t->acked += len;
 	pump_tx(t);
 }
@@ -386,6 +386,45 @@ static void test_send_fail_one_link(void **state)
 	teardown(t);
 }
 
+/* CONNECT FAIL, ERROR answers to sends and reads, and SEND FAIL on other
+ * links while one link carries a bulk echo: only the failing links end;
+ * the echo arrives whole and in order. */
+static void test_failures_beside_a_transfer(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .refuse_port_9 = true, .error_link = 1,
+	                       .send_fail_link = 2 };
+	struct t *t = setup(&o, 0, 1000);
+	uint8_t junk[100] = { 0 };
+	bring_up(t);
+	open_link(t, 7);
+	int good = t->link;
+	assert_int_equal(good, 0);
+	assert_int_equal(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7), 1); /* ERROR link */
+	assert_int_equal(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7), 2); /* SEND FAIL link */
+	while (t->connected_ok < 3 && !t->timed_out)
+		run(t, 5);
+	modem_recv_window(t->m, 1, WINDOW);
+	/* All at once: the scheduler interleaves them on the line. */
+	t->link = good;
+	t->tx_len = BULK;
+	pump_tx(t);
+	assert_true(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 9) >= 0); /* CONNECT FAIL */
+	assert_int_equal(modem_send(t->m, 1, junk, sizeof(junk)), sizeof(junk));
+	assert_int_equal(modem_send(t->m, 2, junk, sizeof(junk)), sizeof(junk));
+	t->timed_out = false;
+	while ((t->rx_len < BULK || !t->connected_fail || t->closed < 2) && !t->timed_out)
+		run(t, 60);
+	assert_int_equal(t->rx_len, BULK);
+	assert_memory_equal(t->rx, t->tx, BULK);
+	assert_int_equal(t->acked, BULK);
+	assert_int_equal(t->connected_fail, 1);
+	assert_true(t->failed_send);
+	assert_int_equal(t->closed, 2); /* links 1 and 2; link 0 stays open */
+	assert_int_equal(modem_free_links(t->m), 7);
+	teardown(t);
+}
+
 /* UDP: one CIPSEND per datagram, whole or refused. */
 static void test_udp_datagrams(void **state)
 {
@@ -562,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_pdp_deact),
 		cmocka_unit_test(test_bringup_retry),
 		cmocka_unit_test(test_send_fail_one_link),
+		cmocka_unit_test(test_failures_beside_a_transfer),
 		cmocka_unit_test(test_udp_datagrams),
 		cmocka_unit_test(test_already_connect),
 		cmocka_unit_test(test_close_while_connecting),
