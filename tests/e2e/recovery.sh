@@ -2,6 +2,7 @@
 # End-to-end recovery from module faults, injected through the simulator's
 # control socket. Usage: recovery.sh CASE
 #   pdpdeact | reboot | linkclose | garbage | dropurc | stall | stalllong | devicegone
+#   | privdrop
 . "$(dirname "$0")"/lib.sh
 
 case_=${1:?case}
@@ -51,6 +52,8 @@ e2e_file big 4000000
 case $case_ in
 pdpdeact|reboot)
 	e2e_bridge --sim-arg=--baud=460800
+	# without run-as: still uid 0, but no capability left (docs/security.md)
+	grep -q "^CapEff:[[:space:]]*0*$" /proc/$BRIDGE_PID/status || fail "atbridge kept capabilities: $(grep Cap /proc/$BRIDGE_PID/status)"
 	start_bulk big; pid=$BULK_PID
 	sleep 1.5
 	t0=$(now)
@@ -115,6 +118,34 @@ stalllong)
 	esac
 	sim_log_has "$reboot_cmd" || fail "no reboot request ($reboot_cmd) in the simulator's command log"
 	pass "stall 20 s: flows reset after ${ended}s, $reboot_cmd sent, service back after ${took}s"
+	;;
+privdrop)
+	# --run-as: once the devices are open atbridge runs as nobody, without
+	# capabilities, and recovers from a module restart all the same. (The
+	# simulator runs on its own: with --sim, run-as is not applied.)
+	pty=$WORK/modem
+	ip netns exec "$NS_SRV" "$ATBRIDGE_SIM" --baud 0 --link "$pty" --hosts "$WORK"/hosts \
+		--model "$ATB_MODEL" --control "$WORK"/sim.ctl >/dev/null 2>"$WORK"/sim.err &
+	SRV_PIDS+=($!)
+	for _ in $(seq 50); do [ -e "$pty" ] && break; sleep 0.1; done
+	ip netns exec "$NS_CLI" "$ATBRIDGE" --device "$pty" --run-as nobody --control-socket none -v \
+		>"$WORK"/bridge.log 2>&1 &
+	BRIDGE_PID=$!
+	for _ in $(seq 300); do grep -q "data link up" "$WORK"/bridge.log && break; sleep 0.1; done
+	st=/proc/$BRIDGE_PID/status
+	nobody=$(id -u nobody)
+	grep -q "^Uid:[[:space:]]*$nobody[[:space:]]*$nobody[[:space:]]*$nobody[[:space:]]*$nobody$" $st || fail "not running as nobody: $(grep Uid $st)"
+	for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+		grep -q "^$c:[[:space:]]*0*$" $st || fail "$c not empty: $(grep $c $st)"
+	done
+	grep -q "^NoNewPrivs:[[:space:]]*1$" $st || fail "no_new_privs not set"
+	e2e_file b1 200000
+	in_cli curl -sS --max-time 20 -o "$WORK"/got-b1 "$url/b1" || fail "no service as nobody"
+	[ "$(sha_of "$WORK/got-b1")" = "$(sha_of "$WORK/www/b1")" ] || fail "b1 differs"
+	t0=$(now)
+	ctl reboot >/dev/null
+	took=$(wait_service "$t0" 15) || fail "service not back within 15 s of a reboot, as nobody"
+	pass "run-as nobody: uid $nobody, no capabilities, no_new_privs; download intact; reboot recovered in ${took}s"
 	;;
 devicegone)
 	# the simulator runs on its own here, so that it can go away and come back
