@@ -246,6 +246,12 @@ void at_chan_set_line_rate(struct at_chan *c, unsigned baud)
 	c->baud = baud ? baud : 115200;
 }
 
+void at_chan_abort_current(struct at_chan *c)
+{
+	if (c->in_flight)
+		complete(c, AT_RES_CANCELLED, "");
+}
+
 static void start(struct at_chan *c, const struct at_cmd *cmd)
 {
 	c->cur = *cmd;

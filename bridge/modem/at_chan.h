@@ -119,6 +119,9 @@ void at_chan_set_resync(struct at_chan *c, bool on);
 bool at_chan_resyncing(const struct at_chan *c);
 /* Bits per second on the line (for the payload deadline); default 115200. */
 void at_chan_set_line_rate(struct at_chan *c, unsigned baud);
+/* The module restarted: the command in flight will never be answered. It
+ * ends now (done() with AT_RES_CANCELLED) instead of at its timeout. */
+void at_chan_abort_current(struct at_chan *c);
 
 /* Generic final result of a line: OK, ERROR, +CME ERROR..., +CMS ERROR...,
  * SHUT OK, CLOSE OK, SEND OK, SEND FAIL, DATA ACCEPT:... Forms with a link

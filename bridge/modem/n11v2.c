@@ -614,6 +614,7 @@ static void n11v2_restarted(struct modem *m, const char *why)
 	modem_recover_module_restarted(m);
 	if (m->up)
 		link_down_all(m);
+	at_chan_abort_current(m->chan); /* it died with the module */
 	bringup_start(m);
 }
 

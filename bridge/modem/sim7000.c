@@ -530,6 +530,9 @@ static void sim7000_restarted(struct modem *m, const char *why)
 	modem_recover_module_restarted(m);
 	if (m->up)
 		sim7000_link_down_all(m);
+	/* What was on the line died with the module: do not wait for its
+	 * timeout (a connect sent during the boot silence held bring-up 5 s). */
+	at_chan_abort_current(m->chan);
 	sim7000_bringup_start(m);
 }
 
