@@ -252,6 +252,7 @@ static void tx_result(struct sim_link *l, bool ok)
 
 static void tx_flush(struct sim_link *l)
 {
+	size_t before = l->tx.len;
 	while (l->tx.len && l->fd >= 0 && !l->failed) {
 		ssize_t w = send(l->fd, l->tx.data, l->tx.len, MSG_NOSIGNAL);
 		if (w < 0) {
@@ -269,6 +270,10 @@ static void tx_flush(struct sim_link *l)
 	if (!l->failed)
 		tx_result(l, true);
 	update_tx_watch(l);
+	/* Room again: transparent mode stopped taking bytes from the line
+	 * while the buffer was full (trans.c), and nothing else wakes it. */
+	if (l->tx.len < before)
+		sim_kick();
 }
 
 static void tx_arrive(struct sim_link *l, const void *p, size_t n)
