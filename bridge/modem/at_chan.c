@@ -48,6 +48,11 @@ struct at_chan {
 	size_t out_off, out_len;
 
 	struct at_chan_stats stats;
+
+	/* data mode (transparent links) */
+	const struct at_chan_data_ops *data_ops;
+	void *data_ctx;
+	bool data_armed, rx_paused;
 };
 
 static void start_next(struct at_chan *c);
@@ -105,7 +110,62 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	flush_out(w->data);
+	struct at_chan *c = w->data;
+	flush_out(c);
+	if (c->data_ops && c->data_ops->writable)
+		c->data_ops->writable(c->data_ctx);
+}
+
+/* ---- data mode ---- */
+
+void at_chan_arm_data(struct at_chan *c, bool armed)
+{
+	c->data_armed = armed;
+}
+
+void at_chan_data_mode(struct at_chan *c, const struct at_chan_data_ops *ops, void *ctx)
+{
+	c->data_ops = ops;
+	c->data_ctx = ctx;
+	c->data_armed = false;
+	at_parser_reset(&c->parser);
+}
+
+bool at_chan_in_data_mode(const struct at_chan *c)
+{
+	return c->data_ops != NULL;
+}
+
+size_t at_chan_out_space(const struct at_chan *c)
+{
+	return AT_OUT_MAX - (c->out_len - c->out_off);
+}
+
+void at_chan_pause_rx(struct at_chan *c, bool pause)
+{
+	c->rx_paused = pause;
+	if (pause || c->dead)
+		ev_io_stop(c->loop, &c->rio);
+	else
+		ev_io_start(c->loop, &c->rio);
+}
+
+void at_chan_feed(struct at_chan *c, const uint8_t *buf, size_t len)
+{
+	at_parser_feed(&c->parser, buf, len);
+}
+
+/* Input in data mode, or armed for it. False: parse it as usual. */
+static bool data_rx(struct at_chan *c, const uint8_t *buf, size_t len)
+{
+	if (!c->data_ops && !c->data_armed)
+		return false;
+	size_t i = 0;
+	while (!c->data_ops && i < len)
+		at_parser_feed(&c->parser, buf + i++, 1);
+	if (c->data_ops && i < len)
+		c->data_ops->rx(c->data_ctx, buf + i, len - i);
+	return true;
 }
 
 /* ---- command lifecycle ---- */
@@ -491,6 +551,8 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->stats.line_rx += (uint64_t)n;
+	if (data_rx(c, buf, (size_t)n))
+		return;
 	at_parser_feed(&c->parser, buf, (size_t)n);
 	if (!c->parser.in_payload)
 		ev_timer_stop(loop, &c->payload_timer);

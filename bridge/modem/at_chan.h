@@ -110,6 +110,28 @@ void at_chan_write_raw(struct at_chan *c, const void *buf, size_t len);
 
 void at_chan_get_stats(const struct at_chan *c, struct at_chan_stats *out);
 
+/* Data mode (transparent links: CIPMODE=1, TCPTRANS). While the channel is
+ * in data mode every byte read goes to rx() and the parser is bypassed;
+ * writable() says the output buffer has room again. */
+struct at_chan_data_ops {
+	void (*rx)(void *ctx, const uint8_t *buf, size_t len);
+	void (*writable)(void *ctx);
+};
+/* Armed: input is parsed one byte at a time, so that the line which
+ * switches to data mode ("CONNECT") is followed by rx() for the very next
+ * byte. Arm before the command that may answer CONNECT. */
+void at_chan_arm_data(struct at_chan *c, bool armed);
+/* ops NULL: back to command mode. Either way the parser starts afresh. */
+void at_chan_data_mode(struct at_chan *c, const struct at_chan_data_ops *ops, void *ctx);
+bool at_chan_in_data_mode(const struct at_chan *c);
+/* Free room in the output buffer (for at_chan_write_raw in data mode). */
+size_t at_chan_out_space(const struct at_chan *c);
+/* Stops (true) or resumes reading the line: backpressure in data mode. */
+void at_chan_pause_rx(struct at_chan *c, bool pause);
+/* Parses bytes as if they had been read (a data-mode ending such as
+ * "CLOSED" handed back to the URC handlers). */
+void at_chan_feed(struct at_chan *c, const uint8_t *buf, size_t len);
+
 /* Resync on (the data link is up): after a command timeout the queue waits
  * while bare "AT" probes find out whether the module still answers (go on),
  * restarted (echo: rebooted hook) or is gone (stalled hook). Off (bring-up,

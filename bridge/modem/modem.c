@@ -16,13 +16,13 @@ static char *dup_or_empty(const char *s)
 	return strdup(s ? s : "");
 }
 
-static const struct modem_dialect *pick_dialect(enum modem_model model)
+static const struct modem_dialect *pick_dialect(enum modem_model model, bool transparent)
 {
 	switch (model) {
 	case MODEM_MODEL_SIM7000:
-		return &sim7000_dialect;
+		return transparent ? &sim7000_trans_dialect : &sim7000_dialect;
 	case MODEM_MODEL_N11V2:
-		return &n11v2_dialect;
+		return transparent ? &n11v2_trans_dialect : &n11v2_dialect;
 	default:
 		return NULL;
 	}
@@ -87,7 +87,7 @@ struct modem *modem_new(struct ev_loop *loop, const struct modem_config *cfg,
 struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *cfg,
                               const struct modem_events *ev, void *ctx, int fd)
 {
-	const struct modem_dialect *d = pick_dialect(cfg->model);
+	const struct modem_dialect *d = pick_dialect(cfg->model, cfg->transparent);
 	if (!d && cfg->model != MODEM_MODEL_AUTO) {
 		fprintf(stderr, "atbridge: modem model not supported by this build "
 		                "(supported: sim7000, n11v2)\n");
@@ -162,7 +162,9 @@ bool modem_is_up(const struct modem *m)
 int modem_max_links(const struct modem *m)
 {
 	/* Before the probe found the model: the most any dialect has. */
-	return m->dialect ? m->dialect->max_links : MODEM_LINKS_MAX;
+	if (!m->dialect)
+		return m->cfg.transparent ? 1 : MODEM_LINKS_MAX;
+	return m->dialect->max_links;
 }
 
 int modem_free_links(const struct modem *m)

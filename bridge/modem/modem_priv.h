@@ -95,5 +95,8 @@ void modem_probe_stop(struct modem *m);
 
 extern const struct modem_dialect sim7000_dialect;
 extern const struct modem_dialect n11v2_dialect;
+/* Transparent links (trans.c with sim7000_trans.c, n11v2_trans.c). */
+extern const struct modem_dialect sim7000_trans_dialect;
+extern const struct modem_dialect n11v2_trans_dialect;
 
 #endif

@@ -98,6 +98,8 @@ static void on_probe_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	const struct modem_dialect *d = m->probed;
+	if (m->cfg.transparent)
+		d = d == &n11v2_dialect ? &n11v2_trans_dialect : &sim7000_trans_dialect;
 	at_script_run_free(m->script);
 	m->script = NULL;
 	if (!d->create(m)) {
