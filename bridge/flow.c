@@ -42,6 +42,7 @@ struct flow {
 	struct pbuf *up;       /* client bytes not yet taken by the modem */
 	bool client_fin;
 	bool link_closed;
+	bool link_failed;      /* the module lost bytes of this flow: RST, not FIN */
 	bool abandoned;        /* client gave up while the link was connecting */
 	bool local_dns;        /* DNS over TCP answered by atbridge, no module link */
 	uint8_t *dns_buf;      /* local_dns: the query being read (length-prefixed) */
@@ -580,6 +581,8 @@ static void flow_modem_sent(void *ctx, int link, size_t len, bool ok)
 		uflow_link_sent(link);
 		return;
 	}
+	if (f && !ok)
+		f->link_failed = true;
 	if (!f || !ok)
 		return;
 	while (f->pcb && len > 0) {
@@ -613,7 +616,11 @@ static void flow_modem_closed(void *ctx, int link)
 				pbuf_free(f->up);
 				f->up = NULL;
 			}
-			close_pcb(f);
+			/* A FIN would tell the client the stream is complete. */
+			if (f->link_failed)
+				abort_pcb(f);
+			else
+				close_pcb(f);
 			flow_free(f);
 			break;
 		case FLOW_ADMITTED:

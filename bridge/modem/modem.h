@@ -62,8 +62,9 @@ struct modem_events {
 	void (*data)(void *ctx, int link, const uint8_t *buf, size_t len);
 	/* The module accepted len more bytes of what modem_send() queued
 	 * (DATA ACCEPT / SEND OK / +TCPSEND). The bridge may now acknowledge
-	 * them to its client (tcp_recved). ok=false: SEND FAIL, the link is
-	 * being closed and a closed event follows. */
+	 * them to its client (tcp_recved). ok=false: the link failed and bytes
+	 * were lost (SEND FAIL, a send or read given up on; len may be 0): it
+	 * is being closed and a closed event follows. */
 	void (*sent)(void *ctx, int link, size_t len, bool ok);
 	/* The link is closed (remote close, error, or after modem_close()). All
 	 * data read before the close has already been delivered through data().

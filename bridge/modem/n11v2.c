@@ -353,6 +353,8 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 		 * that never reached us: end the link rather than leave a hole. */
 		if (res == AT_RES_TIMEOUT && (l->state == NL_OPEN || l->state == NL_DRAINING)) {
 			fprintf(stderr, "atbridge: n11v2 link %d: a read timed out; closing it\n", l->id);
+			if (m->ev.sent)
+				m->ev.sent(m->ctx, l->id, 0, false);
 			start_close(l);
 			return;
 		}

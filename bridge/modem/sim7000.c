@@ -294,6 +294,8 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 		if (res == AT_RES_TIMEOUT && !strncmp(cmd->text, "AT+CIPRXGET=2,", 14) &&
 		    (l->state == LINK_OPEN || l->state == LINK_DRAINING)) {
 			fprintf(stderr, "atbridge: sim7000 link %d: a read timed out; closing it\n", l->id);
+			if (m->ev.sent)
+				m->ev.sent(m->ctx, l->id, 0, false);
 			start_close(l);
 			return;
 		}
