@@ -291,6 +291,10 @@ static void on_rx(void *ctx, const uint8_t *buf, size_t len)
 	t->rx_len += len;
 	bool whole;
 	t->rx_hold = marker_tail(t, &whole);
+	/* UDP: a read is (most likely) one datagram; what waits, waits whole,
+	 * or the client would get it in two pieces. */
+	if (t->rx_hold && t->proto == MODEM_UDP)
+		t->rx_hold = t->rx_len;
 	if (t->rx_hold) {
 		ev_timer_stop(m->loop, &t->quiet_timer);
 		ev_timer_set(&t->quiet_timer, whole ? QUIET_FULL : QUIET_PART + 40.0 / line_rate(m), 0.);
