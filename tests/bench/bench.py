@@ -143,8 +143,9 @@ class Bridge:
         self.model, self.baud, self.latency, self.link = model, baud, latency, link
         self.extra = list(extra)
         self.ctl = os.path.join(WORK, "sim.ctl")
-        self.logp = os.path.join(WORK, "bridge-%s-%d-%d-%s.log" % (model, baud, latency, link))
-        self.simlog = os.path.join(WORK, "sim-%s-%d-%d-%s.log" % (model, baud, latency, link))
+        name = "%s-%d-%d-%s%s" % (model, baud, latency, link, "".join(self.extra).replace("-", "_"))
+        self.logp = os.path.join(WORK, "bridge-%s.log" % name)
+        self.simlog = os.path.join(WORK, "sim-%s.log" % name)
         args = [ATB, "--sim", "--sim-path", SIM, "--sim-netns", NS_SRV,
                 "--sim-arg=--hosts=" + os.path.join(WORK, "hosts"),
                 "--sim-arg=--control=" + self.ctl,

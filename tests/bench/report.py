@@ -258,12 +258,12 @@ for model in ("sim7000", "n11v2"):
             dn = find_bulk("atbridge", model, link, baud, "down")
             up = find_bulk("atbridge", model, link, baud, "up")
             if dn and up:
-                rows.append(("%s-%s-%s" % (model, link, baud // 1000 if baud < 1000000 else baud),
+                rows.append(("%s %s %s" % (model, link, baud),
                              dn["fraction"], up["fraction"]))
 for baud in (115200, 921600):
     dn, up = ppp_row(baud, "down"), ppp_row(baud, "up")
     if dn and up:
-        rows.append(("%s-%s" % (ppp_kind, baud), dn["fraction"], up["fraction"]))
+        rows.append(("%s %s" % (ppp_kind, baud), dn["fraction"], up["fraction"]))
 with open(dat, "w") as f:
     for name, a, b in rows:
         f.write('"%s" %.4f %.4f\n' % (name, a, b))
@@ -277,11 +277,11 @@ set yrange [0.80:1.0]
 set ytics 0.02
 set grid ytics
 set xtics rotate by -30
-set key top left
+set key outside right top
 plot '%s' using 2:xtic(1) title 'download', '' using 3 title 'upload', 0.97 with lines lw 2 title 'download target 0.97', 0.95 with lines lw 2 dt 2 title 'upload target 0.95'
 """
 if shutil.which("gnuplot") and rows:
-    subprocess.run(["gnuplot"], input=gp % ("svg size 900,480 dynamic", os.path.join(OUT, SVG), dat),
+    subprocess.run(["gnuplot"], input=gp % ("svg size 1000,480 dynamic", os.path.join(OUT, SVG), dat),
                    text=True, check=True)
     P("## Chart")
     P("")
