@@ -740,6 +740,7 @@ struct file_ctx {
 	int line;
 	bool failed;     /* a message was written */
 	bool too_long;
+	bool nul_byte;
 	int line_max;    /* longest line inih takes, without its newline */
 };
 
@@ -749,12 +750,23 @@ static char *ini_reader_fn(char *str, int num, void *stream)
 {
 	struct file_ctx *fc = stream;
 	size_t n;
+	char *end;
 
+	/* Pre-filled so that the last NUL is fgets' own: a NUL byte inside
+	 * the line would otherwise hide the rest of it, which fgets then
+	 * returns as a "line" of its own (quoted back as an unknown key: it
+	 * could be the tail of a password; found by tests/fuzz). */
+	memset(str, 'x', (size_t)num);
 	if (!fgets(str, num, fc->fp))
 		return NULL;
 	fc->line++;
 	fc->line_max = num - 2;
+	end = memrchr(str, '\0', (size_t)num);
 	n = strlen(str);
+	if (end && (size_t)(end - str) != n) {
+		fc->nul_byte = true;
+		return NULL;
+	}
 	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(fc->fp)) {
 		fc->too_long = true;
 		return NULL;
@@ -832,6 +844,11 @@ bool config_parse_fp(struct atb_config *c, FILE *fp, const char *path, FILE *err
 	if (fc.too_long) {
 		fprintf(err, "atbridge: %s:%d: line longer than %d bytes\n", path, fc.line,
 		        fc.line_max);
+		return false;
+	}
+	if (fc.nul_byte) {
+		fprintf(err, "atbridge: %s:%d: the line holds a NUL byte (not a text file?)\n", path,
+		        fc.line);
 		return false;
 	}
 	if (fc.failed)
