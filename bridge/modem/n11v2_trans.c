@@ -114,7 +114,9 @@ static enum trans_line classify(const char *line)
 
 static const char *const markers[] = {
 	"\r\n+TCPTRANS: Link Closed\r\n", "\r\n+UDPTRANS: Link Closed\r\n",
-	"\r\n+TCPTRANS:Link Closed\r\n", "\r\n+UDPTRANS:Link Closed\r\n", NULL,
+	"\r\n+TCPTRANS:Link Closed\r\n", "\r\n+UDPTRANS:Link Closed\r\n",
+	/* the context lost: the link's line, then this one */
+	"\r\nGPRS DISCONNECTION\r\n", NULL,
 };
 
 static bool resolve_cmd(char *out, size_t cap, const char *name)

@@ -2,8 +2,8 @@
 # End-to-end over transparent links (--link transparent): SIM7000 CIPMODE=1
 # or N11V2 TCPTRANS (ATB_MODEL), one flow at a time in data mode.
 # Usage: transparent.sh CASE
-#   download | upload | sequential | queuewait | remoteclose | localclose | plus
-#   | dns | udp
+#   download | upload | sequential | queuewait | remoteclose | pdpdeact
+#   | localclose | plus | dns | udp
 . "$(dirname "$0")"/lib.sh
 
 case_=${1:?case}
@@ -167,6 +167,26 @@ remoteclose)
 	pass "remote close mid-transfer ended the client's transfer ($el s)"
 	get_check small
 	pass "next flow on the link after the remote close intact"
+	;;
+pdpdeact)
+	# the network drops the context in the middle of a transfer
+	e2e_bridge --link transparent --sim-arg=--baud=115200
+	e2e_file big 1048576
+	e2e_file small 20000
+	in_cli curl -sS --max-time 60 -o "$WORK"/got-big "$url/big" 2>/dev/null &
+	pc=$!
+	for _ in $(seq 100); do
+		[ -s "$WORK"/got-big ] && [ "$(stat -c %s "$WORK"/got-big)" -gt 20000 ] && break
+		sleep 0.1
+	done
+	ans=$(ctl pdp-deact)
+	case $ans in OK*) ;; *) fail "pdp-deact: $ans" ;; esac
+	wait $pc && fail "curl succeeded although the context was lost mid-transfer"
+	for _ in $(seq 300); do [ "$(grep -c "data link up" "$WORK"/bridge.log)" -ge 2 ] && break; sleep 0.1; done
+	[ "$(grep -c "data link up" "$WORK"/bridge.log)" -ge 2 ] || fail "the data link did not come back"
+	pass "context lost in data mode: transfer ended, data link up again"
+	get_check small
+	pass "next flow after the context came back intact"
 	;;
 localclose)
 	e2e_bridge --link transparent --sim-arg=--baud=115200
