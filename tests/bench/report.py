@@ -246,10 +246,10 @@ for d in ("down", "up"):
         target("atbridge/%s transparent 115200 %s" % (ppp_name, d), "%.3f" % tratios[(115200, d)],
                "≥ 1.0", tratios[(115200, d)] >= 1.0)
 for model in ("sim7000", "n11v2"):
-    for d in ("down", "up"):
-        r = find_bulk("atbridge", model, "multi", 0, d)
-        if r:
-            target("unpaced %s %s" % (d, model), "%.1f MB/s, %.2f cores" % (r["Bps"] / 1e6, r["cores"]),
+    for link, d in [(l, d) for l in m.get("link_modes", ["multi"]) for d in ("down", "up")]:
+        r = find_bulk("atbridge", model, link, 0, d)
+        if r and not (link == "transparent" and (model, 115200) in NOT_IN_EFFECT):
+            target("unpaced %s %s %s" % (link, d, model), "%.1f MB/s, %.2f cores" % (r["Bps"] / 1e6, r["cores"]),
                    "≥ 25 MB/s, ≤ 1 core", r["Bps"] >= 25e6 and r["cores"] <= 1.0)
 
 P("## Targets")
