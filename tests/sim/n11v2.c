@@ -420,6 +420,11 @@ static void pdp_deact(void)
 	at_urc(true, "GPRS DISCONNECTION");
 }
 
+static void drained(void)
+{
+	push_cb(S.loop, NULL, 0);
+}
+
 static bool remote_close(int n)
 {
 	if (n < 0 || n >= SIM_LINKS || !n11_connected(n11_link(n)))
@@ -435,4 +440,5 @@ const struct sim_model_ops n11v2_ops = {
 	.boot_urcs = boot_urcs,
 	.pdp_deact = pdp_deact,
 	.remote_close = remote_close,
+	.drained = drained,
 };

@@ -106,6 +106,7 @@ struct sim_model_ops {
 	void (*boot_urcs)(void);
 	void (*pdp_deact)(void);              /* control: network dropped the context */
 	bool (*remote_close)(int n);          /* control: remote end closes link n */
+	void (*drained)(void);                /* output that had backed up was written */
 };
 
 enum { LEV_CONNECT_OK, LEV_CONNECT_FAIL, LEV_RX, LEV_EOF, LEV_TX_DONE, LEV_TX_FAIL };

@@ -642,6 +642,11 @@ static void pdp_deact(void)
 	at_urc(true, "+PDP: DEACT");
 }
 
+static void drained(void)
+{
+	push_cb(S.loop, NULL, 0);
+}
+
 static bool remote_close(int n)
 {
 	if (n < 0 || n >= SIM_LINKS || s7_link(n)->state != LINK_CONNECTED)
@@ -657,4 +662,5 @@ const struct sim_model_ops sim7000_ops = {
 	.boot_urcs = boot_urcs,
 	.pdp_deact = pdp_deact,
 	.remote_close = remote_close,
+	.drained = drained,
 };
