@@ -120,6 +120,17 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	free(c);
 }
 
+/* The modem cannot go on (e.g. an unknown module): one line, then the loop
+ * stops and main returns 1. */
+static bool modem_fatal_seen;
+static void on_modem_fatal(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_err("%s", msg);
+	modem_fatal_seen = true;
+	ev_break(EV_DEFAULT, EVBREAK_ALL);
+}
+
 static enum modem_model to_modem_model(enum atb_model m)
 {
 	switch (m) {
@@ -239,7 +250,10 @@ int main(int argc, char **argv)
 			.maxfail = cfg.maxfail,
 		};
 
-		modem = modem_new(loop, &mc, service_wrap_events(&flow_modem_events), NULL);
+		struct modem_events mev = *service_wrap_events(&flow_modem_events);
+		mev.fatal = on_modem_fatal; /* modem_new() copies the table */
+
+		modem = modem_new(loop, &mc, &mev, NULL);
 		if (!modem)
 			goto out;
 		flow_set_modem(modem);
@@ -265,7 +279,7 @@ int main(int argc, char **argv)
 	log_info("%s up, waiting for the module on %s", tun_name, pty);
 
 	ev_run(loop, 0);
-	rc = 0;
+	rc = modem_fatal_seen ? 1 : 0;
 	ev_io_stop(loop, &tun_w);
 	ev_timer_stop(loop, &M.drain_w);
 out:

@@ -70,9 +70,11 @@ static void on_line(void *ctx, const struct at_cmd *cmd, const char *line)
 	if (cmd->tag != r->gen || !r->running)
 		return;
 	const struct at_script_row *row = &r->script->rows[r->row];
+	if (row->capture_lines && row->capture)
+		row->capture(r->ctx, line);
 	if (row_expects(row) && !r->seen_expect && row_matches(row, line)) {
 		r->seen_expect = true;
-		if (row->capture)
+		if (row->capture && !row->capture_lines)
 			row->capture(r->ctx, line);
 	}
 }
@@ -89,7 +91,7 @@ static void on_done(void *ctx, const struct at_cmd *cmd, enum at_result res, con
 		row_failed(r);
 		return;
 	}
-	if (!row_expects(row) && row->capture)
+	if (!row_expects(row) && row->capture && !row->capture_lines)
 		row->capture(r->ctx, final_line);
 	next_row(r);
 }

@@ -35,6 +35,9 @@ struct at_script_row {
 	enum at_on_fail on_fail;
 	/* Gets the expected line, or the final line when expect is NULL. */
 	void (*capture)(void *ctx, const char *line);
+	/* capture gets every information line of the answer instead (not the
+	 * final result); expect/match still decide whether the row passed. */
+	bool capture_lines;
 };
 
 struct at_script {

@@ -79,6 +79,12 @@ struct modem_events {
 	/* modem_ping() finished: ok with the round-trip time in ms, or !ok (no
 	 * reply in time, error, data context lost). */
 	void (*ping_reply)(void *ctx, int req, bool ok, unsigned rtt_ms);
+	/* The modem cannot go on and the process should stop with status 1
+	 * (e.g. model = auto and the module is none of the supported ones). msg
+	 * is one line without the "atbridge: " prefix or a newline. The modem
+	 * does nothing more after it; modem_free() is still the caller's. When
+	 * NULL the modem prints msg to stderr and exits with status 1. */
+	void (*fatal)(void *ctx, const char *msg);
 };
 
 struct modem;

@@ -43,6 +43,8 @@ struct modem {
 	void *d; /* dialect state */
 	const struct modem_dialect *probed;  /* what the probe found */
 	bool probe_dead;
+	bool probe_unknown;  /* the probe got answers but no supported model */
+	char probe_ati[64], probe_cgmm[64]; /* what ATI and AT+CGMM answered */
 	ev_timer probe_timer;
 	bool up;
 	int next_req; /* request ids for resolve and ping */

@@ -1,7 +1,10 @@
 /* model = auto: ask the module who it is (ATI, then AT+CGMM) and pick the
- * dialect from the answer, before any bring-up. */
+ * dialect from the answer, before any bring-up. A module that answers but is
+ * none of the supported ones stops the process (the fatal event): guessing a
+ * dialect for it would only fail later in a less clear way. */
 #include <ev.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -23,9 +26,34 @@ static bool ident_line(const char *line)
 	return dialect_of(line) != NULL;
 }
 
-static void capture_ident(void *ctx, const char *line)
+/* Appends an answer line to buf (lines joined with " / "), printable ASCII
+ * only and without quotes: it goes into a message. */
+static void keep_answer(char *buf, size_t cap, const char *line)
+{
+	size_t n = strlen(buf);
+	if (!line[0])
+		return;
+	if (n && n + 3 < cap) {
+		memcpy(buf + n, " / ", 3);
+		n += 3;
+	}
+	for (; *line && n + 1 < cap; line++)
+		buf[n++] = (*line >= 0x20 && *line < 0x7f && *line != '\'') ? *line : '?';
+	buf[n] = '\0';
+}
+
+static void capture_ati(void *ctx, const char *line)
 {
 	struct modem *m = ctx;
+	keep_answer(m->probe_ati, sizeof(m->probe_ati), line);
+	if (!m->probed)
+		m->probed = dialect_of(line);
+}
+
+static void capture_cgmm(void *ctx, const char *line)
+{
+	struct modem *m = ctx;
+	keep_answer(m->probe_cgmm, sizeof(m->probe_cgmm), line);
 	if (!m->probed)
 		m->probed = dialect_of(line);
 }
@@ -33,10 +61,10 @@ static void capture_ident(void *ctx, const char *line)
 static const struct at_script_row probe_rows[] = {
 	{ .cmd = "AT", .timeout_ms = 1000, .tries = 10, .retry_delay_ms = 1000 },
 	{ .cmd = "ATE0", .timeout_ms = 2000, .tries = 3, .retry_delay_ms = 500 },
-	{ .cmd = "ATI", .match = ident_line, .capture = capture_ident, .timeout_ms = 2000,
-	  .on_fail = AT_ON_FAIL_NEXT },
-	{ .cmd = "AT+CGMM", .match = ident_line, .capture = capture_ident, .timeout_ms = 2000,
-	  .on_fail = AT_ON_FAIL_NEXT },
+	{ .cmd = "ATI", .match = ident_line, .capture = capture_ati, .capture_lines = true,
+	  .timeout_ms = 2000, .on_fail = AT_ON_FAIL_NEXT },
+	{ .cmd = "AT+CGMM", .match = ident_line, .capture = capture_cgmm, .capture_lines = true,
+	  .timeout_ms = 2000, .on_fail = AT_ON_FAIL_NEXT },
 };
 
 static const struct at_script probe_script = {
@@ -69,14 +97,41 @@ static void on_probe_done(void *ctx, bool ok, size_t failed_row)
 		        m->cfg.device, PROBE_RETRY);
 		ev_timer_set(&m->probe_timer, PROBE_RETRY, 0.);
 	} else {
-		if (!m->probed) {
-			fprintf(stderr, "atbridge: module on %s not recognised (ATI, AT+CGMM); "
-			                "assuming sim7000 (set model to override)\n", m->cfg.device);
-			m->probed = &sim7000_dialect;
-		}
+		if (!m->probed)
+			m->probe_unknown = true; /* reported from the timer, outside the script */
 		ev_timer_set(&m->probe_timer, 0., 0.); /* switch outside the script's callback */
 	}
 	ev_timer_start(m->loop, &m->probe_timer);
+}
+
+static void start_probe(struct modem *m)
+{
+	m->probe_ati[0] = m->probe_cgmm[0] = '\0';
+	at_script_start(m->script, &probe_script);
+}
+
+static void report_unknown(struct modem *m)
+{
+	char msg[320];
+	char ati[80], cgmm[80];
+	if (m->probe_ati[0])
+		snprintf(ati, sizeof(ati), "answered '%s'", m->probe_ati);
+	else
+		snprintf(ati, sizeof(ati), "gave no answer");
+	if (m->probe_cgmm[0])
+		snprintf(cgmm, sizeof(cgmm), "answered '%s'", m->probe_cgmm);
+	else
+		snprintf(cgmm, sizeof(cgmm), "gave no answer");
+	snprintf(msg, sizeof(msg),
+	         "unknown module on %s: ATI %s, AT+CGMM %s; supported: SIM7000 (sim7000), "
+	         "Neoway N11V2 (n11v2); use --model to override",
+	         m->cfg.device, ati, cgmm);
+	if (m->ev.fatal) {
+		m->ev.fatal(m->ctx, msg);
+		return;
+	}
+	fprintf(stderr, "atbridge: %s\n", msg);
+	exit(1);
 }
 
 /* Either retries the probe or hands the line to the dialect found. */
@@ -85,6 +140,10 @@ static void on_probe_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct modem *m = w->data;
+	if (m->probe_unknown) {
+		report_unknown(m);
+		return;
+	}
 	if (!m->probed) {
 		if (m->probe_dead) {
 			if (!modem_reopen(m)) {
@@ -94,7 +153,7 @@ static void on_probe_timer(struct ev_loop *loop, ev_timer *w, int revents)
 			}
 			m->probe_dead = false;
 		}
-		at_script_start(m->script, &probe_script);
+		start_probe(m);
 		return;
 	}
 	const struct modem_dialect *d = m->probed;
@@ -126,7 +185,7 @@ void modem_probe_init(struct modem *m)
 void modem_probe_start(struct modem *m)
 {
 	modem_probe_attach(m);
-	at_script_start(m->script, &probe_script);
+	start_probe(m);
 }
 
 void modem_probe_stop(struct modem *m)

@@ -1,0 +1,245 @@
+/* model = auto against a small scripted module on a socketpair: a module
+ * that is none of the supported ones stops with the fatal event naming what
+ * it answered; a supported one found on a later ATI line is still found;
+ * an explicit model skips the probe. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <ev.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "modem_priv.h"
+
+struct fake {
+	int fd;
+	ev_io io;
+	char line[256];
+	size_t len;
+	const char *ati, *cgmm; /* answer lines (CRLF-separated), NULL: ERROR */
+	unsigned n_ati, n_cgmm, n_cmds;
+};
+
+struct t {
+	struct ev_loop *loop;
+	struct fake f;
+	struct modem *m;
+	int ups, fatals;
+	char fatal_msg[512];
+	ev_timer guard;
+};
+
+static void say(struct fake *f, const char *s)
+{
+	assert_int_equal(write(f->fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+static void answer(struct fake *f, const char *lines)
+{
+	if (!lines) {
+		say(f, "\r\nERROR\r\n");
+		return;
+	}
+	say(f, "\r\n");
+	say(f, lines);
+	say(f, "\r\n\r\nOK\r\n");
+}
+
+static void handle(struct fake *f, const char *c)
+{
+	f->n_cmds++;
+	if (!strcmp(c, "ATI")) {
+		f->n_ati++;
+		answer(f, f->ati);
+	} else if (!strcmp(c, "AT+CGMM")) {
+		f->n_cgmm++;
+		answer(f, f->cgmm);
+	} else if (!strcmp(c, "AT+CPIN?"))
+		say(f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+	else if (!strcmp(c, "AT+CGATT?"))
+		say(f, "\r\n+CGATT: 1\r\n\r\nOK\r\n");
+	else if (!strcmp(c, "AT+CIPSHUT"))
+		say(f, "\r\nSHUT OK\r\n");
+	else if (!strcmp(c, "AT+CIFSR"))
+		say(f, "\r\n10.1.2.3\r\n");
+	else if (c[0])
+		say(f, "\r\nOK\r\n");
+}
+
+static void on_fake(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct fake *f = w->data;
+	char buf[1024];
+	ssize_t n = read(f->fd, buf, sizeof(buf));
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\r') {
+			f->line[f->len] = '\0';
+			f->len = 0;
+			handle(f, f->line);
+		} else if (buf[i] != '\n' && f->len < sizeof(f->line) - 1) {
+			f->line[f->len++] = buf[i];
+		}
+	}
+}
+
+static void ev_link_state(void *ctx, bool up, const char *ip)
+{
+	struct t *t = ctx;
+	(void)ip;
+	if (up)
+		t->ups++;
+	ev_break(t->loop, EVBREAK_ALL);
+}
+
+static void ev_connected(void *ctx, int link, bool ok) { (void)ctx; (void)link; (void)ok; }
+static void ev_data(void *ctx, int link, const uint8_t *b, size_t n) { (void)ctx; (void)link; (void)b; (void)n; }
+static void ev_sent(void *ctx, int link, size_t n, bool ok) { (void)ctx; (void)link; (void)n; (void)ok; }
+static void ev_closed(void *ctx, int link) { (void)ctx; (void)link; }
+
+static void ev_fatal(void *ctx, const char *msg)
+{
+	struct t *t = ctx;
+	t->fatals++;
+	snprintf(t->fatal_msg, sizeof(t->fatal_msg), "%s", msg);
+	ev_break(t->loop, EVBREAK_ALL);
+}
+
+static const struct modem_events events = {
+	.link_state = ev_link_state, .connected = ev_connected, .data = ev_data,
+	.sent = ev_sent, .closed = ev_closed, .fatal = ev_fatal,
+};
+
+static void on_guard(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void run(struct t *t, double s)
+{
+	ev_timer_set(&t->guard, s, 0.);
+	ev_timer_start(t->loop, &t->guard);
+	ev_run(t->loop, 0);
+	ev_timer_stop(t->loop, &t->guard);
+}
+
+static struct t *setup(enum modem_model model, const char *ati, const char *cgmm)
+{
+	struct t *t = calloc(1, sizeof(*t));
+	int sv[2];
+	t->loop = ev_loop_new(EVFLAG_AUTO);
+	ev_timer_init(&t->guard, on_guard, 0., 0.);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	t->f.fd = sv[1];
+	t->f.ati = ati;
+	t->f.cgmm = cgmm;
+	ev_io_init(&t->f.io, on_fake, sv[1], EV_READ);
+	t->f.io.data = &t->f;
+	ev_io_start(t->loop, &t->f.io);
+	struct modem_config cfg = {
+		.device = "/dev/ttyFAKE0", .baud = 115200, .model = model,
+		.apn = "internet", .user = "", .password = "",
+		.cmd_timeout_ms = 2000, .poll_interval_ms = 1000,
+	};
+	t->m = modem_new_on_fd(t->loop, &cfg, &events, t, sv[0]);
+	assert_non_null(t->m);
+	return t;
+}
+
+static void teardown(struct t *t)
+{
+	modem_free(t->m);
+	ev_io_stop(t->loop, &t->f.io);
+	close(t->f.fd);
+	ev_loop_destroy(t->loop);
+	free(t);
+}
+
+/* Neither answer names a supported module: one fatal event with both
+ * answers and the supported models; no bring-up follows. */
+static void test_unknown_module_is_fatal(void **state)
+{
+	(void)state;
+	struct t *t = setup(MODEM_MODEL_AUTO, "FOO 1.0", "BAR");
+	run(t, 5);
+	assert_int_equal(t->fatals, 1);
+	assert_string_equal(t->fatal_msg,
+	                    "unknown module on /dev/ttyFAKE0: ATI answered 'FOO 1.0', AT+CGMM answered "
+	                    "'BAR'; supported: SIM7000 (sim7000), Neoway N11V2 (n11v2); use --model to "
+	                    "override");
+	unsigned cmds = t->f.n_cmds;
+	run(t, 1.5);
+	assert_int_equal(t->fatals, 1);
+	assert_int_equal(t->f.n_cmds, cmds); /* nothing more on the line */
+	assert_int_equal(t->ups, 0);
+	assert_false(modem_is_up(t->m));
+	teardown(t);
+}
+
+/* ERROR to both, and an answer with quotes: shown cleaned, never raw
+ * (lines with control characters are dropped as garbage by the channel). */
+static void test_unknown_module_errors_and_garbage(void **state)
+{
+	(void)state;
+	struct t *t = setup(MODEM_MODEL_AUTO, NULL, "X'Y'Z");
+	run(t, 5);
+	assert_int_equal(t->fatals, 1);
+	assert_non_null(strstr(t->fatal_msg, "ATI gave no answer, AT+CGMM answered 'X?Y?Z';"));
+	teardown(t);
+	t = setup(MODEM_MODEL_AUTO, NULL, NULL);
+	run(t, 5);
+	assert_int_equal(t->fatals, 1);
+	assert_non_null(strstr(t->fatal_msg, "ATI gave no answer, AT+CGMM gave no answer;"));
+	teardown(t);
+}
+
+/* --model sim7000 overrides: no probe, no fatal event, the SIM7000
+ * bring-up runs and the link comes up. */
+static void test_model_overrides(void **state)
+{
+	(void)state;
+	struct t *t = setup(MODEM_MODEL_SIM7000, "FOO 1.0", "BAR");
+	run(t, 5);
+	assert_int_equal(t->fatals, 0);
+	assert_int_equal(t->f.n_ati, 0);
+	assert_int_equal(t->ups, 1);
+	assert_int_equal(modem_max_links(t->m), 8);
+	teardown(t);
+}
+
+/* The identity on the second line of a multi-line ATI answer is found. */
+static void test_identity_on_later_line(void **state)
+{
+	(void)state;
+	struct t *t = setup(MODEM_MODEL_AUTO, "Some Vendor Inc.\r\nSIM7000E R1351", "BAR");
+	run(t, 5);
+	assert_int_equal(t->fatals, 0);
+	assert_int_equal(t->ups, 1);
+	assert_int_equal(modem_max_links(t->m), 8);
+	teardown(t);
+	t = setup(MODEM_MODEL_AUTO, "FOO 1.0", "+CGMM: N11 V2");
+	run(t, 5);
+	assert_int_equal(t->fatals, 0);
+	assert_int_equal(modem_max_links(t->m), 5);
+	teardown(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unknown_module_is_fatal),
+		cmocka_unit_test(test_unknown_module_errors_and_garbage),
+		cmocka_unit_test(test_model_overrides),
+		cmocka_unit_test(test_identity_on_later_line),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
