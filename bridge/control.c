@@ -56,6 +56,7 @@ static void gather_status(struct ctl_status *st, char *ip, size_t iplen)
 	struct flow_stats fs;
 	struct uflow_stats us;
 	struct modem_stats ms = {0};
+	const struct modem_info *mi = C.modem ? modem_get_info(C.modem) : NULL;
 
 	service_get_link(&link);
 	flow_get_stats(&fs);
@@ -65,12 +66,18 @@ static void gather_status(struct ctl_status *st, char *ip, size_t iplen)
 	snprintf(ip, iplen, "%s", link.ip);
 	*st = (struct ctl_status){
 		.version = ATB_VERSION,
-		/* The modem layer has no identity getter yet (model, firmware,
-		 * IMEI, CSQ, registration, operator, link mode): "unknown". The
-		 * configured model is shown when it was not auto-detected. */
-		.model = C.cfg->model != ATB_MODEL_AUTO ? models[C.cfg->model] : NULL,
-		.csq_rssi = -1,
-		.csq_ber = -1,
+		/* What the module said (modem_get_info()); "unknown" for what it
+		 * did not. Without an answer to AT+CGMM the configured model is
+		 * shown when it was not auto-detected. */
+		.model = mi && mi->model[0] ? mi->model
+		         : C.cfg->model != ATB_MODEL_AUTO ? models[C.cfg->model] : NULL,
+		.firmware = mi && mi->firmware[0] ? mi->firmware : NULL,
+		.imei = mi && mi->imei[0] ? mi->imei : NULL,
+		.registration = mi ? mi->registration : NULL,
+		.operator_name = mi && mi->operator_name[0] ? mi->operator_name : NULL,
+		.link_mode = mi ? mi->link_mode : NULL,
+		.csq_rssi = mi ? mi->csq_rssi : -1,
+		.csq_ber = mi ? mi->csq_ber : -1,
 		.link_up = C.modem && modem_is_up(C.modem),
 		.ip = ip[0] ? ip : NULL,
 		.tun = C.tun,
@@ -145,6 +152,16 @@ static size_t gather_metrics(struct ctl_metric *m)
 #define G(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, false, (double)(v_)}
 #define K(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, true, (double)(v_)}
 	G("link_up", "1 when the module's data link is up", C.modem && modem_is_up(C.modem));
+	{
+		const struct modem_info *mi = C.modem ? modem_get_info(C.modem) : NULL;
+		int rssi = mi ? mi->csq_rssi : -1;
+
+		/* -1: unknown (no answer, or AT+CSQ 99) */
+		G("signal_csq", "AT+CSQ signal quality 0..31 (-1: unknown)", rssi);
+		G("signal_dbm", "Received signal strength in dBm from AT+CSQ (0: unknown)",
+		  rssi >= 0 ? -113 + 2 * rssi : 0);
+		G("signal_ber", "AT+CSQ bit error rate class 0..7 (-1: unknown)", mi ? mi->csq_ber : -1);
+	}
 	G("uptime_seconds", "Seconds since atbridge started", ev_now(C.loop) - C.started);
 	G("tcp_flows_open", "TCP flows in the flow table", fs.open);
 	G("tcp_flows_queued", "TCP flows waiting for a free module link", fs.queued);

@@ -129,6 +129,7 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
 		free(m);
 		return NULL;
 	}
+	modem_info_init(m);
 	if (!d) {
 		modem_probe_start(m);
 		return m;
@@ -143,6 +144,7 @@ void modem_free(struct modem *m)
 	if (!m)
 		return;
 	modem_probe_stop(m);
+	modem_info_stop(m);
 	if (m->dialect)
 		m->dialect->destroy(m);
 	at_script_run_free(m->script);

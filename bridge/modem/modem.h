@@ -146,4 +146,21 @@ struct modem_stats {
 };
 void modem_get_stats(const struct modem *m, struct modem_stats *out);
 
+/* What the module said about itself, for status. Identity (model, firmware,
+ * IMEI) is read once per bring-up; signal, registration and operator at
+ * bring-up too. A field the module did not give in the expected form stays
+ * unknown: "" for strings, NULL for the const char * ones, -1 for numbers.
+ * dialect and link_mode are NULL while model = auto still probes; local_ip
+ * is "" while the link is down. The pointer stays valid until modem_free()
+ * and its contents change with the next call. */
+struct modem_info {
+	char model[32], firmware[48], imei[20], operator_name[32];
+	int csq_rssi, csq_ber;    /* AT+CSQ 0..31 and 0..7; 99 ("not known") is -1 */
+	const char *registration; /* "home", "roaming", "searching", "denied" or NULL */
+	const char *link_mode;    /* "multi-link", "transparent" */
+	const char *dialect;      /* "sim7000", "n11v2" */
+	char local_ip[16];
+};
+const struct modem_info *modem_get_info(const struct modem *m);
+
 #endif

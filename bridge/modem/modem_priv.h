@@ -49,6 +49,12 @@ struct modem {
 	bool up;
 	int next_req; /* request ids for resolve and ping */
 	char local_ip[16];
+	struct modem_info info; /* modem_info.c */
+	ev_timer info_timer;    /* the periodic refresh */
+	double info_interval;
+	size_t info_step;       /* the refresh command next (N: the round is done) */
+	bool info_inflight, info_seen;
+	const struct at_chan *info_chan; /* the channel the command went to */
 	uint64_t bytes_to_module, bytes_from_module;
 	struct at_chan_stats old_chan_stats; /* from channels replaced by a reopen */
 	/* recovery (modem_recover.c) */
@@ -94,6 +100,47 @@ void modem_probe_init(struct modem *m);
 void modem_probe_start(struct modem *m);
 void modem_probe_attach(struct modem *m);
 void modem_probe_stop(struct modem *m);
+
+/* modem_info.c: rows for the bring-up tables (after AT+CGATT?), all
+ * AT_ON_FAIL_NEXT: a module that does not answer them still comes up. */
+void modem_info_reset(struct modem *m);
+/* Starts (modem_new) and stops (modem_free) the periodic refresh. */
+void modem_info_init(struct modem *m);
+void modem_info_stop(struct modem *m);
+/* For tests: the refresh period (default 30 s). */
+void modem_info_set_interval(struct modem *m, double s);
+bool modem_info_any_line(const char *line);
+bool modem_info_csq_line(const char *line);
+bool modem_info_creg_line(const char *line);
+bool modem_info_cops_line(const char *line);
+bool modem_info_cgmm_line(const char *line);
+bool modem_info_cgmr_line(const char *line);
+bool modem_info_cgsn_line(const char *line);
+void modem_info_capture_model(void *ctx, const char *line);
+void modem_info_capture_firmware(void *ctx, const char *line);
+void modem_info_capture_imei(void *ctx, const char *line);
+void modem_info_capture_csq(void *ctx, const char *line);
+void modem_info_capture_creg(void *ctx, const char *line);
+void modem_info_capture_cops(void *ctx, const char *line);
+#define MODEM_INFO_ROW(cmd_, match_, capture_) \
+	{ .cmd = cmd_, .match = match_, .capture = capture_, .timeout_ms = 2000, \
+	  .on_fail = AT_ON_FAIL_NEXT }
+#define MODEM_INFO_STATE_ROWS \
+	MODEM_INFO_ROW("AT+CSQ", modem_info_csq_line, modem_info_capture_csq), \
+	MODEM_INFO_ROW("AT+CREG?", modem_info_creg_line, modem_info_capture_creg), \
+	MODEM_INFO_ROW("AT+COPS?", modem_info_cops_line, modem_info_capture_cops)
+/* SIM7000: bare answer lines (SIMCOM_SIM7000E, Revision:..., the IMEI). */
+#define MODEM_INFO_ROWS_SIM7000 \
+	MODEM_INFO_ROW("AT+CGMM", modem_info_any_line, modem_info_capture_model), \
+	MODEM_INFO_ROW("AT+CGMR", modem_info_any_line, modem_info_capture_firmware), \
+	MODEM_INFO_ROW("AT+GSN", modem_info_any_line, modem_info_capture_imei), \
+	MODEM_INFO_STATE_ROWS
+/* N11V2 manual 2.2, 2.3, 2.7: +CGMR: <version>, +CGSN: <IMEI>, +CGMM:<model> */
+#define MODEM_INFO_ROWS_N11V2 \
+	MODEM_INFO_ROW("AT+CGMM", modem_info_cgmm_line, modem_info_capture_model), \
+	MODEM_INFO_ROW("AT+CGMR", modem_info_cgmr_line, modem_info_capture_firmware), \
+	MODEM_INFO_ROW("AT+CGSN", modem_info_cgsn_line, modem_info_capture_imei), \
+	MODEM_INFO_STATE_ROWS
 
 extern const struct modem_dialect sim7000_dialect;
 extern const struct modem_dialect n11v2_dialect;

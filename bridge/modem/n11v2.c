@@ -905,6 +905,7 @@ static const struct at_script_row n11v2_bringup_rows[] = {
 	  .retry_delay_ms = 1000 },
 	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60,
 	  .retry_delay_ms = 1000 },
+	MODEM_INFO_ROWS_N11V2,
 	/* Start from no PPP link and no sockets (may fail when none is up). */
 	{ .cmd = "AT+XIIC=0", .timeout_ms = 5000, .on_fail = AT_ON_FAIL_NEXT },
 	{ .cmd = "AT+RCVMODE=0,0", .timeout_ms = 2000 },

@@ -63,6 +63,7 @@ static const struct at_script_row rows[] = {
 	  .retry_delay_ms = 1000 },
 	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60,
 	  .retry_delay_ms = 1000 },
+	MODEM_INFO_ROWS_N11V2,
 	{ .cmd = "AT+XIIC=0", .timeout_ms = 5000, .on_fail = AT_ON_FAIL_NEXT },
 	{ .build = build_netapn, .timeout_ms = 5000 },
 	{ .cmd = "AT+XIIC=1", .timeout_ms = 10000 },

@@ -39,6 +39,7 @@ static const struct at_script_row sim7000_bringup_rows[] = {
 	  .retry_delay_ms = 1000 },
 	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60,
 	  .retry_delay_ms = 1000 },
+	MODEM_INFO_ROWS_SIM7000,
 	{ .cmd = "AT+CIPSHUT", .expect = "SHUT OK", .timeout_ms = 65000, .tries = 2,
 	  .retry_delay_ms = 1000 },
 	{ .cmd = "AT+CIPMUX=1", .timeout_ms = 2000 },

@@ -44,6 +44,7 @@ static const struct at_script_row rows[] = {
 	  .retry_delay_ms = 1000 },
 	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60,
 	  .retry_delay_ms = 1000 },
+	MODEM_INFO_ROWS_SIM7000,
 	{ .cmd = "AT+CIPSHUT", .expect = "SHUT OK", .timeout_ms = 65000, .tries = 2,
 	  .retry_delay_ms = 1000 },
 	{ .cmd = "AT+CIPMUX=0", .timeout_ms = 2000 },

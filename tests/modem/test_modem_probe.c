@@ -23,6 +23,7 @@ struct fake {
 	char line[256];
 	size_t len;
 	const char *ati, *cgmm; /* answer lines (CRLF-separated), NULL: ERROR */
+	const char *cgmr, *gsn, *cgsn, *csq, *creg, *cops; /* the same */
 	unsigned n_ati, n_cgmm, n_cmds;
 };
 
@@ -60,7 +61,21 @@ static void handle(struct fake *f, const char *c)
 	} else if (!strcmp(c, "AT+CGMM")) {
 		f->n_cgmm++;
 		answer(f, f->cgmm);
-	} else if (!strcmp(c, "AT+CPIN?"))
+	} else if (!strcmp(c, "AT+CGMR"))
+		answer(f, f->cgmr);
+	else if (!strcmp(c, "AT+GSN"))
+		answer(f, f->gsn);
+	else if (!strcmp(c, "AT+CGSN"))
+		answer(f, f->cgsn);
+	else if (!strcmp(c, "AT+CSQ"))
+		answer(f, f->csq);
+	else if (!strcmp(c, "AT+CREG?"))
+		answer(f, f->creg);
+	else if (!strcmp(c, "AT+COPS?"))
+		answer(f, f->cops);
+	else if (!strcmp(c, "AT+XIIC?"))
+		say(f, "\r\n+XIIC:    1,10.1.2.3\r\n\r\nOK\r\n");
+	else if (!strcmp(c, "AT+CPIN?"))
 		say(f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
 	else if (!strcmp(c, "AT+CGATT?"))
 		say(f, "\r\n+CGATT: 1\r\n\r\nOK\r\n");
@@ -233,6 +248,89 @@ static void test_identity_on_later_line(void **state)
 	teardown(t);
 }
 
+/* modem_get_info(): the identity and state read at bring-up (SIM7000 answer
+ * forms), then garbled answers leave every field unknown, and an N11V2 in
+ * the manual's forms. */
+static void test_info(void **state)
+{
+	(void)state;
+	struct t *t = setup(MODEM_MODEL_SIM7000, NULL, "SIMCOM_SIM7000E");
+	const struct modem_info *mi = modem_get_info(t->m);
+	assert_int_equal(mi->csq_rssi, -1);
+	assert_null(mi->registration);
+	t->f.cgmr = "Revision:1351B03SIM7000E";
+	t->f.gsn = "869951030000001";
+	t->f.csq = "+CSQ: 17,99";
+	t->f.creg = "+CREG: 0,5";
+	t->f.cops = "+COPS: 0,0,\"Test Net\",7";
+	run(t, 5);
+	assert_int_equal(t->ups, 1);
+	mi = modem_get_info(t->m);
+	assert_string_equal(mi->model, "SIMCOM_SIM7000E");
+	assert_string_equal(mi->firmware, "1351B03SIM7000E");
+	assert_string_equal(mi->imei, "869951030000001");
+	assert_int_equal(mi->csq_rssi, 17);
+	assert_int_equal(mi->csq_ber, -1);
+	assert_string_equal(mi->registration, "roaming");
+	assert_string_equal(mi->operator_name, "Test Net");
+	assert_string_equal(mi->dialect, "sim7000");
+	assert_string_equal(mi->link_mode, "multi-link");
+	assert_string_equal(mi->local_ip, "10.1.2.3");
+	/* the periodic refresh (30 s in service; faster here) */
+	t->f.csq = "+CSQ: 5,3";
+	t->f.creg = "+CREG: 0,3";
+	t->f.cops = "+COPS: 0"; /* no operator: unknown */
+	modem_info_set_interval(t->m, 0.2);
+	run(t, 1.5);
+	mi = modem_get_info(t->m);
+	assert_int_equal(mi->csq_rssi, 5);
+	assert_int_equal(mi->csq_ber, 3);
+	assert_string_equal(mi->registration, "denied");
+	assert_string_equal(mi->operator_name, "");
+	assert_string_equal(mi->model, "SIMCOM_SIM7000E"); /* identity is not re-read */
+	t->f.csq = NULL; /* ERROR */
+	run(t, 1);
+	assert_int_equal(modem_get_info(t->m)->csq_rssi, -1);
+	teardown(t);
+
+	t = setup(MODEM_MODEL_SIM7000, NULL, "SIMCOM\"SIM7000E");
+	t->f.cgmr = "+CGMR: this firmware name is far too long to be a real firmware name";
+	t->f.gsn = "86995103000000x";
+	t->f.csq = "+CSQ: 17";
+	t->f.creg = "+CREG: 0,x";
+	t->f.cops = "+COPS: 0,0,\"Test Net";
+	run(t, 5);
+	assert_int_equal(t->ups, 1);
+	mi = modem_get_info(t->m);
+	assert_string_equal(mi->model, "");
+	assert_string_equal(mi->firmware, "");
+	assert_string_equal(mi->imei, "");
+	assert_int_equal(mi->csq_rssi, -1);
+	assert_int_equal(mi->csq_ber, -1);
+	assert_null(mi->registration);
+	assert_string_equal(mi->operator_name, "");
+	teardown(t);
+
+	t = setup(MODEM_MODEL_N11V2, NULL, "+CGMM: N11 V2");
+	t->f.cgmr = "+CGMR: N11_1167_SQS63002_V003";
+	t->f.cgsn = "+CGSN:355910044336974";
+	t->f.csq = "+CSQ: 20,0";
+	t->f.creg = "+CREG: 0,1";
+	t->f.cops = "+COPS: 0,0,\"CHINA MOBILE\"";
+	run(t, 5);
+	assert_int_equal(t->ups, 1);
+	mi = modem_get_info(t->m);
+	assert_string_equal(mi->model, "N11 V2");
+	assert_string_equal(mi->firmware, "N11_1167_SQS63002_V003");
+	assert_string_equal(mi->imei, "355910044336974");
+	assert_int_equal(mi->csq_rssi, 20);
+	assert_int_equal(mi->csq_ber, 0);
+	assert_string_equal(mi->registration, "home");
+	assert_string_equal(mi->operator_name, "CHINA MOBILE");
+	assert_string_equal(mi->dialect, "n11v2");
+	teardown(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_module_errors_and_garbage),
 		cmocka_unit_test(test_model_overrides),
 		cmocka_unit_test(test_identity_on_later_line),
+		cmocka_unit_test(test_info),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

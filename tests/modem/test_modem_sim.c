@@ -465,6 +465,19 @@ static int setup(void **state)
 	assert_true(t->ip[0] != '\0');
 	/* also tells that model = auto found the right dialect */
 	assert_int_equal(modem_max_links(t->m), strcmp(model, "n11v2") ? 8 : 5);
+	/* modem_get_info(): what the simulator says about itself (it has no
+	 * AT+COPS: the operator stays unknown) */
+	const struct modem_info *mi = modem_get_info(t->m);
+	bool n11 = !strcmp(model, "n11v2");
+	assert_string_equal(mi->model, n11 ? "N11 V2" : "SIMCOM_SIM7000E");
+	assert_string_equal(mi->firmware, n11 ? "N11_1167_SQS63002_V003" : "1351B03SIM7000E");
+	assert_string_equal(mi->imei, n11 ? "355910044336974" : "869951030000001");
+	assert_int_equal(mi->csq_rssi, 20);
+	assert_int_equal(mi->csq_ber, n11 ? -1 : 0);
+	assert_string_equal(mi->registration, "home");
+	assert_string_equal(mi->dialect, n11 ? "n11v2" : "sim7000");
+	assert_string_equal(mi->link_mode, "multi-link");
+	assert_string_equal(mi->local_ip, t->ip);
 	*state = t;
 	return 0;
 }
