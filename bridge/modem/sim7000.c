@@ -166,7 +166,9 @@ static void on_ack_line(void *ctx, const struct at_cmd *cmd, const char *line)
 	if (!l || strncmp(line, "+CIPACK:", 8) || !at_parse_uints(line + 8, v, 3))
 		return;
 	l->inflight = v[2];
-	if (l->inflight < m->cfg.max_inflight)
+	/* Hysteresis: resume only below half the bound, so that a link hovering
+	 * at the bound does not query CIPACK after every send. */
+	if (l->inflight <= m->cfg.max_inflight / 2)
 		l->ack_blocked = false;
 }
 
