@@ -271,9 +271,15 @@ static void respond(struct sbuf *out, const char *line, size_t len)
 		break;
 	}
 	case CTL_RECONNECT:
-		/* The modem layer has no reconnect call yet. */
-		sbuf_printf(out, "error: reconnect is not available in this build (the modem layer "
-		            "has no reconnect call yet)\n");
+		/* The data context is dropped and brought up again; flows are
+		 * reset (link_state(false)). The answer does not wait for it. */
+		if (!C.modem)
+			sbuf_printf(out, "error: no modem\n");
+		else if (modem_reconnect(C.modem))
+			sbuf_printf(out, req.json ? "{\"reconnecting\":true}\n" : "reconnecting\n");
+		else
+			sbuf_printf(out, "error: the data link is not up (bring-up under way) or a transparent "
+			            "link is in use; try again later\n");
 		break;
 	}
 }

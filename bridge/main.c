@@ -165,8 +165,6 @@ int main(int argc, char **argv)
 	log_journal = service_stderr_is_journal();
 	signal(SIGPIPE, SIG_IGN);
 	service_init(loop);
-	if (cfg.pin[0])
-		log_err("pin is set, but this build's modem layer does not enter SIM PINs yet");
 
 	if (cfg.sim) {
 		sim_pid = sim_spawn(&cfg, argv[0], pty, sizeof(pty));
@@ -248,6 +246,7 @@ int main(int argc, char **argv)
 			.holdoff_ms = cfg.holdoff_ms,
 			.holdoff_max_ms = cfg.holdoff_max_ms,
 			.maxfail = cfg.maxfail,
+			.pin = cfg.pin,
 		};
 
 		struct modem_events mev = *service_wrap_events(&flow_modem_events);

@@ -90,6 +90,17 @@ static bool put_conversion(struct out *o, char conv, va_list *ap)
 		put_quoted(o, s);
 		return true;
 	}
+	case 'Q': {
+		const char *s = va_arg(*ap, const char *);
+		if (!s || !at_cmd_quoted_ok(s)) {
+			fprintf(stderr, "atbridge: refusing a secret value for an AT command (quote, "
+			                "backslash, CR, LF, non-printable byte or over %d bytes)\n",
+			        AT_QUOTED_MAX);
+			return false;
+		}
+		put_quoted(o, s);
+		return true;
+	}
 	case 'h': {
 		const char *s = va_arg(*ap, const char *);
 		if (!s || !at_cmd_hostname_ok(s)) {

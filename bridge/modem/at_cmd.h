@@ -12,6 +12,7 @@
  *   %q  a string printed inside double quotes; refused when it contains '"',
  *       '\\', CR, LF or any byte outside printable ASCII (no way to smuggle a
  *       second command), or is longer than 64 bytes
+ *   %Q  like %q for a secret (a PIN): a refused value is never shown
  *   %h  a host name: letters, digits, '-', '.', '_' only, 1..253 bytes,
  *       printed inside double quotes
  *   %%  a percent sign

@@ -100,6 +100,10 @@ static void run_row(struct at_script_run *r)
 {
 	const struct at_script_row *row = &r->script->rows[r->row];
 	struct at_cmd cmd = { 0 };
+	if (row->skip && row->skip(r->ctx)) {
+		next_row(r);
+		return;
+	}
 	if (row->build) {
 		if (!row->build(r->ctx, cmd.text, sizeof(cmd.text))) {
 			finish(r, false);

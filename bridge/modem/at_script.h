@@ -38,6 +38,10 @@ struct at_script_row {
 	/* capture gets every information line of the answer instead (not the
 	 * final result); expect/match still decide whether the row passed. */
 	bool capture_lines;
+	/* The row is skipped (as if it passed) when this says so. May be NULL. */
+	bool (*skip)(void *ctx);
+	/* What messages call a built row (its text may hold a secret). */
+	const char *label;
 };
 
 struct at_script {

@@ -106,10 +106,12 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
 	m->apn = dup_or_empty(cfg->apn);
 	m->user = dup_or_empty(cfg->user);
 	m->password = dup_or_empty(cfg->password);
+	m->pin = dup_or_empty(cfg->pin);
 	m->cfg.device = m->device;
 	m->cfg.apn = m->apn;
 	m->cfg.user = m->user;
 	m->cfg.password = m->password;
+	m->cfg.pin = m->pin;
 	if (!m->cfg.cmd_timeout_ms)
 		m->cfg.cmd_timeout_ms = 5000;
 	if (!m->cfg.poll_interval_ms)
@@ -120,12 +122,13 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
 	modem_recover_init(m);
 	m->fd = -1;
 	modem_probe_init(m);
-	if (!m->device || !m->apn || !m->user || !m->password || !open_chan(m, fd) || (d && !d->create(m))) {
+	if (!m->device || !m->apn || !m->user || !m->password || !m->pin || !open_chan(m, fd) || (d && !d->create(m))) {
 		close_chan(m);
 		free(m->device);
 		free(m->apn);
 		free(m->user);
 		free(m->password);
+		free(m->pin);
 		free(m);
 		return NULL;
 	}
@@ -153,6 +156,9 @@ void modem_free(struct modem *m)
 	free(m->apn);
 	free(m->user);
 	free(m->password);
+	if (m->pin)
+		memset(m->pin, 0, strlen(m->pin));
+	free(m->pin);
 	free(m);
 }
 
@@ -227,6 +233,13 @@ int modem_ping(struct modem *m, uint32_t ip, unsigned timeout_ms)
 	if (!m->up || !m->dialect || !m->dialect->ping)
 		return -1;
 	return m->dialect->ping(m, ip, timeout_ms);
+}
+
+bool modem_reconnect(struct modem *m)
+{
+	if (!m->up || !m->dialect || !m->dialect->reconnect)
+		return false;
+	return m->dialect->reconnect(m);
 }
 
 void modem_get_stats(const struct modem *m, struct modem_stats *out)

@@ -46,6 +46,9 @@ struct modem_config {
 	unsigned holdoff_ms;       /* 0: 1000 */
 	unsigned holdoff_max_ms;   /* 0: 30000 */
 	unsigned maxfail;
+	/* SIM PIN (4..8 digits) sent as AT+CPIN="<pin>" when the SIM answers
+	 * +CPIN: SIM PIN; NULL or "": none. Never logged. */
+	const char *pin;
 };
 
 /* Events from the modem layer to the bridge. ctx is the pointer given to
@@ -162,5 +165,14 @@ struct modem_info {
 	char local_ip[16];
 };
 const struct modem_info *modem_get_info(const struct modem *m);
+
+/* Drops the data context and brings it up again (atbridgectl reconnect):
+ * link_state(false) first (every link is gone, as on a lost context), then
+ * the dialect's bring-up, which starts by releasing the context (SIM7000
+ * AT+CIPSHUT, N11V2 AT+XIIC=0), and link_state(true) when it is back.
+ * Returns false, doing nothing, when the link is not up (a bring-up is
+ * already under way, or model = auto still probes) or, on a transparent
+ * link, while a flow has the line in data mode. */
+bool modem_reconnect(struct modem *m);
 
 #endif

@@ -28,12 +28,17 @@ struct modem_dialect {
 	int (*ping)(struct modem *m, uint32_t ip, unsigned timeout_ms);
 	/* Asks the module to restart when it stopped answering (may be NULL). */
 	const char *reboot_cmd;
+	/* modem_reconnect() while up: every link down, bring-up again. False
+	 * when it cannot now. */
+	bool (*reconnect)(struct modem *m);
 };
 
 struct modem {
 	struct ev_loop *loop;
 	struct modem_config cfg; /* strings below are owned copies */
-	char *device, *apn, *user, *password;
+	char *device, *apn, *user, *password, *pin;
+	bool sim_pin_needed; /* the last AT+CPIN? said SIM PIN */
+	bool pin_tried;      /* the PIN was sent and the SIM has not said READY since */
 	struct modem_events ev;
 	void *ctx;
 	int fd;
@@ -122,6 +127,20 @@ void modem_info_capture_imei(void *ctx, const char *line);
 void modem_info_capture_csq(void *ctx, const char *line);
 void modem_info_capture_creg(void *ctx, const char *line);
 void modem_info_capture_cops(void *ctx, const char *line);
+/* modem_pin.c: AT+CPIN? (READY or SIM PIN), the PIN when asked for (sent
+ * once: a refused PIN is not sent again, three wrong ones lock the SIM), then
+ * AT+CPIN? until READY. Replaces the AT+CPIN? row of every bring-up. */
+bool modem_pin_cpin_line(const char *line);
+void modem_pin_capture(void *ctx, const char *line);
+bool modem_pin_skip(void *ctx);
+bool modem_pin_build(void *ctx, char *out, size_t cap);
+#define MODEM_PIN_ROWS \
+	{ .cmd = "AT+CPIN?", .match = modem_pin_cpin_line, .capture = modem_pin_capture, \
+	  .timeout_ms = 5000, .tries = 5, .retry_delay_ms = 1000 }, \
+	{ .build = modem_pin_build, .skip = modem_pin_skip, .label = "AT+CPIN=<pin>", \
+	  .timeout_ms = 5000 }, \
+	{ .cmd = "AT+CPIN?", .expect = "+CPIN: READY", .capture = modem_pin_capture, \
+	  .timeout_ms = 5000, .tries = 10, .retry_delay_ms = 1000 }
 #define MODEM_INFO_ROW(cmd_, match_, capture_) \
 	{ .cmd = cmd_, .match = match_, .capture = capture_, .timeout_ms = 2000, \
 	  .on_fail = AT_ON_FAIL_NEXT }

@@ -595,6 +595,14 @@ static void on_ppp_lost(void *ctx, const char *line)
 	bringup_start(m);
 }
 
+static bool n11v2_reconnect(struct modem *m)
+{
+	fprintf(stderr, "atbridge: n11v2: reconnect asked for; data link down, bringing it up again\n");
+	link_down_all(m);
+	bringup_start(m);
+	return true;
+}
+
 /* The resync probes went unanswered: every link ends now, and bring-up
  * starts with a reboot request. */
 static void n11v2_stalled(void *ctx)
@@ -901,8 +909,7 @@ static const struct at_script_row n11v2_bringup_rows[] = {
 	{ .cmd = "AT", .timeout_ms = 1000, .tries = 10, .retry_delay_ms = 1000 },
 	{ .cmd = "ATE0", .timeout_ms = 2000, .tries = 3, .retry_delay_ms = 500 },
 	{ .cmd = "AT+CMEE=1", .timeout_ms = 2000, .on_fail = AT_ON_FAIL_NEXT },
-	{ .cmd = "AT+CPIN?", .expect = "+CPIN: READY", .timeout_ms = 5000, .tries = 5,
-	  .retry_delay_ms = 1000 },
+	MODEM_PIN_ROWS,
 	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60,
 	  .retry_delay_ms = 1000 },
 	MODEM_INFO_ROWS_N11V2,
@@ -938,7 +945,7 @@ static void on_bringup_done(void *ctx, bool ok, size_t failed_row)
 	if (!ok) {
 		const struct at_script_row *row = &n11v2_bringup_rows[failed_row];
 		/* No answer to the sync row: ask for a restart next time. */
-		retry_later(m, row->cmd ? row->cmd : "AT+NETAPN", failed_row == 0);
+		retry_later(m, row->cmd ? row->cmd : row->label ? row->label : "AT+NETAPN", failed_row == 0);
 		return;
 	}
 	modem_recover_succeeded(m);
@@ -1252,4 +1259,5 @@ const struct modem_dialect n11v2_dialect = {
 	/* manual 3.11: <rst> 1 restarts before setting the function level; the
 	 * only other documented restart (AT&W) writes the settings to flash. */
 	.reboot_cmd = "AT+CFUN=1,1",
+	.reconnect = n11v2_reconnect,
 };

@@ -59,8 +59,7 @@ static const struct at_script_row rows[] = {
 	{ .cmd = "ATE0", .timeout_ms = 2000, .tries = 3, .retry_delay_ms = 500 },
 	{ .cmd = "AT+CMEE=1", .timeout_ms = 2000, .on_fail = AT_ON_FAIL_NEXT },
 	{ .build = build_ifc, .timeout_ms = 2000, .on_fail = AT_ON_FAIL_NEXT },
-	{ .cmd = "AT+CPIN?", .expect = "+CPIN: READY", .timeout_ms = 5000, .tries = 5,
-	  .retry_delay_ms = 1000 },
+	MODEM_PIN_ROWS,
 	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60,
 	  .retry_delay_ms = 1000 },
 	MODEM_INFO_ROWS_N11V2,
@@ -183,4 +182,5 @@ const struct modem_dialect n11v2_trans_dialect = {
 	.close = trans_close,
 	.resolve = trans_resolve,
 	.ping = trans_ping,
+	.reconnect = trans_reconnect,
 };

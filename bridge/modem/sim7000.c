@@ -512,6 +512,14 @@ static void on_pdp_deact(void *ctx, const char *line)
 	sim7000_bringup_start(m);
 }
 
+static bool sim7000_reconnect(struct modem *m)
+{
+	fprintf(stderr, "atbridge: sim7000: reconnect asked for; data link down, bringing it up again\n");
+	sim7000_link_down_all(m);
+	sim7000_bringup_start(m);
+	return true;
+}
+
 /* The resync probes went unanswered: every link ends now (no flow waits
  * for a module that may never answer), and bring-up starts with a reboot
  * request. */
@@ -825,4 +833,5 @@ const struct modem_dialect sim7000_dialect = {
 	.ping = sim7000_ping,
 	/* manual 3.2.19: "AT+CFUN=1,1 can be used to reset module purposely" */
 	.reboot_cmd = "AT+CFUN=1,1",
+	.reconnect = sim7000_reconnect,
 };

@@ -35,8 +35,7 @@ static const struct at_script_row sim7000_bringup_rows[] = {
 	{ .cmd = "AT", .timeout_ms = 1000, .tries = 10, .retry_delay_ms = 1000 },
 	{ .cmd = "ATE0", .timeout_ms = 2000, .tries = 3, .retry_delay_ms = 500 },
 	{ .cmd = "AT+CMEE=1", .timeout_ms = 2000, .tries = 2, .retry_delay_ms = 500 },
-	{ .cmd = "AT+CPIN?", .expect = "+CPIN: READY", .timeout_ms = 5000, .tries = 5,
-	  .retry_delay_ms = 1000 },
+	MODEM_PIN_ROWS,
 	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60,
 	  .retry_delay_ms = 1000 },
 	MODEM_INFO_ROWS_SIM7000,
@@ -73,7 +72,7 @@ static void on_bringup_done(void *ctx, bool ok, size_t failed_row)
 		const struct at_script_row *row = &sim7000_bringup_rows[failed_row];
 		/* No answer to the sync row: the module is silent, and the next
 		 * attempt starts by asking it to restart. */
-		retry_later(m, row->cmd ? row->cmd : "AT+CSTT", failed_row == 0);
+		retry_later(m, row->cmd ? row->cmd : row->label ? row->label : "AT+CSTT", failed_row == 0);
 		return;
 	}
 	modem_recover_succeeded(m);

@@ -40,8 +40,7 @@ static const struct at_script_row rows[] = {
 	{ .cmd = "ATE0", .timeout_ms = 2000, .tries = 3, .retry_delay_ms = 500 },
 	{ .cmd = "AT+CMEE=1", .timeout_ms = 2000, .tries = 2, .retry_delay_ms = 500 },
 	{ .build = build_ifc, .timeout_ms = 2000, .tries = 2, .retry_delay_ms = 500 },
-	{ .cmd = "AT+CPIN?", .expect = "+CPIN: READY", .timeout_ms = 5000, .tries = 5,
-	  .retry_delay_ms = 1000 },
+	MODEM_PIN_ROWS,
 	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60,
 	  .retry_delay_ms = 1000 },
 	MODEM_INFO_ROWS_SIM7000,
@@ -167,4 +166,5 @@ const struct modem_dialect sim7000_trans_dialect = {
 	.close = trans_close,
 	.resolve = trans_resolve,
 	.ping = trans_ping,
+	.reconnect = trans_reconnect,
 };

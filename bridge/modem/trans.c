@@ -822,7 +822,7 @@ static void on_bringup_done(void *ctx, bool ok, size_t failed_row)
 	if (!ok) {
 		const struct at_script_row *row = &t->mo->bringup->rows[failed_row];
 		fprintf(stderr, "atbridge: %s bring-up failed at %s; retrying in %.0f s\n", t->mo->name,
-		        row->cmd ? row->cmd : "a built command", t->backoff);
+		        row->cmd ? row->cmd : row->label ? row->label : "a built command", t->backoff);
 		ev_timer_set(&t->retry_timer, t->backoff, 0.);
 		ev_timer_start(m->loop, &t->retry_timer);
 		t->backoff = t->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : t->backoff * 2;
@@ -863,6 +863,20 @@ static void bringup_start(struct modem *m)
 	 * the one calling, and a dead channel is reopened. */
 	ev_timer_set(&t->retry_timer, t->chan_dead ? t->backoff : 0., 0.);
 	ev_timer_start(m->loop, &t->retry_timer);
+}
+
+/* Only while no flow holds the link: with link 0 handed out the line may be
+ * in data mode, where a command would be payload. */
+bool trans_reconnect(struct modem *m)
+{
+	struct trans *t = T(m);
+	if (t->busy || (m->chan && (at_chan_in_data_mode(m->chan) || at_chan_busy(m->chan))))
+		return false;
+	fprintf(stderr, "atbridge: %s: reconnect asked for; data link down, bringing it up again\n",
+	        t->mo->name);
+	link_down_all(m);
+	bringup_start(m);
+	return true;
 }
 
 void trans_start(struct modem *m)

@@ -44,6 +44,7 @@ bool trans_create(struct modem *m, const struct trans_model *mo);
 void trans_destroy(struct modem *m);
 void trans_attach(struct modem *m);
 void trans_start(struct modem *m);
+bool trans_reconnect(struct modem *m);
 int trans_free_links(const struct modem *m);
 int trans_open(struct modem *m, enum modem_proto proto, uint32_t ip, uint16_t port);
 size_t trans_send(struct modem *m, int link, const uint8_t *buf, size_t len);

@@ -105,7 +105,14 @@ PY
 	ok=
 	for _ in 1 2 3 4 5; do ctl status >/dev/null 2>&1 && { ok=1; break; }; sleep 0.2; done
 	[ -n "$ok" ] || fail "status failed after the clients went away"
-	ctl reconnect 2>"$WORK"/rec.err && fail "reconnect claimed success"
+	ctl reconnect >"$WORK"/rec.out 2>"$WORK"/rec.err || fail "reconnect refused: $(cat "$WORK"/rec.err)"
+	grep -q "^reconnecting" "$WORK"/rec.out || fail "reconnect answered: $(cat "$WORK"/rec.out)"
+	ok=
+	for _ in $(seq 1 100); do
+		ctl --json status 2>/dev/null | grep -q '"link_up":true' && { ok=1; break; }
+		sleep 0.2
+	done
+	[ -n "$ok" ] || fail "the link did not come back after reconnect"
 	ctl status >/dev/null || fail "status failed after bad requests"
 	pass "bad and long requests are refused with one line; the daemon keeps serving"
 

@@ -4,6 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <arpa/inet.h>
 
@@ -43,11 +47,38 @@ static void test_refusals(void **state)
 	assert_false(at_cmd_format(buf, 8, "AT+CSTT=%q", "internet"));
 }
 
+/* %Q (a PIN): quoted like %q; a refused value never reaches stderr. */
+static void test_secret(void **state)
+{
+	(void)state;
+	char buf[64], err[512];
+	assert_true(at_cmd_format(buf, sizeof(buf), "AT+CPIN=%Q", "1234"));
+	assert_string_equal(buf, "AT+CPIN=\"1234\"");
+	FILE *tmp = tmpfile();
+	assert_non_null(tmp);
+	fflush(stderr);
+	int saved = dup(2);
+	assert_true(dup2(fileno(tmp), 2) == 2);
+	bool ok = at_cmd_format(buf, sizeof(buf), "AT+CPIN=%Q", "12\"34xyzzy");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_false(ok);
+	rewind(tmp);
+	size_t n = fread(err, 1, sizeof(err) - 1, tmp);
+	err[n] = '\0';
+	fclose(tmp);
+	assert_true(n > 0);
+	assert_null(strstr(err, "xyzzy"));
+	assert_null(strstr(err, "12"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,13 +25,16 @@ struct fake {
 	const char *ati, *cgmm; /* answer lines (CRLF-separated), NULL: ERROR */
 	const char *cgmr, *gsn, *cgsn, *csq, *creg, *cops; /* the same */
 	unsigned n_ati, n_cgmm, n_cmds;
+	const char *sim_pin;   /* the SIM asks for this PIN until it is given */
+	unsigned n_pin;        /* AT+CPIN= commands */
+	char last_pin_cmd[256];
 };
 
 struct t {
 	struct ev_loop *loop;
 	struct fake f;
 	struct modem *m;
-	int ups, fatals;
+	int ups, downs, fatals;
 	char fatal_msg[512];
 	ev_timer guard;
 };
@@ -76,7 +79,18 @@ static void handle(struct fake *f, const char *c)
 	else if (!strcmp(c, "AT+XIIC?"))
 		say(f, "\r\n+XIIC:    1,10.1.2.3\r\n\r\nOK\r\n");
 	else if (!strcmp(c, "AT+CPIN?"))
-		say(f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+		say(f, f->sim_pin ? "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n" : "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+	else if (!strncmp(c, "AT+CPIN=", 8)) {
+		char want[32];
+		f->n_pin++;
+		snprintf(f->last_pin_cmd, sizeof(f->last_pin_cmd), "%s", c);
+		snprintf(want, sizeof(want), "AT+CPIN=\"%s\"", f->sim_pin ? f->sim_pin : "");
+		if (f->sim_pin && !strcmp(c, want)) {
+			f->sim_pin = NULL;
+			say(f, "\r\nOK\r\n");
+		} else
+			say(f, "\r\n+CME ERROR: 16\r\n");
+	}
 	else if (!strcmp(c, "AT+CGATT?"))
 		say(f, "\r\n+CGATT: 1\r\n\r\nOK\r\n");
 	else if (!strcmp(c, "AT+CIPSHUT"))
@@ -111,6 +125,8 @@ static void ev_link_state(void *ctx, bool up, const char *ip)
 	(void)ip;
 	if (up)
 		t->ups++;
+	else
+		t->downs++;
 	ev_break(t->loop, EVBREAK_ALL);
 }
 
@@ -147,6 +163,8 @@ static void run(struct t *t, double s)
 	ev_timer_stop(t->loop, &t->guard);
 }
 
+static const char *setup_pin, *setup_sim_pin;
+
 static struct t *setup(enum modem_model model, const char *ati, const char *cgmm)
 {
 	struct t *t = calloc(1, sizeof(*t));
@@ -157,13 +175,15 @@ static struct t *setup(enum modem_model model, const char *ati, const char *cgmm
 	t->f.fd = sv[1];
 	t->f.ati = ati;
 	t->f.cgmm = cgmm;
+	t->f.sim_pin = setup_sim_pin;
 	ev_io_init(&t->f.io, on_fake, sv[1], EV_READ);
 	t->f.io.data = &t->f;
 	ev_io_start(t->loop, &t->f.io);
 	struct modem_config cfg = {
 		.device = "/dev/ttyFAKE0", .baud = 115200, .model = model,
 		.apn = "internet", .user = "", .password = "",
-		.cmd_timeout_ms = 2000, .poll_interval_ms = 1000,
+		.cmd_timeout_ms = 2000, .poll_interval_ms = 1000, .pin = setup_pin,
+		.holdoff_ms = 200, .holdoff_max_ms = 200,
 	};
 	t->m = modem_new_on_fd(t->loop, &cfg, &events, t, sv[0]);
 	assert_non_null(t->m);
@@ -331,6 +351,73 @@ static void test_info(void **state)
 	teardown(t);
 }
 
+/* modem_reconnect(): refused while not up; when up, link_state(false),
+ * the bring-up again from the context release, link_state(true). */
+static void test_reconnect(void **state)
+{
+	(void)state;
+	static const enum modem_model models[] = { MODEM_MODEL_SIM7000, MODEM_MODEL_N11V2 };
+	for (size_t i = 0; i < 2; i++) {
+		struct t *t = setup(models[i], NULL, NULL);
+		assert_false(modem_reconnect(t->m)); /* bring-up under way */
+		run(t, 5);
+		assert_int_equal(t->ups, 1);
+		unsigned cmds = t->f.n_cmds;
+		assert_true(modem_reconnect(t->m));
+		assert_int_equal(t->downs, 1); /* at once, before anything else */
+		assert_false(modem_is_up(t->m));
+		assert_false(modem_reconnect(t->m));
+		run(t, 5);
+		assert_int_equal(t->ups, 2);
+		assert_true(modem_is_up(t->m));
+		assert_true(t->f.n_cmds > cmds);
+		teardown(t);
+	}
+}
+
+/* The SIM asks for its PIN: sent once as AT+CPIN="<pin>", then up. A wrong
+ * PIN is sent once and never again (bring-up keeps failing before it); no
+ * PIN configured: nothing sent. A SIM that is READY gets no PIN. */
+static void test_pin(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		setup_pin = "1234";
+		setup_sim_pin = "1234";
+		struct t *t = setup(i ? MODEM_MODEL_N11V2 : MODEM_MODEL_SIM7000, NULL, NULL);
+		run(t, 5);
+		assert_int_equal(t->ups, 1);
+		assert_int_equal(t->f.n_pin, 1);
+		assert_string_equal(t->f.last_pin_cmd, "AT+CPIN=\"1234\"");
+		teardown(t);
+	}
+
+	setup_pin = "9999";
+	setup_sim_pin = "1234";
+	struct t *t = setup(MODEM_MODEL_SIM7000, NULL, NULL);
+	run(t, 4);
+	assert_int_equal(t->ups, 0);
+	assert_int_equal(t->f.n_pin, 1); /* never a second wrong PIN */
+	assert_true(t->f.n_cmds > 10);   /* bring-up went on retrying */
+	teardown(t);
+
+	setup_pin = NULL;
+	t = setup(MODEM_MODEL_SIM7000, NULL, NULL);
+	run(t, 2);
+	assert_int_equal(t->ups, 0);
+	assert_int_equal(t->f.n_pin, 0);
+	teardown(t);
+
+	setup_pin = "1234";
+	setup_sim_pin = NULL;
+	t = setup(MODEM_MODEL_SIM7000, NULL, NULL);
+	run(t, 5);
+	assert_int_equal(t->ups, 1);
+	assert_int_equal(t->f.n_pin, 0);
+	teardown(t);
+	setup_pin = setup_sim_pin = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +426,8 @@ int main(void)
 		cmocka_unit_test(test_model_overrides),
 		cmocka_unit_test(test_identity_on_later_line),
 		cmocka_unit_test(test_info),
+		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_pin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
