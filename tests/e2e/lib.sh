@@ -50,6 +50,7 @@ in_cli() { ip netns exec "$NS_CLI" "$@"; }
 
 e2e_cleanup() {
 	local rc=$?
+	set +e # a caller's set -e must not cut the cleanup short
 	if [ -n "$BRIDGE_PID" ] && kill -0 "$BRIDGE_PID" 2>/dev/null; then
 		kill -TERM "$BRIDGE_PID" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$BRIDGE_PID" 2>/dev/null || break; sleep 0.1; done
