@@ -235,7 +235,7 @@ static void command(struct client *c, char *line)
 			}
 			bytes[i / 2] = (unsigned char)(hi << 4 | lo);
 		}
-		sim_out(bytes, n / 2);
+		sim_out_now(bytes, n / 2);
 		reply(c, "OK garbage %zu", n / 2);
 	} else if (!strcmp(line, "stall")) {
 		if (!arg || !parse_num(arg, 0, 600000, &v)) {

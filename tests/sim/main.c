@@ -277,6 +277,7 @@ int main(int argc, char **argv)
 	sim_buf_free(&S.raceq);
 	sim_buf_free(&S.cmdlog);
 	sim_buf_free(&S.lateq);
+	sim_buf_free(&S.lateafter);
 	sim_buf_free(&S.stray);
 	return 0;
 }

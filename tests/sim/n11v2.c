@@ -90,7 +90,7 @@ void n11_link_closed_urc(const struct sim_link *l)
 
 static void push_data(struct sim_link *l)
 {
-	while (l->rx.len && S.out.len + S.urcq.len < PUSH_OUT_LIMIT) {
+	while (l->rx.len && S.out.len + S.urcq.len + S.lateafter.len < PUSH_OUT_LIMIT) {
 		unsigned char tmp[PUSH_CHUNK];
 		if (l->id == TRANS_LINK) {
 			if (n11.in != IN_TRANS)

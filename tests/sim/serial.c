@@ -111,7 +111,7 @@ void sim_serial_pump(void)
 	}
 }
 
-void sim_out(const void *p, size_t n)
+void sim_out_now(const void *p, size_t n)
 {
 	if (S.out.len + n > OUT_CAP) {
 		sim_logv("output queue full, %zu bytes dropped", n);
@@ -119,6 +119,17 @@ void sim_out(const void *p, size_t n)
 	}
 	sim_buf_add(&S.out, p, n);
 	sim_serial_pump();
+}
+
+void sim_out(const void *p, size_t n)
+{
+	if (S.late_hold) {
+		/* a held answer comes first: a CONNECT or data that the command
+		 * caused meanwhile must not overtake it */
+		sim_buf_add(&S.lateafter, p, n);
+		return;
+	}
+	sim_out_now(p, n);
 }
 
 void sim_outs(const char *s)
@@ -217,6 +228,8 @@ static void late_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	else
 		sim_out(S.lateq.data, S.lateq.len); /* a prompt */
 	S.lateq.len = 0;
+	sim_out(S.lateafter.data, S.lateafter.len);
+	S.lateafter.len = 0;
 	if (S.late_end) {
 		S.late_end = false;
 		sim_cmd_end();
@@ -274,6 +287,7 @@ void sim_faults_clear(void)
 	S.late_pending = S.late_cmd = S.late_hold = S.late_end = false;
 	ev_timer_stop(S.loop, &S.late_timer);
 	S.lateq.len = 0;
+	S.lateafter.len = 0;
 	S.dup = 0;
 	S.stray.len = 0;
 	S.wrong_link = 0;

@@ -173,6 +173,7 @@ struct sim {
 	bool late_hold;         /* an answer is held: input processing waits */
 	bool late_end;          /* the held answer ends its command */
 	struct sim_buf lateq;
+	struct sim_buf lateafter; /* other output while an answer is held */
 	ev_timer late_timer;
 	long dup;               /* the next n complete answers are written twice */
 	struct sim_buf stray;   /* lines waiting for a point between commands */
@@ -198,7 +199,10 @@ extern struct sim S;
 bool sim_serial_open(void);
 bool sim_cmdlog_open(const char *path);
 void sim_serial_close(void);
+/* Output to the client (behind a held late answer, if any). */
 void sim_out(const void *p, size_t n);
+/* Output now, whatever is held (control "garbage"). */
+void sim_out_now(const void *p, size_t n);
 void sim_outs(const char *s);
 void sim_urc(const void *p, size_t n, bool droppable);
 void sim_urcs(const char *s, bool droppable);

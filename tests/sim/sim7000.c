@@ -109,7 +109,7 @@ void s7_check_closed(struct sim_link *l)
 
 static void push_data(struct sim_link *l)
 {
-	while (l->rx.len && S.out.len + S.urcq.len < PUSH_OUT_LIMIT) {
+	while (l->rx.len && S.out.len + S.urcq.len + S.lateafter.len < PUSH_OUT_LIMIT) {
 		unsigned char tmp[MAX_SEND];
 		if (s7.cipmode && !s7.mux) {
 			if (s7.in != IN_TRANS)

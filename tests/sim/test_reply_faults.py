@@ -211,6 +211,17 @@ def faults(make, M):
     ok(s, "wrong-link", "OK wrong-link")
     s.tr(m.read_cmd(0, 10), m.read_answer(1, "CC", 0))
     s.quiet(0.1)
+    if M is N11v2:
+        # what a held command causes (the switch to data mode) waits for it
+        ok(s, "late 200", "OK late 200")
+        s.send("AT+TCPTRANS=127.0.0.1,%d\r" % srv.port)
+        s.quiet(0.15)
+        s.expect("\r\nOK\r\n\r\n+TCPTRANS: OK\r\n")
+        ct = srv.conn(m.nconn)
+        ct.sendall(b"data mode")
+        s.expect("data mode")
+        ct.close()
+        s.expect("\r\n+TCPTRANS: Link Closed\r\n")
     srv.close()
 
 
