@@ -122,7 +122,7 @@ def ping_runs(s, sp, pings):
     for i in range(pings):
         s.expect(line, timeout=1)
         dt = time.time() - t0
-        if abs(dt - (0.06 + 0.1 * i)) > 0.04:
+        if not -0.015 < dt - (0.06 + 0.1 * i) < 0.08:  # never early; late if loaded
             raise Fail("reply %d after %.3f s" % (i, dt))
     s.expect("\r\nPing statistics for 127.0.0.1:\r\n"
              "\r\nPackets: Sent = %d, Received = %d, Lose = 0 <0%%>, max_delay = 60 ms, "
@@ -133,7 +133,7 @@ def ping_runs(s, sp, pings):
     for i in range(pings):
         s.expect("\r\nRequest timed out.\r\n", timeout=1)
         dt = time.time() - t0
-        if abs(dt - 0.1 * (i + 1)) > 0.04:
+        if not -0.015 < dt - 0.1 * (i + 1) < 0.08:
             raise Fail("timeout line %d after %.3f s" % (i, dt))
     s.expect("\r\nPing statistics for 192.0.2.1:\r\n"
              "\r\nPackets: Sent = %d, Received = 0, Lose = %d <100%%>\r\n" % (pings, pings), timeout=0.05)
