@@ -15,7 +15,7 @@ FORMS = {
     "TCPCLOSE": (0, 0), "UDPCLOSE_OK": (1, 1), "UDPCLOSE_ERR": (0, 0),
     "IPSTATUS": (1, 0), "IPSTATUS_ERR": (1, 1), "TCPACK": (1, 0),
     "TCPACK_DISC": (1, 0), "TCPACK_NOTCP": (1, 1), "TRANS_RES": (1, 0),
-    "TRANS_ERR": (1, 1), "TRANSCLOSE": (1, 1),
+    "TRANS_ERR": (1, 1), "TRANS_CLOSED": (1, 0), "TRANSCLOSE": (1, 1),
 }
 
 
@@ -105,6 +105,12 @@ def n11v2_scenario(make, readings, spacing="space", no_ok=(), pings=4, ping=True
     s.expect("\r\nOK\r\n\r\n+TRANSCLOSE:%s0,OK\r\n%s" % (sp("TRANSCLOSE"), ok("transclose")))
     s.tr("AT", "\r\nOK\r\n")
     s.quiet(0.05)
+    tsrv = TcpServer()
+    s.tr("AT+TCPTRANS=echo.test,%d" % tsrv.port, "\r\nOK\r\n")
+    s.expect("\r\n+TCPTRANS:%sOK\r\n" % sp("TRANS_RES"))
+    tsrv.conn(0).close()
+    s.expect("\r\n+TCPTRANS:%sLink Closed\r\n" % sp("TRANS_CLOSED"))
+    tsrv.close()
     if ping:
         ping_runs(s, sp, pings)
     u.close()
