@@ -2,7 +2,7 @@
 # End-to-end integrity under module faults (issue 12): nothing lost silently,
 # nothing executed. Usage: integrity.sh multi|transparent GROUP
 #   stall    stall 6000 (no flow may be lost), stall 12000
-#   replies  no fault, stray OK, stray ERROR, dup 3 (no flow may be lost),
+#   replies  no fault, stray OK, stray ERROR (no flow may be lost), dup 3,
 #            late <command timeout + 2 s>, wrong-link
 #   loss     pdp-deact, reboot
 # Each fault is injected while a close-delimited download (HTTP/1.0 without
@@ -323,7 +323,9 @@ replies)
 	phase "no fault" keep 0 5
 	phase "stray OK" keep 0 5 stray OK
 	phase "stray ERROR" keep 0 5 stray ERROR
-	phase "dup 3" keep 0 5 dup 3
+	# a repeated answer may be a read with its data: an answer no command
+	# asked for is a loss of sync, and flows may end with RST (issue 12, rule 2)
+	phase "dup 3" cut 0 10 dup 3
 	late=$((cmd_ms + 2000))
 	phase "late ${late} ms" cut $late 10 late $late
 	phase "wrong-link" cut 0 10 wrong-link
