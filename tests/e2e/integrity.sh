@@ -203,6 +203,8 @@ if bad or names:
 # After a fault the bridge did not recover from: a fresh bridge and
 # simulator, so that the phases after it still say something.
 restart_bridge() {
+	echo "  atbridge's log since the phase began (flow lines left out):"
+	tail -n +$((BRIDGE_LOG_SEEN + 1)) "$WORK"/bridge.log | grep -v 'debug: flow\|debug: refusing' | tail -25 | sed 's/^/    /'
 	echo "  restarting atbridge and the simulator for the next phase"
 	kill -TERM "$BRIDGE_PID"
 	wait "$BRIDGE_PID"
@@ -251,6 +253,7 @@ phase() {
 	N=$((N + 1))
 	PHASE="$name"
 	local tag=p$N
+	BRIDGE_LOG_SEEN=$(wc -l <"$WORK"/bridge.log)
 	echo "== $mode $name ($*)"
 	# in transparent mode the second flow waits for the first: let the
 	# upload go first every other phase, so that faults meet both
@@ -283,6 +286,14 @@ phase() {
 	else
 		bad "service not back within $((limit + 20))s of the fault's end"
 		restart_bridge
+		return
+	fi
+	# a cut upload's module link must be closed too: the module holding a
+	# link the bridge gave up is a link table out of step (issue 12, rule 5)
+	if [ "$rcp" != 0 ] && [ -e "$WORK/spool/$tag.bin" ]; then
+		for _ in $(seq 30); do [ -e "$WORK/spool/$tag.end" ] && break; sleep 0.1; done
+		[ -e "$WORK/spool/$tag.end" ] ||
+			bad "the cut upload's connection to the server is still open after service came back: the module still holds its link"
 	fi
 }
 
