@@ -111,6 +111,16 @@ bad() { echo "  BAD: $*"; FAILED+=("$PHASE: $*"); }
 # from the connection (reset, closed, send/recv failure), not a time-out.
 cut_ok() { case $1 in 7|18|52|55|56) return 0 ;; *) return 1 ;; esac; }
 
+first_diff() { # got want: where two files first differ, and the bytes there
+	$PY - "$1" "$2" <<'PY'
+import sys
+a = open(sys.argv[1], "rb").read(); b = open(sys.argv[2], "rb").read()
+i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
+print("    %d bytes against %d; first difference at offset %d: got %r, want %r"
+      % (len(a), len(b), i, a[i:i+40], b[i:i+40]))
+PY
+}
+
 check_get() { # tag rc keep
 	local tag=$1 rc=$2 keep=$3 f=$WORK/got-$1 n
 	n=$(size_of "$f")
@@ -123,14 +133,14 @@ check_get() { # tag rc keep
 				return
 			fi
 			bad "download ended cleanly (curl exit 0) with $n bytes that differ from the file"
-			$PY - "$f" "$WORK"/www/dl <<'PY'
-import sys
-a = open(sys.argv[1], "rb").read(); b = open(sys.argv[2], "rb").read()
-i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
-print("    first difference at offset %d: got %r, want %r" % (i, a[i:i+24], b[i:i+24]))
-PY
+			first_diff "$f" "$WORK"/www/dl
 		fi
 		return
+	fi
+	if [ "$n" -gt 0 ] && [ "$(head -c "$n" "$WORK"/www/dl | sha256sum | cut -d' ' -f1)" != "$(sha_of "$f")" ]; then
+		echo "  (the $n download bytes received before the error are not a prefix of the file:"
+		first_diff "$f" "$WORK"/www/dl
+		echo "  )"
 	fi
 	if [ "$keep" = keep ]; then
 		bad "download lost (curl exit $rc after $n bytes: $(head -c 200 "$WORK/get-$tag.err")); this fault may cost no flow"
@@ -147,12 +157,7 @@ check_put() { # tag rc keep
 	n=$(size_of "$bin")
 	if [ "$n" -gt 0 ] && [ "$(sha_of "$bin")" != "$(head -c "$n" "$WORK"/up | sha256sum | cut -d' ' -f1)" ]; then
 		bad "the server received $n bytes that are not a prefix of the upload (server: $end)"
-		$PY - "$bin" "$WORK"/up <<'PY'
-import sys
-a = open(sys.argv[1], "rb").read(); b = open(sys.argv[2], "rb").read()
-i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
-print("    first difference at offset %d: got %r, sent %r" % (i, a[i:i+40], b[i:i+40]))
-PY
+		first_diff "$bin" "$WORK"/up
 	fi
 	if [ "$rc" = 0 ]; then
 		if [ "$(cat "$WORK/put-$tag.out")" = "$UP_SHA" ] && [ "$n" = "$UP_SIZE" ]; then
