@@ -63,6 +63,15 @@ void sim7000_link_fail(struct sim7000_link *l, const char *why)
 		fprintf(stderr, "atbridge: sim7000 link %d: %s; resetting its flow\n", l->id, why);
 	l->lost = true;
 	l->fin_check = l->fin_sync = false;
+	/* The client hears of it now (RST), not when the module has closed
+	 * the link, which may take a sync check after a stall; the id stays
+	 * taken until the module's close is answered. */
+	if (!l->silent_close && l->connect_reported) {
+		struct modem *m = l->m;
+		l->silent_close = true;
+		if (m->ev.closed)
+			m->ev.closed(m->ctx, l->id, true);
+	}
 	if (l->state != LINK_CLOSING || !l->close_wanted)
 		start_close(l);
 }
