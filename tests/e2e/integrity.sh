@@ -26,7 +26,7 @@ mode=${1:?multi|transparent}
 group=${2:?group}
 PORT=8080
 url=http://$SRV_ADDR:$PORT
-DL_SIZE=${DL_SIZE:-1500000}
+DL_SIZE=${DL_SIZE:-1000000}
 UP_SIZE=${UP_SIZE:-1000000}
 case $mode in
 multi) link_args=() ;;
