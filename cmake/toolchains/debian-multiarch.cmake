@@ -1,0 +1,28 @@
+# Shared part of the cross toolchain files: Debian's cross compiler for
+# ATB_TRIPLET, the multiarch libraries of ATB_DEB_ARCH installed beside the
+# host's (/usr/lib/<triplet>, headers in /usr/include), and qemu-user as
+# CMAKE_CROSSCOMPILING_EMULATOR so that ctest runs the tests under
+# emulation. No binfmt registration is needed: ctest puts the emulator in
+# front of every test executable, and programs that tests start by path
+# (atbridge-sim, atbridge) get a wrapper script (atb_emulated_path in the
+# top-level CMakeLists.txt). scripts/cross.sh installs all of it.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_C_COMPILER ${ATB_TRIPLET}-gcc)
+set(CMAKE_LIBRARY_ARCHITECTURE ${ATB_TRIPLET})
+
+# Libraries and pkg-config files of the target architecture only: a host
+# library found by mistake would fail at link time, far from the cause.
+set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${ATB_TRIPLET}/pkgconfig:/usr/share/pkgconfig")
+set(ENV{PKG_CONFIG_PATH} "")
+set(CMAKE_IGNORE_PATH /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu)
+
+# The loader (/lib/ld-linux-armhf.so.3 and the like) comes with libc6:<arch>,
+# so qemu finds it and the multiarch libraries without -L.
+find_program(ATB_QEMU_${ATB_DEB_ARCH} ${ATB_QEMU} REQUIRED)
+set(CMAKE_CROSSCOMPILING_EMULATOR ${ATB_QEMU_${ATB_DEB_ARCH}})
+
+# cpack's .deb: the package architecture, and dpkg-shlibdeps reading the
+# target's symbols files (it takes the architecture from the environment).
+set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${ATB_DEB_ARCH})
+set(ENV{DEB_HOST_ARCH} ${ATB_DEB_ARCH})
+set(ENV{DEB_HOST_MULTIARCH} ${ATB_TRIPLET})
