@@ -21,8 +21,7 @@ set(CMAKE_IGNORE_PATH /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu)
 find_program(ATB_QEMU_${ATB_DEB_ARCH} ${ATB_QEMU} REQUIRED)
 set(CMAKE_CROSSCOMPILING_EMULATOR ${ATB_QEMU_${ATB_DEB_ARCH}})
 
-# cpack's .deb: the package architecture, and dpkg-shlibdeps reading the
-# target's symbols files (it takes the architecture from the environment).
+# cpack's .deb is for the target (cpack would name the host's). Its
+# dpkg-shlibdeps reads each binary's ELF machine and finds the libraries in
+# the matching multiarch folder, so Depends is right without more help.
 set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${ATB_DEB_ARCH})
-set(ENV{DEB_HOST_ARCH} ${ATB_DEB_ARCH})
-set(ENV{DEB_HOST_MULTIARCH} ${ATB_TRIPLET})

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Cross-builds atbridge for the routers it is meant for and tests it there,
+# under emulation: Debian's cross compiler and multiarch libraries, qemu-user
+# as CMAKE_CROSSCOMPILING_EMULATOR (cmake/toolchains/), so ctest runs the
+# unit tests, fuzz replays and the modem-vs-simulator tests on the target's
+# instruction set, word size and byte order. Installs what it needs (root).
+#
+# Usage: scripts/cross.sh [options] [ARCH...]     ARCH: armhf arm64 s390x
+#   (default: all three)
+#   --deps-only   install the compilers, libraries and qemu, then stop
+#   --no-test     build only
+#   --deb         also make the .deb (cpack) and check its dependencies
+#   --e2e         also run the end-to-end tests (root; an emulated atbridge
+#                 and simulator on the host kernel's tun and namespaces)
+#   -R REGEX      run only the tests matching REGEX (ctest -R)
+#   -j N          build and test jobs (default 2)
+# Build trees: build-cross-<arch>/, type MinSizeRel (the router build).
+# Prints the stripped size of atbridge per architecture, and fails when
+# armhf's is over its budget (ATB_ARMHF_BUDGET bytes, default 200 KB).
+set -eu
+cd "$(dirname "$0")/.."
+
+deps_only=0 test=1 deb=0 e2e=0 jobs=2 regex=
+arches=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--deps-only) deps_only=1 ;;
+	--no-test) test=0 ;;
+	--deb) deb=1 ;;
+	--e2e) e2e=1 ;;
+	-R) regex=${2:?-R needs a regular expression}; shift ;;
+	-j) jobs=${2:?-j needs a number}; shift ;;
+	armhf|arm64|s390x) arches="$arches $1" ;;
+	*) echo "cross.sh: unknown argument '$1' (architectures: armhf arm64 s390x)" >&2; exit 2 ;;
+	esac
+	shift
+done
+arches=${arches:-armhf arm64 s390x}
+budget=${ATB_ARMHF_BUDGET:-200000}
+
+triplet() {
+	case $1 in
+	armhf) echo arm-linux-gnueabihf ;;
+	arm64) echo aarch64-linux-gnu ;;
+	s390x) echo s390x-linux-gnu ;;
+	esac
+}
+
+# ---- dependencies ----------------------------------------------------------
+./scripts/deps.sh # the host's: cmake, pkg-config, python3 for the sim tests
+want="qemu-user dpkg-dev"
+for a in $arches; do
+	t=$(triplet "$a")
+	want="$want gcc-$t libc6-dev-$a-cross"
+	for l in liblwip-dev libev-dev libnl-3-dev libnl-route-3-dev libinih-dev libcmocka-dev; do
+		want="$want $l:$a"
+	done
+done
+missing=
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "cross.sh: missing Debian packages:$missing; run this as root to install them" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	for a in $arches; do
+		dpkg --print-foreign-architectures | grep -qx "$a" || dpkg --add-architecture "$a"
+	done
+	apt-get update
+	apt-get install -y --no-install-recommends $missing
+fi
+[ $deps_only = 1 ] && exit 0
+
+# ---- build, test, size, package ----------------------------------------------
+sizes=
+status=0
+for a in $arches; do
+	t=$(triplet "$a")
+	B=build-cross-$a
+	echo "=== $a ($t): $B"
+	mkdir -p "$B"
+	cmake -S . -B "$B" -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchains/$a.cmake" \
+		-DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_INSTALL_PREFIX=/usr >"$B/configure.log" 2>&1 ||
+		{ cat "$B/configure.log"; exit 1; }
+	cmake --build "$B" -j"$jobs"
+	"$t-strip" -o "$B/atbridge.stripped" "$B/bin/atbridge"
+	size=$(stat -c %s "$B/atbridge.stripped")
+	sizes="$sizes $a=$size"
+	echo "$a: atbridge stripped $size bytes"
+	if [ "$a" = armhf ] && [ "$size" -gt "$budget" ]; then
+		echo "FAIL: armhf atbridge is $size bytes stripped, over its budget of $budget" >&2
+		status=1
+	fi
+	if [ $test = 1 ]; then
+		skip='install'
+		[ $e2e = 1 ] || skip='e2e|install'
+		ctest --test-dir "$B" -LE "$skip" ${regex:+-R "$regex"} -j"$jobs" \
+			--output-on-failure --timeout 600 || status=1
+	fi
+	if [ $deb = 1 ]; then
+		(cd "$B" && cpack -G DEB >cpack.log 2>&1) || { tail -30 "$B/cpack.log"; exit 1; }
+		pkg=$(ls "$B"/atbridge_*_"$a".deb)
+		dpkg-deb -f "$pkg" Package Version Architecture Installed-Size Depends
+		dep=$(dpkg-deb -f "$pkg" Depends)
+		for lib in libc6 libev4 liblwip0 libnl-3-200 libnl-route-3-200 libinih1; do
+			echo "$dep" | grep -q "$lib" || { echo "FAIL: $pkg: Depends lacks $lib: $dep" >&2; status=1; }
+		done
+		# what apt on that architecture would do: resolve the :$a libraries
+		apt-get install -s "./$pkg" >"$B/apt.log" 2>&1 && grep -q "^Inst atbridge:$a " "$B/apt.log" ||
+			{ cat "$B/apt.log"; echo "FAIL: apt-get -s cannot install $pkg" >&2; status=1; }
+	fi
+done
+echo "atbridge stripped sizes (bytes):$sizes"
+exit $status
