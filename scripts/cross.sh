@@ -12,6 +12,9 @@
 #   --deb         also make the .deb (cpack) and check its dependencies
 #   --e2e         also run the end-to-end tests (root; an emulated atbridge
 #                 and simulator on the host kernel's tun and namespaces)
+#   --rss         peak RSS of the emulated atbridge over the e2e 1 MB + 10 MB
+#                 download (root; not on s390x), and of `atbridge --version`
+#                 under the same qemu: qemu's own memory is in both figures
 #   -R REGEX      run only the tests matching REGEX (ctest -R)
 #   -j N          build and test jobs (default 2)
 # Build trees: build-cross-<arch>/, type MinSizeRel (the router build).
@@ -20,7 +23,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-deps_only=0 test=1 deb=0 e2e=0 jobs=2 regex=
+deps_only=0 test=1 deb=0 e2e=0 rss=0 jobs=2 regex=
 arches=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--no-test) test=0 ;;
 	--deb) deb=1 ;;
 	--e2e) e2e=1 ;;
+	--rss) rss=1 ;;
 	-R) regex=${2:?-R needs a regular expression}; shift ;;
 	-j) jobs=${2:?-j needs a number}; shift ;;
 	armhf|arm64|s390x) arches="$arches $1" ;;
@@ -48,7 +52,7 @@ triplet() {
 
 # ---- dependencies ----------------------------------------------------------
 ./scripts/deps.sh # the host's: cmake, pkg-config, python3 for the sim tests
-want="qemu-user dpkg-dev"
+want="qemu-user dpkg-dev time"
 for a in $arches; do
 	t=$(triplet "$a")
 	want="$want gcc-$t libc6-dev-$a-cross"
@@ -73,6 +77,28 @@ if [ -n "$missing" ]; then
 	apt-get install -y --no-install-recommends $missing
 fi
 [ $deps_only = 1 ] && exit 0
+
+# Peak RSS (VmHWM, kB) of the emulated atbridge during tests/e2e/tcp.sh
+# download: a wrapper starts it and reads /proc before passing on the
+# SIGTERM that ends it.
+measure_rss() { # build-dir arch
+	local B=$1 w=$1/rss-atbridge out=$PWD/$1/rss.txt emu
+	emu=$(sed -n 's/^ATB_QEMU_[a-z0-9]*:FILEPATH=//p' "$B/CMakeCache.txt")
+	cat >"$w" <<-EOF
+		#!/bin/bash
+		$PWD/$B/emulated/atbridge "\$@" &
+		c=\$!
+		trap 'sed -n "s/^VmHWM: *//p" /proc/\$c/status >$out; kill -TERM \$c' TERM INT
+		wait \$c; wait \$c
+	EOF
+	chmod +x "$w"
+	rm -f "$out"
+	ATB_MODEL=sim7000 ATBRIDGE=$PWD/$w ATBRIDGE_SIM=$PWD/$B/emulated/atbridge-sim \
+		tests/e2e/tcp.sh download || return 1
+	echo "$2: peak RSS of qemu + atbridge over a 1 MB and a 10 MB download: $(cat "$out")"
+	echo "$2: peak RSS of qemu + atbridge --version: $(/usr/bin/time -f '%M kB' \
+		"$emu" "$B/bin/atbridge" --version 2>&1 >/dev/null | tail -1)"
+}
 
 # ---- build, test, size, package ----------------------------------------------
 sizes=
@@ -99,6 +125,13 @@ for a in $arches; do
 		[ $e2e = 1 ] || skip='e2e|install'
 		ctest --test-dir "$B" -LE "$skip" ${regex:+-R "$regex"} -j"$jobs" \
 			--output-on-failure --timeout 600 || status=1
+	fi
+	if [ $rss = 1 ]; then
+		if [ "$a" = s390x ]; then
+			echo "$a: no RSS figure (tun0 cannot be configured under qemu: cmake/emulation.cmake)"
+		else
+			measure_rss "$B" "$a" || status=1
+		fi
 	fi
 	if [ $deb = 1 ]; then
 		(cd "$B" && cpack -G DEB >cpack.log 2>&1) || { tail -30 "$B/cpack.log"; exit 1; }
