@@ -88,7 +88,7 @@ measure_rss() { # build-dir arch
 		#!/bin/bash
 		$PWD/$B/emulated/atbridge "\$@" &
 		c=\$!
-		trap 'sed -n "s/^VmHWM: *//p" /proc/\$c/status >$out; kill -TERM \$c' TERM INT
+		trap 'sed -n "s/^VmHWM:[[:space:]]*//p" /proc/\$c/status >$out; kill -TERM \$c' TERM INT
 		wait \$c; wait \$c
 	EOF
 	chmod +x "$w"
