@@ -41,6 +41,11 @@ struct n11v2_link {
 	size_t hold_len;
 	bool readable, poll_due, busy, close_wanted, silent_close, connect_reported;
 	bool ack_blocked, ack_query_due, tx_wait;
+	bool lost;                 /* the stream may have lost or gained bytes */
+	bool fin_check, fin_sync;  /* a remote close waits for IPSTATUS and a sync check */
+	bool reclaim, reclaimed;   /* in use in the module: close there, connect again */
+	uint32_t ip;
+	uint16_t port;
 	unsigned poll_skip, poll_backoff, read_errors;
 	ev_timer connect_timer;
 	struct modem *m;
@@ -54,7 +59,8 @@ struct n11v2 {
 	bool chan_dead;
 	ev_timer retry_timer, poll_timer, wait_timer, hold_timer;
 	size_t rx_req, rx_len;
-	bool rx_header;
+	bool rx_header, rx_bad;
+	int ipstatus; /* the last +IPSTATUS: 1 CONNECT, 0 DISCONNECT, -1 none */
 	/* one DNS query and one ping on the line at a time, the rest wait */
 	struct {
 		int req;
@@ -64,10 +70,12 @@ struct n11v2 {
 		int req;
 		uint32_t ip;
 		unsigned timeout_ms;
+		ev_tstamp deadline;
 	} pingq[N11V2_QUERY_QUEUE];
+	uint32_t ping_ip, ping_run; /* the run on the line: its address, its tag */
+	ev_timer ping_deadline;
 	size_t n_dnsq, n_pingq;
-	bool dns_busy, ping_busy, ping_ok;
-	unsigned ping_rtt;
+	bool dns_busy, ping_busy;
 	uint32_t dns_ips[MODEM_RESOLVE_MAX];
 	size_t dns_n;
 	ev_timer dns_timer, ping_timer;
@@ -81,6 +89,7 @@ static struct n11v2 *N(const struct modem *m)
 static void bringup_start(struct modem *m);
 static void link_down_all(struct modem *m);
 static void start_close(struct n11v2_link *l);
+static void drained(struct n11v2_link *l);
 
 static uint32_t make_tag(const struct modem *m, int link)
 {
@@ -128,10 +137,24 @@ static void link_reset(struct n11v2_link *l)
 static void link_closed(struct n11v2_link *l)
 {
 	struct modem *m = l->m;
-	bool silent = l->silent_close;
+	bool silent = l->silent_close, lost = l->lost;
 	link_reset(l);
 	if (!silent && m->ev.closed)
-		m->ev.closed(m->ctx, l->id);
+		m->ev.closed(m->ctx, l->id, lost);
+}
+
+/* The stream of this link can no longer be trusted: it closes and the
+ * close reports the loss. */
+static void link_fail(struct n11v2_link *l, const char *why)
+{
+	if (l->state != NL_OPEN && l->state != NL_DRAINING && l->state != NL_CLOSING)
+		return;
+	if (!l->lost)
+		fprintf(stderr, "atbridge: n11v2 link %d: %s; resetting its flow\n", l->id, why);
+	l->lost = true;
+	l->fin_check = l->fin_sync = false;
+	if (l->state != NL_CLOSING || !l->close_wanted)
+		start_close(l);
 }
 
 static void link_connect_failed(struct n11v2_link *l)
@@ -192,9 +215,72 @@ static enum at_final send_final(const struct at_cmd *cmd, const char *line)
 	if (!rest)
 		return AT_NOT_FINAL;
 	unsigned v[2];
-	if (at_parse_uints(rest, v, 2) && v[0] == (cmd->tag & 0xf))
-		return AT_FINAL_OK;
+	if (at_parse_uints(rest, v, 2))
+		return v[0] == (cmd->tag & 0xf) && v[1] <= cmd->data_len ? AT_FINAL_OK : AT_NOT_FINAL;
 	return AT_FINAL_ERROR;
+}
+
+static const char *read_name(const struct at_cmd *cmd)
+{
+	return strncmp(cmd->text, "AT+UDP", 6) ? "TCPREAD" : "UDPREAD";
+}
+
+/* "+TCPREAD: <n>,<len>,<data>" for this link: data follows, then OK. */
+static enum at_final read_final(const struct at_cmd *cmd, const char *line)
+{
+	const char *rest = after_tag(line, read_name(cmd));
+	unsigned v[2];
+	if (rest && at_parse_uints(rest, v, 2) && v[0] == (cmd->tag & 0xf))
+		return AT_PART;
+	return AT_NOT_FINAL;
+}
+
+/* "+TCPACK: <n>,<sent>,<acked>" ends the query (manual 8.6: no OK in the
+ * format line nor the examples; an OK after it is taken as its own).
+ * "+TCPACK: <n>,DISCONNECT" and "+TCPACK: NO TCP LINK" are errors. */
+static enum at_final ack_final(const struct at_cmd *cmd, const char *line)
+{
+	const char *rest = after_tag(line, "TCPACK");
+	unsigned v[3];
+	int n;
+	if (!rest)
+		return AT_NOT_FINAL;
+	if (at_parse_uints(rest, v, 3))
+		return v[0] == (cmd->tag & 0xf) ? AT_FINAL_OK : AT_NOT_FINAL;
+	if (at_skip_link_prefix(rest, &n) && n != (int)(cmd->tag & 0xf))
+		return AT_NOT_FINAL;
+	return AT_FINAL_ERROR;
+}
+
+/* "+TCPCLOSE: <n>,OK" (8.4; its format line has an OK after it, its
+ * example none), "+TCPCLOSE: <n>,Link Closed" for the same link (closed
+ * either way), "+TCPCLOSE: ERROR". UDPCLOSE alike. */
+static enum at_final close_final(const struct at_cmd *cmd, const char *line)
+{
+	const char *rest = after_tag(line, strncmp(cmd->text, "AT+UDP", 6) ? "TCPCLOSE" : "UDPCLOSE");
+	int n;
+	const char *what = rest ? at_skip_link_prefix(rest, &n) : NULL;
+	if (!rest)
+		return AT_NOT_FINAL;
+	if (!what)
+		return strstr(rest, "ERROR") ? AT_FINAL_ERROR : AT_NOT_FINAL;
+	if (n != (int)(cmd->tag & 0xf))
+		return AT_NOT_FINAL;
+	return AT_FINAL_OK;
+}
+
+/* "+IPSTATUS: <n>,CONNECT|DISCONNECT[,...]" (8.5: no OK in the format line
+ * nor the examples) or "+IPSTATUS: ERROR". */
+static enum at_final ipstatus_final(const struct at_cmd *cmd, const char *line)
+{
+	const char *rest = after_tag(line, "IPSTATUS");
+	int n;
+	const char *what = rest ? at_skip_link_prefix(rest, &n) : NULL;
+	if (!rest)
+		return AT_NOT_FINAL;
+	if (!what)
+		return strstr(rest, "ERROR") ? AT_FINAL_ERROR : AT_NOT_FINAL;
+	return n == (int)(cmd->tag & 0xf) ? AT_FINAL_OK : AT_NOT_FINAL;
 }
 
 /* "+TCPSETUP: <n>,OK|FAIL" comes after OK and is left to the URC handler;
@@ -209,12 +295,12 @@ static enum at_final setup_final(const struct at_cmd *cmd, const char *line)
 
 /* ---- command completion ---- */
 
-static void send_failed(struct n11v2_link *l, size_t len)
+static void send_failed(struct n11v2_link *l, size_t len, enum at_result res)
 {
 	struct modem *m = l->m;
 	if (m->ev.sent)
 		m->ev.sent(m->ctx, l->id, len, false);
-	start_close(l);
+	link_fail(l, res == AT_RES_TIMEOUT ? "a send timed out" : "a send failed");
 }
 
 static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
@@ -233,7 +319,7 @@ static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 		return;
 	}
 	if (res != AT_RES_OK) {
-		send_failed(l, cmd->data_len);
+		send_failed(l, cmd->data_len, res);
 		return;
 	}
 	size_t accepted = cmd->data_len;
@@ -275,13 +361,14 @@ static void on_ack_line(void *ctx, const struct at_cmd *cmd, const char *line)
 
 static void on_ack_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
 {
-	(void)final_line;
 	struct modem *m = ctx;
 	struct n11v2_link *l = tag_link(m, cmd->tag);
 	if (!l)
 		return;
 	l->busy = false;
-	if (res != AT_RES_OK)
+	if (res == AT_RES_OK)
+		on_ack_line(ctx, cmd, final_line); /* the "+TCPACK:" line ended it */
+	else
 		l->ack_blocked = false, l->inflight = 0;
 	if (l->ack_blocked)
 		ev_timer_start(m->loop, &N(m)->wait_timer);
@@ -291,7 +378,7 @@ static void on_read_line(void *ctx, const struct at_cmd *cmd, const char *line)
 {
 	struct modem *m = ctx;
 	struct n11v2 *s = N(m);
-	const char *rest = after_tag(line, strncmp(cmd->text, "AT+UDP", 6) ? "TCPREAD" : "UDPREAD");
+	const char *rest = after_tag(line, read_name(cmd));
 	unsigned v[2];
 	if (rest && at_parse_uints(rest, v, 2) && v[0] == (cmd->tag & 0xf)) {
 		s->rx_header = true;
@@ -306,11 +393,9 @@ static void on_read_payload(void *ctx, const struct at_cmd *cmd, const uint8_t *
 	struct n11v2_link *l = tag_link(m, cmd->tag);
 	if (!l || !s->rx_header)
 		return;
-	if (len > s->rx_req) {
-		fprintf(stderr, "atbridge: n11v2 link %d: read returned %zu bytes, %zu asked; closing it\n",
-		        l->id, len, s->rx_req);
-		if (l->state == NL_OPEN)
-			start_close(l);
+	if (len > s->rx_req || len != s->rx_len) {
+		s->rx_bad = true;
+		link_fail(l, "a read returned more than it asked for");
 		return;
 	}
 	m->bytes_from_module += len;
@@ -328,11 +413,22 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	struct modem *m = ctx;
 	struct n11v2 *s = N(m);
 	struct n11v2_link *l = tag_link(m, cmd->tag);
-	bool header = s->rx_header;
+	bool header = s->rx_header, bad = s->rx_bad;
 	s->rx_header = false;
+	s->rx_bad = false;
 	if (!l)
 		return;
 	l->busy = false;
+	if (bad)
+		return;
+	if (cmd->tainted && (l->state == NL_OPEN || l->state == NL_DRAINING)) {
+		link_fail(l, "a read's answer was interrupted by a stray line");
+		return;
+	}
+	if (res == AT_RES_OK && !header && (l->state == NL_OPEN || l->state == NL_DRAINING)) {
+		link_fail(l, "a read was answered without its header");
+		return;
+	}
 	if (res == AT_RES_OK && header) {
 		l->read_errors = 0;
 		/* No "remaining" field: a full answer means there may be more. */
@@ -346,22 +442,21 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	} else {
 		l->readable = false;
 		if (res == AT_RES_ERROR && ++l->read_errors >= 3 && l->state == NL_OPEN) {
-			start_close(l);
+			link_fail(l, "the module refuses to read it");
 			return;
 		}
 		/* A read given up on may have taken bytes out of the module
 		 * that never reached us: end the link rather than leave a hole. */
 		if (res == AT_RES_TIMEOUT && (l->state == NL_OPEN || l->state == NL_DRAINING)) {
-			fprintf(stderr, "atbridge: n11v2 link %d: a read timed out; closing it\n", l->id);
-			if (m->ev.sent)
-				m->ev.sent(m->ctx, l->id, 0, false);
-			start_close(l);
+			link_fail(l, "a read timed out");
 			return;
 		}
 	}
 	if (l->state == NL_DRAINING && !l->readable && !l->hold_len)
-		link_closed(l);
+		drained(l);
 }
+
+static bool issue_setup(struct modem *m, struct n11v2_link *l);
 
 static void on_close_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
 {
@@ -372,7 +467,76 @@ static void on_close_done(void *ctx, const struct at_cmd *cmd, enum at_result re
 	if (!l)
 		return;
 	l->busy = false;
+	if (l->reclaim) {
+		l->reclaim = false;
+		l->reclaimed = true;
+		l->close_wanted = false;
+		l->silent_close = false;
+		l->lost = false;
+		l->state = NL_CONNECTING;
+		if (!issue_setup(m, l))
+			link_connect_failed(l);
+		return;
+	}
 	link_closed(l);
+}
+
+/* The module says the socket is in use there (ERROR1): close it there and
+ * set it up once more, instead of refusing every connect on this id. */
+static void link_reclaim(struct n11v2_link *l)
+{
+	if (l->reclaimed) {
+		link_abandon(l);
+		return;
+	}
+	fprintf(stderr, "atbridge: n11v2 link %d: in use in the module; closing it there and connecting again\n",
+	        l->id);
+	l->reclaim = true;
+	l->state = NL_CLOSING;
+	l->close_wanted = true;
+	at_chan_kick(l->m->chan);
+}
+
+static void on_ipstatus_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
+{
+	struct modem *m = ctx;
+	struct n11v2_link *l = tag_link(m, cmd->tag);
+	if (!l)
+		return;
+	l->busy = false;
+	if (l->state != NL_DRAINING || !l->fin_check)
+		return;
+	l->fin_check = false;
+	if (res == AT_RES_TIMEOUT) {
+		link_fail(l, "its state could not be read");
+		return;
+	}
+	const char *rest = after_tag(final_line, "IPSTATUS");
+	int n;
+	const char *what = rest ? at_skip_link_prefix(rest, &n) : NULL;
+	if (res == AT_RES_OK && what && !strncmp(what, "CONNECT", 7) && strncmp(what, "CONNECTING", 10)) {
+		fprintf(stderr, "atbridge: n11v2 link %d: reported closed but the module has it connected; keeping it\n",
+		        l->id);
+		l->state = NL_OPEN;
+		l->readable = true;
+		at_chan_kick(m->chan);
+		return;
+	}
+	l->fin_sync = true;
+	at_chan_request_sync(m->chan);
+}
+
+/* Everything the module held after a remote close was delivered. */
+static void drained(struct n11v2_link *l)
+{
+	if (l->fin_check || l->fin_sync)
+		return;
+	if (l->tx_len > 0) {
+		link_fail(l, "closed by the remote with upload bytes still queued");
+		return;
+	}
+	l->fin_check = true;
+	at_chan_kick(l->m->chan);
 }
 
 static void on_setup_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
@@ -385,7 +549,7 @@ static void on_setup_done(void *ctx, const struct at_cmd *cmd, enum at_result re
 	if (l->state != NL_CONNECTING)
 		return;
 	if (res == AT_RES_ERROR && strstr(final_line, "ERROR1"))
-		link_abandon(l); /* the module's socket is in use: close it first */
+		link_reclaim(l); /* the module's socket is in use: close it first */
 	else if (res == AT_RES_ERROR)
 		link_connect_failed(l);
 	else if (res != AT_RES_OK)
@@ -420,6 +584,7 @@ static bool issue_send(struct modem *m, struct n11v2_link *l)
 	cmd.data = l->tx;
 	cmd.data_len = len;
 	cmd.final = send_final;
+	cmd.flags = AT_F_STRICT;
 	cmd.done = on_send_done;
 	return issue(m, l, &cmd);
 }
@@ -432,7 +597,10 @@ static bool issue_read(struct modem *m, struct n11v2_link *l)
 	                   (unsigned)l->id, (unsigned)want))
 		return false;
 	N(m)->rx_header = false;
+	N(m)->rx_bad = false;
 	N(m)->rx_req = want;
+	cmd.final = read_final;
+	cmd.flags = AT_F_STRICT;
 	cmd.line = on_read_line;
 	cmd.payload = on_read_payload;
 	cmd.done = on_read_done;
@@ -446,7 +614,8 @@ static bool issue_ack_query(struct modem *m, struct n11v2_link *l)
 	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+TCPACK=%u", (unsigned)l->id))
 		return false;
 	l->ack_query_due = false;
-	cmd.line = on_ack_line;
+	cmd.final = ack_final;
+	cmd.flags = AT_F_STRICT | AT_F_TRAIL_OK;
 	cmd.done = on_ack_done;
 	return issue(m, l, &cmd);
 }
@@ -457,12 +626,34 @@ static bool issue_close(struct modem *m, struct n11v2_link *l)
 	if (!at_cmd_format(cmd.text, sizeof(cmd.text),
 	                   l->proto == MODEM_UDP ? "AT+UDPCLOSE=%u" : "AT+TCPCLOSE=%u", (unsigned)l->id))
 		return false;
-	/* The manual shows UDPCLOSE answering "+UDPCLOSE: <n>,OK" without a
-	 * final OK: a short timeout ends the wait for one (closed either way). */
-	if (l->proto == MODEM_UDP)
-		cmd.timeout_ms = 1000;
 	l->state = NL_CLOSING;
+	cmd.final = close_final;
+	cmd.flags = AT_F_STRICT | AT_F_TRAIL_OK;
 	cmd.done = on_close_done;
+	return issue(m, l, &cmd);
+}
+
+static bool issue_ipstatus(struct modem *m, struct n11v2_link *l)
+{
+	struct at_cmd cmd = { 0 };
+	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+IPSTATUS=%u", (unsigned)l->id))
+		return false;
+	cmd.final = ipstatus_final;
+	cmd.flags = AT_F_STRICT | AT_F_TRAIL_OK;
+	cmd.done = on_ipstatus_done;
+	return issue(m, l, &cmd);
+}
+
+static bool issue_setup(struct modem *m, struct n11v2_link *l)
+{
+	struct at_cmd cmd = { 0 };
+	/* The manual writes the address unquoted: AT+TCPSETUP=0,220.199.66.56,6800 */
+	if (!at_cmd_format(cmd.text, sizeof(cmd.text),
+	                   l->proto == MODEM_UDP ? "AT+UDPSETUP=%u,%a,%u" : "AT+TCPSETUP=%u,%a,%u",
+	                   (unsigned)l->id, l->ip, (unsigned)l->port))
+		return false;
+	cmd.final = setup_final;
+	cmd.done = on_setup_done;
 	return issue(m, l, &cmd);
 }
 
@@ -481,6 +672,10 @@ static bool schedule_tx(struct modem *m, struct n11v2_link *l, bool full_only)
 static bool schedule_rx(struct modem *m, struct n11v2_link *l, bool full_only)
 {
 	if ((l->state != NL_OPEN && l->state != NL_DRAINING) || l->close_wanted || l->hold_len)
+		return false;
+	if (l->state == NL_DRAINING && l->fin_check)
+		return issue_ipstatus(m, l);
+	if (l->fin_sync)
 		return false;
 	if (l->readable && l->window > 0 && (!full_only || l->window >= N11V2_CHUNK))
 		return issue_read(m, l);
@@ -536,7 +731,7 @@ static void on_setup_urc(void *ctx, const char *line)
 			m->ev.connected(m->ctx, l->id, true);
 		at_chan_kick(m->chan);
 	} else if (strstr(what, "ERROR1")) {
-		link_abandon(l);
+		link_reclaim(l);
 	} else {
 		link_connect_failed(l);
 	}
@@ -576,11 +771,39 @@ static void on_close_urc(void *ctx, const char *line)
 	if (l->state == NL_CONNECTING) {
 		link_connect_failed(l);
 	} else if (l->state == NL_OPEN) {
+		/* Deliver what is left, then check the module's view and the
+		 * channel before a clean close. */
 		l->state = NL_DRAINING;
 		l->readable = true; /* a last read finds what is left */
-		l->tx_len = 0;
-		l->n_dgram = 0;
 		at_chan_kick(m->chan);
+	}
+}
+
+/* A line that fits no command: an answer that went astray. The link it
+ * names can no longer be trusted. */
+static void n11v2_stray(void *ctx, const char *line)
+{
+	struct modem *m = ctx;
+	static const char *const names[] = { "TCPREAD", "UDPREAD", "TCPSEND", "UDPSEND", "TCPSSEND", "UDPSSEND" };
+	fprintf(stderr, "atbridge: n11v2: out-of-sync answer \"%.60s\"\n", line);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *rest = after_tag(line, names[i]);
+		unsigned v[2];
+		if (rest && at_parse_uints(rest, v, 2) && v[0] < N11V2_LINKS && m->up) {
+			link_fail(&N(m)->links[v[0]], "an answer for it came out of turn");
+			return;
+		}
+	}
+}
+
+/* The channel is in sync: remote closes that waited for proof end clean. */
+static void n11v2_synced(void *ctx)
+{
+	struct modem *m = ctx;
+	for (int i = 0; i < N11V2_LINKS; i++) {
+		struct n11v2_link *l = &N(m)->links[i];
+		if (l->fin_sync && l->state == NL_DRAINING && !l->busy)
+			link_closed(l);
 	}
 }
 
@@ -732,41 +955,63 @@ static int n11v2_resolve(struct modem *m, const char *name)
 	return req;
 }
 
-static void ping_finish(struct modem *m)
+/* AT+PING (manual 24.4) answers OK at once; its requests then go out
+ * continuously and each reply comes on its own line ("Reply from <ip>: ...
+ * time = <t>(ms) ...", or "Request timed out."), the run ending with "Ping
+ * statistics for <ip>" and "Packets: ...". The manual offers no shorter run.
+ * Each reply answers the oldest waiting echo for that address at once, so
+ * echoes that arrive during a run ride on its replies; a request whose own
+ * deadline passes fails alone. A new run starts once the last one ended. */
+
+static void ping_answer(struct modem *m, size_t i, bool ok, unsigned rtt)
 {
 	struct n11v2 *s = N(m);
-	if (!s->ping_busy || s->n_pingq == 0)
-		return;
-	int req = s->pingq[0].req;
-	bool ok = s->ping_ok;
-	unsigned rtt = s->ping_rtt;
-	memmove(s->pingq, s->pingq + 1, (s->n_pingq - 1) * sizeof(s->pingq[0]));
+	int req = s->pingq[i].req;
+	memmove(s->pingq + i, s->pingq + i + 1, (s->n_pingq - i - 1) * sizeof(s->pingq[0]));
 	s->n_pingq--;
-	s->ping_busy = false;
-	ev_timer_stop(m->loop, &s->ping_timer);
-	ping_next(m);
 	if (m->ev.ping_reply)
 		m->ev.ping_reply(m->ctx, req, ok, ok ? rtt : 0);
 }
 
-/* "Reply from <ip>: bytes= 36 time = <t>(ms), TTL = <ttl>" per reply, then
- * "Ping statistics ..." and "Packets: ..." to end it. */
+/* The run ended (or was given up): what it could answer has been answered. */
+static void ping_run_over(struct modem *m)
+{
+	struct n11v2 *s = N(m);
+	s->ping_busy = false;
+	ev_timer_stop(m->loop, &s->ping_timer);
+	ping_next(m);
+}
+
 static void on_ping_reply_urc(void *ctx, const char *line)
 {
 	struct modem *m = ctx;
 	struct n11v2 *s = N(m);
 	const char *t = strstr(line, "time");
-	unsigned rtt;
-	if (!s->ping_busy || s->ping_ok || !t || sscanf(t, "time = %u", &rtt) != 1)
+	unsigned rtt = 0;
+	if (!s->ping_busy)
 		return;
-	s->ping_ok = true;
-	s->ping_rtt = rtt;
+	if (t)
+		sscanf(t, "time = %u", &rtt);
+	for (size_t i = 0; i < s->n_pingq; i++) {
+		if (s->pingq[i].ip == s->ping_ip) {
+			ping_answer(m, i, true, rtt);
+			return;
+		}
+	}
 }
 
 static void on_ping_end_urc(void *ctx, const char *line)
 {
 	(void)line;
-	ping_finish(ctx);
+	struct modem *m = ctx;
+	if (N(m)->ping_busy)
+		ping_run_over(m);
+}
+
+static void on_ping_misc_urc(void *ctx, const char *line)
+{
+	(void)ctx;
+	(void)line; /* "Request timed out.", "Ping statistics for ...": part of a run */
 }
 
 static void on_ping_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
@@ -774,15 +1019,48 @@ static void on_ping_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	(void)final_line;
 	struct modem *m = ctx;
 	struct n11v2 *s = N(m);
-	if (s->ping_busy && s->n_pingq && (uint32_t)s->pingq[0].req == cmd->tag && res != AT_RES_OK)
-		ping_finish(m);
+	if (!s->ping_busy || cmd->tag != s->ping_run || res == AT_RES_OK)
+		return;
+	/* refused: every echo for this address fails now */
+	for (size_t i = 0; i < s->n_pingq;) {
+		if (s->pingq[i].ip == s->ping_ip)
+			ping_answer(m, i, false, 0);
+		else
+			i++;
+	}
+	ping_run_over(m);
 }
 
+/* A run that never ended (lost lines): the line is free again after this. */
 static void on_ping_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	ping_finish(w->data);
+	ping_run_over(w->data);
+}
+
+/* Each request's own deadline. */
+static void on_ping_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct modem *m = w->data;
+	struct n11v2 *s = N(m);
+	ev_tstamp now = ev_now(loop);
+	for (size_t i = 0; i < s->n_pingq;) {
+		if (s->pingq[i].deadline <= now)
+			ping_answer(m, i, false, 0);
+		else
+			i++;
+	}
+	ev_tstamp next = 0;
+	for (size_t i = 0; i < s->n_pingq; i++)
+		if (!next || s->pingq[i].deadline < next)
+			next = s->pingq[i].deadline;
+	if (next) {
+		ev_timer_set(&s->ping_deadline, next - now, 0.);
+		ev_timer_start(loop, &s->ping_deadline);
+	}
 }
 
 static void ping_next(struct modem *m)
@@ -791,25 +1069,26 @@ static void ping_next(struct modem *m)
 	if (s->ping_busy || s->n_pingq == 0 || !m->up)
 		return;
 	struct at_cmd cmd = { 0 };
-	s->ping_busy = true;
-	s->ping_ok = false;
 	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+PING=%a", s->pingq[0].ip)) {
-		ping_finish(m);
+		ping_answer(m, 0, false, 0);
+		ping_next(m);
 		return;
 	}
+	s->ping_busy = true;
+	s->ping_ip = s->pingq[0].ip;
+	s->ping_run = (uint32_t)s->pingq[0].req;
 	cmd.timeout_ms = m->cfg.cmd_timeout_ms;
 	cmd.done = on_ping_done;
 	cmd.ctx = m;
-	cmd.tag = (uint32_t)s->pingq[0].req;
+	cmd.tag = s->ping_run;
 	if (!at_chan_submit(m->chan, &cmd)) {
-		ping_finish(m);
+		s->ping_busy = false;
+		ping_answer(m, 0, false, 0);
 		return;
 	}
-	/* The module sends its own four echoes and takes its own time; we
-	 * report the first reply, and give up after four times the caller's
-	 * timeout (at most 20 s). */
-	double t = s->pingq[0].timeout_ms / 1000.0 * 4 + 2;
-	ev_timer_set(&s->ping_timer, t < N11V2_PING_TIMEOUT ? t : N11V2_PING_TIMEOUT, 0.);
+	/* four or five requests about a second apart, each waiting up to its
+	 * own timeout: the run is over by then whatever the lines say */
+	ev_timer_set(&s->ping_timer, N11V2_PING_TIMEOUT, 0.);
 	ev_timer_start(m->loop, &s->ping_timer);
 }
 
@@ -819,10 +1098,18 @@ static int n11v2_ping(struct modem *m, uint32_t ip, unsigned timeout_ms)
 	if (s->n_pingq >= N11V2_QUERY_QUEUE)
 		return -1;
 	int req = modem_next_req(m);
+	ev_tstamp deadline = ev_now(m->loop) + (timeout_ms ? timeout_ms : 1000) / 1000.0;
 	s->pingq[s->n_pingq].req = req;
 	s->pingq[s->n_pingq].ip = ip;
 	s->pingq[s->n_pingq].timeout_ms = timeout_ms;
+	s->pingq[s->n_pingq].deadline = deadline;
 	s->n_pingq++;
+	if (!ev_is_active(&s->ping_deadline) || ev_timer_remaining(m->loop, &s->ping_deadline) >
+	                                                 deadline - ev_now(m->loop)) {
+		ev_timer_stop(m->loop, &s->ping_deadline);
+		ev_timer_set(&s->ping_deadline, deadline - ev_now(m->loop), 0.);
+		ev_timer_start(m->loop, &s->ping_deadline);
+	}
 	ping_next(m);
 	return req;
 }
@@ -835,11 +1122,11 @@ static void queries_fail_all(struct modem *m)
 		s->dns_busy = true;
 		dns_finish(m, false);
 	}
-	while (s->n_pingq) {
-		s->ping_busy = true;
-		s->ping_ok = false;
-		ping_finish(m);
-	}
+	while (s->n_pingq)
+		ping_answer(m, 0, false, 0);
+	s->ping_busy = false;
+	ev_timer_stop(m->loop, &s->ping_timer);
+	ev_timer_stop(m->loop, &s->ping_deadline);
 }
 
 /* ---- parser hooks ---- */
@@ -878,6 +1165,8 @@ static const struct at_chan_hooks n11v2_hooks = {
 	.io_error = n11v2_io_error,
 	.stalled = n11v2_stalled,
 	.rebooted = n11v2_rebooted,
+	.stray = n11v2_stray,
+	.synced = n11v2_synced,
 };
 
 /* ---- bring-up ---- */
@@ -1011,10 +1300,10 @@ static void link_down_all(struct modem *m)
 		enum n11v2_link_state st = l->state;
 		bool reported = l->connect_reported, silent = l->silent_close;
 		link_reset(l);
-		if (st == NL_CONNECTING && !reported && m->ev.connected)
-			m->ev.connected(m->ctx, i, false);
+		if (st != NL_FREE && !reported && m->ev.connected)
+			m->ev.connected(m->ctx, i, false); /* also a connect being retried */
 		else if (st != NL_FREE && st != NL_CONNECTING && !silent && m->ev.closed)
-			m->ev.closed(m->ctx, i);
+			m->ev.closed(m->ctx, i, true); /* cut off: never a clean end */
 	}
 	queries_fail_all(m);
 	if (m->ev.link_state)
@@ -1075,7 +1364,7 @@ static void on_hold_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		if (m->ev.data)
 			m->ev.data(m->ctx, l->id, buf, now);
 		if (l->state == NL_DRAINING && !l->readable && !l->hold_len && !l->busy)
-			link_closed(l);
+			drained(l);
 	}
 	at_chan_kick(m->chan);
 }
@@ -1098,17 +1387,12 @@ static int n11v2_open(struct modem *m, enum modem_proto proto, uint32_t ip, uint
 			l = &N(m)->links[i];
 	if (!l)
 		return -1;
-	struct at_cmd cmd = { 0 };
-	/* The manual writes the address unquoted: AT+TCPSETUP=0,220.199.66.56,6800 */
-	if (!at_cmd_format(cmd.text, sizeof(cmd.text), proto == MODEM_UDP ? "AT+UDPSETUP=%u,%a,%u" : "AT+TCPSETUP=%u,%a,%u",
-	                   (unsigned)l->id, ip, (unsigned)port))
-		return -1;
-	cmd.final = setup_final;
-	cmd.done = on_setup_done;
 	link_reset(l);
 	l->state = NL_CONNECTING;
 	l->proto = proto;
-	if (!issue(m, l, &cmd)) {
+	l->ip = ip;
+	l->port = port;
+	if (!issue_setup(m, l)) {
 		l->state = NL_FREE;
 		return -1;
 	}
@@ -1198,6 +1482,8 @@ static bool n11v2_create(struct modem *m)
 	ev_timer_init(&s->hold_timer, on_hold_timer, 0., 0.);
 	ev_timer_init(&s->dns_timer, on_dns_timeout, 0., 0.);
 	ev_timer_init(&s->ping_timer, on_ping_timeout, 0., 0.);
+	ev_timer_init(&s->ping_deadline, on_ping_deadline, 0., 0.);
+	s->ping_deadline.data = m;
 	s->retry_timer.data = s->poll_timer.data = s->wait_timer.data = m;
 	s->hold_timer.data = s->dns_timer.data = s->ping_timer.data = m;
 	return true;
@@ -1216,6 +1502,7 @@ static void n11v2_destroy(struct modem *m)
 	ev_timer_stop(m->loop, &s->hold_timer);
 	ev_timer_stop(m->loop, &s->dns_timer);
 	ev_timer_stop(m->loop, &s->ping_timer);
+	ev_timer_stop(m->loop, &s->ping_deadline);
 	free(s);
 	m->d = NULL;
 }
@@ -1232,6 +1519,8 @@ static void n11v2_attach(struct modem *m)
 	at_chan_on_urc(m->chan, "+DNS:", on_dns_urc, NULL, m);
 	at_chan_on_urc(m->chan, "Reply from ", on_ping_reply_urc, NULL, m);
 	at_chan_on_urc(m->chan, "Packets:", on_ping_end_urc, NULL, m);
+	at_chan_on_urc(m->chan, "Request timed out", on_ping_misc_urc, NULL, m);
+	at_chan_on_urc(m->chan, "Ping statistics", on_ping_misc_urc, NULL, m);
 	m->script = at_script_run_new(m->loop, m->chan, on_bringup_done, m);
 }
 

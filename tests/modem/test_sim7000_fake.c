@@ -30,6 +30,7 @@ struct t {
 	char ip[32];
 	int link;
 	int connected_ok, connected_fail, closed;
+	int closed_lost;
 	uint8_t *tx, *rx;
 	size_t tx_len, tx_off, acked, rx_len;
 	size_t window_left;
@@ -106,11 +107,12 @@ static void ev_sent(void *ctx, int link, size_t len, bool ok)
 	pump_tx(t);
 }
 
-static void ev_closed(void *ctx, int link)
+static void ev_closed(void *ctx, int link, bool lost)
 {
 	struct t *t = ctx;
 	(void)link;
 	t->closed++;
+	t->closed_lost += lost;
 	stop_loop(t);
 }
 
@@ -313,6 +315,8 @@ static void test_remote_close_drains(void **state)
 	t->tx_len = 0; /* do not stop on rx == tx */
 	run(t, 5);
 	assert_int_equal(t->closed, 1);
+	assert_int_equal(t->closed_lost, 0); /* whole: a clean end */
+	assert_int_equal(fake_count(t->fake, "AT+CIPSTATUS"), 1);
 	assert_int_equal(t->rx_len, 20000);
 	assert_memory_equal(t->rx, t->tx, 20000);
 	teardown(t);
@@ -456,7 +460,9 @@ static void test_udp_datagrams(void **state)
 	teardown(t);
 }
 
-/* ALREADY CONNECT: refused, and the module's socket is closed quietly. */
+/* ALREADY CONNECT: the module holds a link we thought free. It is closed
+ * there and the connect goes again on it: no refusal, and no connect after
+ * it is refused either. */
 static void test_already_connect(void **state)
 {
 	(void)state;
@@ -464,13 +470,11 @@ static void test_already_connect(void **state)
 	struct t *t = setup(&o, 0, 1000);
 	bring_up(t);
 	open_link(t, 7);
-	assert_int_equal(t->connected_fail, 1);
-	run(t, 0.3);
-	assert_int_equal(fake_count(t->fake, "AT+CIPCLOSE"), 1);
-	assert_int_equal(t->closed, 0);
-	assert_int_equal(modem_free_links(t->m), 8);
-	open_link(t, 7);
+	assert_int_equal(t->connected_fail, 0);
 	assert_int_equal(t->connected_ok, 1);
+	assert_int_equal(fake_count(t->fake, "AT+CIPCLOSE"), 1);
+	assert_int_equal(fake_count(t->fake, "AT+CIPSTART"), 2);
+	assert_int_equal(t->closed, 0);
 	teardown(t);
 }
 
@@ -558,8 +562,8 @@ static void test_module_restart(void **state)
 	teardown(t);
 }
 
-/* The module stops answering: the send times out, AT_RESYNC_PROBES probes
- * go unanswered, every link ends at once (no flow waits for a module that
+/* The module stops answering: the send times out, AT_SYNC_ROUNDS sync
+ * checks go unanswered, every link ends at once (no flow waits for a module that
  * may never answer) and bring-up starts with a reboot request; service
  * returns once the module answers again. */
 static void test_module_stalls(void **state)
@@ -575,9 +579,10 @@ static void test_module_stalls(void **state)
 	fake_mute(t->fake, true);
 	uint8_t x[3] = { 1, 2, 3 };
 	modem_send(t->m, t->link, x, 3);
-	run(t, 0.3 + AT_RESYNC_PROBES * AT_RESYNC_TIMEOUT_MS / 1000.0 + 0.5);
+	run(t, 0.3 + AT_SYNC_ROUNDS * (AT_SYNC_GUARD_MS + 2 * AT_SYNC_STEP_MS) / 1000.0 + 0.5);
 	assert_true(t->failed_send);
 	assert_int_equal(t->closed, 1);
+	assert_int_equal(t->closed_lost, 1); /* never a clean end */
 	assert_int_equal(t->downs, 1);
 	assert_false(modem_is_up(t->m));
 	assert_int_equal(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7), -1);
