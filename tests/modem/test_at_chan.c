@@ -670,7 +670,7 @@ static void mod_release_late(struct t *t, struct mod *md)
 
 static void mod_line(struct t *t, struct mod *md, const char *line)
 {
-	char out[256];
+	char out[sizeof(((struct mod *)0)->in) + 1]; /* the echo of a whole line */
 	if (md->echo) {
 		snprintf(out, sizeof(out), "%s\r", line);
 		module_say(t, out, strlen(out));
