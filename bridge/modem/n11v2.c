@@ -407,6 +407,8 @@ static void on_read_payload(void *ctx, const struct at_cmd *cmd, const uint8_t *
 		link_fail(l, "a read returned more than it asked for");
 		return;
 	}
+	if (l->state != NL_OPEN && l->state != NL_DRAINING)
+		return; /* ended (and reported) while the read was on the line */
 	m->bytes_from_module += len;
 	size_t now = len < l->window ? len : l->window;
 	memcpy(l->hold, data + now, len - now);

@@ -327,6 +327,8 @@ static void on_read_payload(void *ctx, const struct at_cmd *cmd, const uint8_t *
 		sim7000_link_fail(l, "a read returned more than it asked for");
 		return;
 	}
+	if (l->state != LINK_OPEN && l->state != LINK_DRAINING)
+		return; /* ended (and reported) while the read was on the line */
 	m->bytes_from_module += len;
 	/* The bridge may have shrunk its window while the read was on the
 	 * line: what does not fit waits in hold (at most one read's worth). */
