@@ -186,7 +186,7 @@ check_cmdlog() {
 	if [ "$hits" -gt 0 ]; then
 		bad "$hits command line(s) from payload in the simulator's --log, e.g.:"
 		tail -n +$((LOG_SEEN + 1)) "$WORK"/sim-commands.log | grep -a -E "$PAYLOAD_CMDS" | head -5 |
-			cut -c1-100 | cat -v | sed 's/^/    /'
+			cat -v | cut -c1-100 | sed 's/^/    /'
 	fi
 	LOG_SEEN=$(wc -l <"$WORK"/sim-commands.log)
 	ctl stats | $PY -c '
