@@ -31,6 +31,13 @@
 
 #define TUN_BURST 64
 
+/* The built-in simulator's sockets carry this mark; with a default route
+ * through the tun, the policy rules of tun/rule.c route them by the main
+ * table (the host's uplink) while everything else takes the tun's default
+ * route in table ATB_ROUTE_TABLE. docs/simulator.md, "On a host". */
+#define ATB_FWMARK 0xa7bu
+#define ATB_ROUTE_TABLE 0xa7bu
+
 static struct {
 	int argc;
 	char **argv;
@@ -131,6 +138,14 @@ static void on_modem_fatal(void *ctx, const char *msg)
 	ev_break(EV_DEFAULT, EVBREAK_ALL);
 }
 
+/* The simulator and the tun share this network namespace and the tun takes
+ * the default route: without the rules the simulator's own sockets would
+ * loop into the tun (and the host's traffic with them). */
+static bool needs_split_routing(const struct atb_config *c)
+{
+	return c->sim && !c->sim_netns[0] && !c->netns[0] && c->default_route;
+}
+
 static enum modem_model to_modem_model(enum atb_model m)
 {
 	switch (m) {
@@ -145,7 +160,9 @@ int main(int argc, char **argv)
 	struct atb_config cfg;
 	struct ev_loop *loop = EV_DEFAULT;
 	char tun_name[32], pty[256];
-	pid_t sim_pid = -1;
+	pid_t sim_pid = -1, keeper_pid = -1;
+	int keeper_fd = -1;
+	bool split = false;
 	struct modem *modem = NULL;
 	ev_io tun_w;
 	ev_signal sigint_w, sigterm_w, sighup_w;
@@ -166,10 +183,25 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	service_init(loop);
 
-	if (cfg.sim) {
-		sim_pid = sim_spawn(&cfg, argv[0], pty, sizeof(pty));
-		if (sim_pid < 0)
+	if (needs_split_routing(&cfg)) {
+		/* the keeper first: it must hold no fd of ours (tun, serial) */
+		keeper_fd = tun_rules_keeper(ATB_FWMARK, ATB_ROUTE_TABLE, &keeper_pid);
+		if (keeper_fd < 0 || tun_rules_add(ATB_FWMARK, ATB_ROUTE_TABLE) < 0) {
+			log_err("cannot keep the simulator's sockets out of the tun; "
+			        "--no-default-route or --sim-netns avoid the need");
+			tun_rules_keeper_stop(keeper_fd, keeper_pid);
 			return 1;
+		}
+		split = true;
+		log_info("policy rules: fwmark %#x lookup main, main suppress_prefixlength 0, default via %s in table %u",
+		         ATB_FWMARK, cfg.tun_name, ATB_ROUTE_TABLE);
+	}
+	if (cfg.sim) {
+		sim_pid = sim_spawn(&cfg, argv[0], split ? ATB_FWMARK : 0, pty, sizeof(pty));
+		if (sim_pid < 0) {
+			tun_rules_keeper_stop(keeper_fd, keeper_pid);
+			return 1;
+		}
 		log_info("simulator running on %s", pty);
 	} else {
 		snprintf(pty, sizeof(pty), "%s", cfg.device);
@@ -183,6 +215,7 @@ int main(int argc, char **argv)
 			.mtu = cfg.mtu,
 			.default_route = cfg.default_route,
 			.netns = cfg.netns,
+			.route_table = split ? ATB_ROUTE_TABLE : 0,
 		};
 
 		M.tun_fd = tun_open(&tc, tun_name, sizeof(tun_name));
@@ -294,6 +327,7 @@ out:
 	if (M.tun_fd >= 0)
 		tun_close(M.tun_fd);
 	sim_stop(sim_pid);
+	tun_rules_keeper_stop(keeper_fd, keeper_pid);
 	service_shutdown();
 	return rc;
 }
