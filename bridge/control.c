@@ -197,7 +197,6 @@ static size_t gather_metrics(struct ctl_metric *m)
 	K("tun_packets_out_total", "Packets written toward the tun", lc.packets_out);
 	K("tun_packets_malformed_total", "Packets dropped as malformed", lc.malformed);
 	K("tun_packets_unsupported_total", "Packets dropped: protocol not handled", lc.unsupported);
-	G("nat_entries", "NAT table entries in use", lc.flows);
 #undef G
 #undef K
 	return n;

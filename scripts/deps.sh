@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config liblwip-dev libev-dev libnl-3-dev libinih-dev
 libnl-route-3-dev libcmocka-dev python3 curl socat iperf3 iproute2
-dnsutils iputils-ping"
+dnsutils iputils-ping jq python3-prometheus-client"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

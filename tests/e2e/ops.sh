@@ -9,6 +9,26 @@ case_=${1:?case}
 CTL=${ATBRIDGECTL:?ATBRIDGECTL must name the atbridgectl binary}
 SOCK=$WORK/ctl.sock
 ctl() { "$CTL" --socket "$SOCK" "$@"; }
+# The schema of --json outputs is the jq program in docs/control-json.md.
+SCHEMA=$WORK/schema.jq
+awk '/^```jq$/{f=1; next} /^```$/{f=0} f' "$E2E_DIR"/../../docs/control-json.md >"$SCHEMA"
+[ -s "$SCHEMA" ] || fail "no jq program in docs/control-json.md"
+# json_valid WHAT: stdin is a document of kind WHAT (status, flows, reconnect).
+json_valid() {
+	local doc
+	doc=$(cat)
+	echo "$doc" | jq -e "$(cat "$SCHEMA") ${1}_ok" >/dev/null || fail "$1 JSON does not match docs/control-json.md: $doc"
+}
+# Prometheus text checked by python3-prometheus-client's parser (Debian's
+# python3, where the package installs), plus duplicate-family checks.
+metrics_valid() {
+	local py=/usr/bin/python3 out rc
+	[ -x $py ] || py=python3
+	out=$($py "$E2E_DIR"/check_metrics.py)
+	rc=$?
+	echo "$out"
+	[ $rc = 0 ] || fail "$1: ${out:-check_metrics.py exit $rc}"
+}
 json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 # Waits until atbridge has exited (after a signal); fails after 10 s.
@@ -39,7 +59,8 @@ control)
 	echo "$st" | grep -q "^interface: *tun0" || fail "status does not name tun0"
 	js=$(ctl --json status) || fail "atbridgectl --json status failed"
 	[ "$(echo "$js" | json_get '["link_up"]')" = True ] || fail "status json: link_up is not true: $js"
-	pass "status (text and JSON) shows the link up"
+	echo "$js" | json_valid status
+	pass "status (text and JSON) shows the link up; the JSON matches the documented schema"
 
 	# A download held open by a slow reader: it shows in flows.
 	in_cli curl -sS --limit-rate 100k --max-time 60 -o "$WORK"/got-big "http://$SRV_ADDR/big" &
@@ -54,6 +75,7 @@ control)
 	echo "$row" | grep -q " open " || fail "the flow is not open: $row"
 	fj=$(ctl --json flows) || fail "atbridgectl --json flows failed"
 	[ "$(echo "$fj" | json_get '[0]["destination"]')" = "$SRV_ADDR:80" ] || fail "flows json: $fj"
+	echo "$fj" | json_valid flows
 	st=$(ctl status)
 	echo "$st" | grep -q "^flows: *1 tcp open" || fail "status does not count the open flow: $st"
 	pass "flows lists the open download (text and JSON)"
@@ -71,6 +93,8 @@ control)
 	[ "${down:-0}" -ge 2000000 ] || fail "metrics: tcp_bytes_down_total $down < 2000000"
 	sleep 1.5
 	grep -q '^atbridge_tcp_bytes_down_total' "$WORK"/atbridge.prom || fail "metrics file not written"
+	echo "$m" | metrics_valid "atbridgectl metrics"
+	metrics_valid "the metrics file" <"$WORK"/atbridge.prom
 	pass "metrics (socket and file): $acc flows accepted, $down bytes down"
 
 	# Strict requests: one error line each, and the daemon keeps serving.
@@ -107,6 +131,13 @@ PY
 	[ -n "$ok" ] || fail "status failed after the clients went away"
 	ctl reconnect >"$WORK"/rec.out 2>"$WORK"/rec.err || fail "reconnect refused: $(cat "$WORK"/rec.err)"
 	grep -q "^reconnecting" "$WORK"/rec.out || fail "reconnect answered: $(cat "$WORK"/rec.out)"
+	ok=
+	for _ in $(seq 1 100); do
+		ctl --json status 2>/dev/null | grep -q '"link_up":true' && { ok=1; break; }
+		sleep 0.2
+	done
+	[ -n "$ok" ] || fail "the link did not come back after reconnect"
+	ctl --json reconnect | json_valid reconnect
 	ok=
 	for _ in $(seq 1 100); do
 		ctl --json status 2>/dev/null | grep -q '"link_up":true' && { ok=1; break; }
