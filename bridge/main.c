@@ -169,6 +169,7 @@ int main(int argc, char **argv)
 	int rc = 1, r;
 
 	config_defaults(&cfg);
+	cfg.check_system = true; /* the run-as user and the namespaces exist */
 	r = config_load(&cfg, argc, argv, stderr);
 	if (r != 0)
 		return r > 0 ? 0 : 2;

@@ -20,6 +20,11 @@
 
 enum atb_model { ATB_MODEL_AUTO = 0, ATB_MODEL_SIM7000, ATB_MODEL_N11V2 };
 
+enum atb_where {
+	ATB_WHERE_DEVICE, ATB_WHERE_SIM, ATB_WHERE_ADDRESS, ATB_WHERE_LWIP, ATB_WHERE_RUN_AS,
+	ATB_WHERE_NETNS, ATB_WHERE_SIM_NETNS, ATB_WHERE_N
+};
+
 struct atb_config {
 	/* module */
 	char device[256];       /* empty: run the simulator (--sim) */
@@ -76,6 +81,12 @@ struct atb_config {
 	char metrics_file[256]; /* Prometheus text file, rewritten periodically; empty: none */
 	unsigned metrics_interval_s;
 	char run_as[33];        /* user to switch to once the devices are open; empty: stay */
+
+	/* Where some values came from, for errors that involve more than one
+	 * value or the system: "FILE:LINE: key" or "--key"; empty: default. */
+	char where[ATB_WHERE_N][320];
+	uint32_t where_bad;     /* bit per enum atb_where: its value was refused */
+	bool check_system;      /* config_load also runs config_check_system */
 };
 
 void config_defaults(struct atb_config *c);
@@ -98,8 +109,15 @@ bool config_parse_at_string(const char *what, const char *s, char *out, size_t m
 
 /* The daemon's whole configuration: the file (--config FILE, else
  * ATB_CONFIG_FILE when it exists), then the command line over it. Same
- * return values as config_parse_args. */
+ * return values as config_parse_args. Every error is reported, one line
+ * each (file errors, then the command line's, then those between values,
+ * then with c->check_system those of config_check_system). */
 int config_load(struct atb_config *c, int argc, char **argv, FILE *err);
+
+/* What the values name must exist on this system: the run-as user, the
+ * netns and sim-netns namespaces. One line per problem, naming where the
+ * value came from; returns the number of problems. */
+int config_check_system(const struct atb_config *c, FILE *err);
 
 /* Reads one INI file over c. must_exist: a missing file is an error.
  * Returns true, or false after one line on err:

@@ -259,6 +259,20 @@ checkconfig)
 	err=$("$ATBRIDGE" --config "$WORK"/bad.conf 2>&1)
 	[ "$(echo "$err" | wc -l)" = 1 ] || fail "start-up with a bad file printed more than one line: $err"
 	pass "--check-config prints the effective configuration; a bad value is one line naming file, line, key, value"
+	# Every error, each with its place; what names the system is checked too.
+	printf 'mtu = 99999\nrun-as = atb-nosuchuser\nbaud = 7\n' >"$WORK"/bad2.conf
+	err=$("$ATBRIDGE" --config "$WORK"/bad2.conf --netns atb-nosuchns --check-config 2>&1 >/dev/null)
+	rc=$?
+	echo "$err"
+	[ $rc = 2 ] || fail "several errors: exit $rc, want 2"
+	[ "$(echo "$err" | wc -l)" = 4 ] || fail "want 4 lines (mtu, baud, run-as, netns): $err"
+	echo "$err" | grep -q "^atbridge: $WORK/bad2.conf:1: mtu: '99999'" || fail "mtu error: $err"
+	echo "$err" | grep -q "^atbridge: $WORK/bad2.conf:3: baud: '7'" || fail "baud error: $err"
+	echo "$err" | grep -q "^atbridge: $WORK/bad2.conf:2: run-as: 'atb-nosuchuser': there is no such user" ||
+		fail "run-as error: $err"
+	echo "$err" | grep -q "^atbridge: --netns: 'atb-nosuchns': there is no network namespace" ||
+		fail "netns error: $err"
+	pass "--check-config lists every error with file:line, and a missing run-as user and netns"
 	;;
 *)
 	fail "unknown case $case_"
