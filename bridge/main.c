@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pwd.h>
 #include <ev.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "lwip_port.h"
 #include "modem.h"
 #include "ping.h"
+#include "port_lock.h"
 #include "privilege.h"
 #include "service.h"
 #include "sim_spawn.h"
@@ -163,6 +165,7 @@ int main(int argc, char **argv)
 	pid_t sim_pid = -1, keeper_pid = -1;
 	int keeper_fd = -1;
 	bool split = false;
+	struct port_lock plock = {.lock_file = ""};
 	struct modem *modem = NULL;
 	ev_io tun_w;
 	ev_signal sigint_w, sigterm_w, sighup_w;
@@ -206,6 +209,9 @@ int main(int argc, char **argv)
 		log_info("simulator running on %s", pty);
 	} else {
 		snprintf(pty, sizeof(pty), "%s", cfg.device);
+		/* before anything opens it: a port in use is left alone */
+		if (port_lock_take(cfg.device, &plock) < 0)
+			return 1;
 	}
 
 	{
@@ -289,6 +295,8 @@ int main(int argc, char **argv)
 		modem = modem_new(loop, &mc, &mev, NULL);
 		if (!modem)
 			goto out;
+		if (!cfg.sim && port_lock_fds(pty) < 0)
+			goto out;
 		flow_set_modem(modem);
 		uflow_set_modem(modem);
 		dnsd_set_modem(modem);
@@ -298,6 +306,13 @@ int main(int argc, char **argv)
 	if (control_init(loop, &cfg, tun_name) < 0)
 		goto out;
 	control_set_modem(modem);
+	/* the lock file must stay removable by the user we become */
+	if (plock.lock_file[0] && cfg.run_as[0] && !cfg.sim) {
+		struct passwd *pw = getpwnam(cfg.run_as);
+
+		if (pw && chown(plock.lock_file, pw->pw_uid, pw->pw_gid) < 0)
+			log_info("%s: %s", plock.lock_file, strerror(errno));
+	}
 	if (privilege_drop(&cfg) < 0)
 		goto out;
 
@@ -327,6 +342,7 @@ out:
 	lwip_port_shutdown();
 	if (M.tun_fd >= 0)
 		tun_close(M.tun_fd);
+	port_lock_release(&plock);
 	sim_stop(sim_pid);
 	tun_rules_keeper_stop(keeper_fd, keeper_pid);
 	service_shutdown();
