@@ -20,6 +20,7 @@
 #include "control.h"
 #include "dnsd.h"
 #include "flow.h"
+#include "hooks.h"
 #include "log.h"
 #include "lwip_port.h"
 #include "modem.h"
@@ -41,6 +42,8 @@
 #define ATB_ROUTE_TABLE 0xa7bu
 
 static struct {
+	const struct atb_config *cfg;
+	const char *tun_name, *device;
 	int argc;
 	char **argv;
 	struct modem *modem;
@@ -148,6 +151,30 @@ static bool needs_split_routing(const struct atb_config *c)
 	return c->sim && !c->sim_netns[0] && !c->netns[0] && c->default_route;
 }
 
+/* The data link changed: the hooks hear of it (bridge/hooks.c). */
+static void on_link_change(bool up, const char *local_ip)
+{
+	const struct modem_info *mi = M.modem ? modem_get_info(M.modem) : NULL;
+	char tun_addr[INET_ADDRSTRLEN + 4], dns[INET_ADDRSTRLEN];
+	struct hooks_env e = {
+		.interface = M.tun_name,
+		.netns = M.cfg->netns,
+		.local_ip = local_ip,
+		.tun_address = tun_addr,
+		.dns = dns,
+		.model = mi ? mi->model : "",
+		.link_mode = mi && mi->link_mode ? mi->link_mode : (M.cfg->transparent ? "transparent" : "multi-link"),
+		.device = M.device,
+	};
+	size_t n;
+
+	inet_ntop(AF_INET, &M.cfg->tun_addr, tun_addr, INET_ADDRSTRLEN);
+	n = strlen(tun_addr);
+	snprintf(tun_addr + n, sizeof(tun_addr) - n, "/%u", M.cfg->tun_prefix);
+	inet_ntop(AF_INET, &M.cfg->lwip_addr, dns, sizeof(dns));
+	hooks_link(up, up ? "link-up" : "link-down", &e);
+}
+
 static enum modem_model to_modem_model(enum atb_model m)
 {
 	switch (m) {
@@ -185,6 +212,14 @@ int main(int argc, char **argv)
 	log_verbosity = cfg.verbose;
 	log_journal = service_stderr_is_journal();
 	signal(SIGPIPE, SIG_IGN);
+	M.cfg = &cfg;
+	M.tun_name = tun_name;
+	M.device = pty;
+	tun_name[0] = pty[0] = '\0';
+	/* first: the helper must hold none of the fds opened below */
+	if (hooks_start(&cfg) < 0)
+		return 1;
+	service_on_link(on_link_change);
 	service_init(loop);
 
 	if (needs_split_routing(&cfg)) {
@@ -332,6 +367,7 @@ int main(int argc, char **argv)
 	ev_timer_stop(loop, &M.drain_w);
 out:
 	service_notify("STOPPING=1");
+	hooks_stop(); /* down hooks while tun0 still exists, like wg-quick's PreDown */
 	control_shutdown();
 	flow_shutdown();
 	uflow_shutdown();

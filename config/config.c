@@ -47,6 +47,8 @@ void config_defaults(struct atb_config *c)
 	snprintf(c->control_socket, sizeof(c->control_socket), "%s", ATB_CONTROL_SOCKET);
 	c->control_mode = 0600;
 	c->metrics_interval_s = 15;
+	snprintf(c->hook_dir, sizeof(c->hook_dir), "%s", ATB_HOOK_DIR);
+	c->hook_timeout_s = 10;
 }
 
 bool config_parse_uint(const char *what, const char *s, unsigned min, unsigned max,
@@ -190,6 +192,28 @@ static bool parse_flow_control(const char *what, const char *s, bool *rtscts, FI
 		return false;
 	}
 	return true;
+}
+
+static bool parse_dns_setup(const char *what, const char *s, enum atb_dns_setup *out, FILE *err)
+{
+	if (!strcmp(s, "none"))
+		*out = ATB_DNS_SETUP_NONE;
+	else if (!strcmp(s, "resolvconf"))
+		*out = ATB_DNS_SETUP_RESOLVCONF;
+	else if (!strcmp(s, "resolved"))
+		*out = ATB_DNS_SETUP_RESOLVED;
+	else {
+		fprintf(err, "atbridge: %s: '%s' is not one of none, resolvconf, resolved\n", what, s);
+		return false;
+	}
+	return true;
+}
+
+const char *config_dns_setup_name(enum atb_dns_setup d)
+{
+	static const char *const names[] = {"none", "resolvconf", "resolved"};
+
+	return names[d];
 }
 
 static bool parse_dns_mode(const char *what, const char *s, bool *intercept, FILE *err)
@@ -400,6 +424,14 @@ void config_usage(FILE *out)
 	"  --metrics-interval-s N seconds between rewrites, 1 to 3600 (default 15)\n"
 	"  --run-as USER          switch to USER once the devices are open (default: stay,\n"
 	"                         without capabilities)\n"
+	"Hooks:\n"
+	"  --up-script PATH       run when the data link comes up, or none (default none)\n"
+	"  --down-script PATH     run when it goes down and at exit, or none (default none)\n"
+	"  --hook-dir DIR         also run DIR/up.d/* and DIR/down.d/*, or none\n"
+	"                         (default " ATB_HOOK_DIR ")\n"
+	"  --hook-timeout-s N     a hook still running after N s is killed (default 10)\n"
+	"  --dns-setup MODE       none | resolvconf | resolved: point the system's resolver\n"
+	"                         at atbridge's DNS while the link is up (default none)\n"
 	"  -v, --verbose          more log output (same as --log-level debug)\n"
 	"  -h, --help             this text\n"
 	"  --version              print the version\n",
@@ -414,6 +446,7 @@ enum {
 	OPT_DNS, OPT_DNS_TTL, OPT_DNS_TIMEOUT, OPT_PIN, OPT_NETNS, OPT_CONFIG, OPT_CHECK,
 	OPT_LOG_LEVEL, OPT_CTL_SOCKET, OPT_CTL_MODE, OPT_METRICS_FILE, OPT_METRICS_INTERVAL,
 	OPT_LINK, OPT_GUARD, OPT_HOLDOFF, OPT_HOLDOFF_MAX, OPT_MAXFAIL, OPT_RUN_AS,
+	OPT_UP_SCRIPT, OPT_DOWN_SCRIPT, OPT_HOOK_DIR, OPT_HOOK_TIMEOUT, OPT_DNS_SETUP,
 };
 
 /* The file keys are these names ('_' may stand for '-'); the ones with
@@ -466,6 +499,11 @@ static const struct opt_def opt_defs[] = {
 	{"metrics-file", required_argument, OPT_METRICS_FILE, true},
 	{"metrics-interval-s", required_argument, OPT_METRICS_INTERVAL, true},
 	{"run-as", required_argument, OPT_RUN_AS, true},
+	{"up-script", required_argument, OPT_UP_SCRIPT, true},
+	{"down-script", required_argument, OPT_DOWN_SCRIPT, true},
+	{"hook-dir", required_argument, OPT_HOOK_DIR, true},
+	{"hook-timeout-s", required_argument, OPT_HOOK_TIMEOUT, true},
+	{"dns-setup", required_argument, OPT_DNS_SETUP, true},
 	{"verbose", no_argument, 'v', true},
 	{"config", required_argument, OPT_CONFIG, false},
 	{"check-config", no_argument, OPT_CHECK, false},
@@ -513,6 +551,9 @@ static int where_slot(int opt)
 	case OPT_RUN_AS: return ATB_WHERE_RUN_AS;
 	case OPT_NETNS: return ATB_WHERE_NETNS;
 	case OPT_SIM_NETNS: return ATB_WHERE_SIM_NETNS;
+	case OPT_UP_SCRIPT: return ATB_WHERE_UP;
+	case OPT_DOWN_SCRIPT: return ATB_WHERE_DOWN;
+	case OPT_DNS_SETUP: return ATB_WHERE_DNS_SETUP;
 	default: return -1;
 	}
 }
@@ -571,6 +612,13 @@ static bool apply_value(struct atb_config *c, int opt, const char *what, const c
 		return config_parse_uint(what, arg, 100, 3600000, &c->holdoff_max_ms, err);
 	case OPT_MAXFAIL: return config_parse_uint(what, arg, 0, 1000000, &c->maxfail, err);
 	case OPT_RUN_AS: return parse_name(what, arg, c->run_as, sizeof(c->run_as), err);
+	case OPT_UP_SCRIPT:
+		return parse_optional_path(what, arg, c->up_script, sizeof(c->up_script), err);
+	case OPT_DOWN_SCRIPT:
+		return parse_optional_path(what, arg, c->down_script, sizeof(c->down_script), err);
+	case OPT_HOOK_DIR: return parse_optional_path(what, arg, c->hook_dir, sizeof(c->hook_dir), err);
+	case OPT_HOOK_TIMEOUT: return config_parse_uint(what, arg, 1, 3600, &c->hook_timeout_s, err);
+	case OPT_DNS_SETUP: return parse_dns_setup(what, arg, &c->dns_setup, err);
 	case OPT_SIM:
 		if (!from_file) {
 			c->sim = true;
@@ -662,6 +710,12 @@ static bool check_consistency(const struct atb_config *c, FILE *err)
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], wbuf[64];
 
 	/* a refused address or lwip-address was reported already */
+	if (c->dns_setup != ATB_DNS_SETUP_NONE && (!c->dns_intercept || c->netns[0])) {
+		fprintf(err, "atbridge: %s: '%s' needs dns = module and no netns (the system's resolver "
+		        "is pointed at atbridge's own DNS on the interface)\n",
+		        c->where[ATB_WHERE_DNS_SETUP], config_dns_setup_name(c->dns_setup));
+		return false;
+	}
 	if (c->where_bad & ((1u << ATB_WHERE_ADDRESS) | (1u << ATB_WHERE_LWIP)))
 		return true;
 	inet_ntop(AF_INET, &c->tun_addr, a, sizeof(a));
@@ -684,6 +738,15 @@ int config_check_system(const struct atb_config *c, FILE *err)
 		fprintf(err, "atbridge: %s: '%s': there is no such user (getent passwd %s)\n",
 		        where_of(c, ATB_WHERE_RUN_AS, "run-as", wbuf, sizeof(wbuf)), c->run_as, c->run_as);
 		problems++;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *script = i ? c->down_script : c->up_script;
+
+		if (script[0] && access(script, X_OK) != 0) {
+			fprintf(err, "atbridge: %s: '%s': %s\n", c->where[i ? ATB_WHERE_DOWN : ATB_WHERE_UP], script,
+			        errno == EACCES ? "not executable (chmod +x)" : strerror(errno));
+			problems++;
+		}
 	}
 	for (int i = 0; i < 2; i++) {
 		const char *ns = i ? c->sim_netns : c->netns;
@@ -1086,4 +1149,8 @@ void config_print(const struct atb_config *c, FILE *out)
 	        c->metrics_file[0] ? c->metrics_file : "none", c->metrics_interval_s);
 	if (c->run_as[0])
 		fprintf(out, "run-as = %s\n", c->run_as);
+	fprintf(out, "\n[hooks]\nup-script = %s\ndown-script = %s\nhook-dir = %s\nhook-timeout-s = %u\n"
+	        "dns-setup = %s\n", c->up_script[0] ? c->up_script : "none",
+	        c->down_script[0] ? c->down_script : "none", c->hook_dir[0] ? c->hook_dir : "none",
+	        c->hook_timeout_s, config_dns_setup_name(c->dns_setup));
 }

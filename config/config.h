@@ -17,12 +17,19 @@
 #define ATB_CONFIG_FILE "/etc/atbridge.conf"
 #endif
 #define ATB_CONTROL_SOCKET "/run/atbridge/atbridge.sock"
+#ifndef ATB_HOOK_DIR
+#define ATB_HOOK_DIR "/etc/atbridge"
+#endif
 
 enum atb_model { ATB_MODEL_AUTO = 0, ATB_MODEL_SIM7000, ATB_MODEL_N11V2 };
 
+/* pointing the system's resolver at atbridge's DNS while the link is up */
+enum atb_dns_setup { ATB_DNS_SETUP_NONE = 0, ATB_DNS_SETUP_RESOLVCONF, ATB_DNS_SETUP_RESOLVED };
+
 enum atb_where {
 	ATB_WHERE_DEVICE, ATB_WHERE_SIM, ATB_WHERE_ADDRESS, ATB_WHERE_LWIP, ATB_WHERE_RUN_AS,
-	ATB_WHERE_NETNS, ATB_WHERE_SIM_NETNS, ATB_WHERE_N
+	ATB_WHERE_NETNS, ATB_WHERE_SIM_NETNS, ATB_WHERE_UP, ATB_WHERE_DOWN, ATB_WHERE_DNS_SETUP,
+	ATB_WHERE_N
 };
 
 struct atb_config {
@@ -82,6 +89,15 @@ struct atb_config {
 	unsigned metrics_interval_s;
 	char run_as[33];        /* user to switch to once the devices are open; empty: stay */
 
+	/* hooks (bridge/hooks.c), like pppd's ip-up/ip-down and wg-quick's
+	 * PostUp/PreDown; they run as root in a helper forked before the
+	 * privilege drop */
+	char up_script[256];    /* empty: none */
+	char down_script[256];
+	char hook_dir[256];     /* runs hook_dir/up.d/ and down.d/ (run-parts); empty: none */
+	unsigned hook_timeout_s;
+	enum atb_dns_setup dns_setup;
+
 	/* Where some values came from, for errors that involve more than one
 	 * value or the system: "FILE:LINE: key" or "--key"; empty: default. */
 	char where[ATB_WHERE_N][320];
@@ -115,7 +131,7 @@ bool config_parse_at_string(const char *what, const char *s, char *out, size_t m
 int config_load(struct atb_config *c, int argc, char **argv, FILE *err);
 
 /* What the values name must exist on this system: the run-as user, the
- * netns and sim-netns namespaces. One line per problem, naming where the
+ * netns and sim-netns namespaces, the up and down scripts (executable). One line per problem, naming where the
  * value came from; returns the number of problems. */
 int config_check_system(const struct atb_config *c, FILE *err);
 
@@ -132,6 +148,7 @@ bool config_parse_fp(struct atb_config *c, FILE *fp, const char *path, FILE *err
 void config_print(const struct atb_config *c, FILE *out);
 
 const char *config_log_level_name(int verbose);
+const char *config_dns_setup_name(enum atb_dns_setup d);
 
 void config_usage(FILE *out);
 
