@@ -141,14 +141,14 @@ static int take_lock_file(const char *dev, const char *real, struct port_lock *p
 }
 
 /* Does pid hold the master side of pty number `index`? */
-static bool holds_pty_master(const char *pid, unsigned index)
+static bool holds_pty_master(pid_t pid, unsigned index)
 {
 	char dirpath[64], path[PATH_MAX], line[128];
 	DIR *d;
 	struct dirent *e;
 	bool found = false;
 
-	snprintf(dirpath, sizeof(dirpath), "/proc/%s/fdinfo", pid);
+	snprintf(dirpath, sizeof(dirpath), "/proc/%d/fdinfo", (int)pid);
 	d = opendir(dirpath);
 	if (!d)
 		return false;
@@ -200,7 +200,7 @@ static pid_t find_holder(const struct stat *dst)
 		}
 		closedir(fds);
 		/* a pty's owner (atbridge-sim) keeps the slave open: not a user */
-		if (found && is_pty(dst->st_rdev) && holds_pty_master(p->d_name, minor(dst->st_rdev) +
+		if (found && is_pty(dst->st_rdev) && holds_pty_master(found, minor(dst->st_rdev) +
 		                                                      (major(dst->st_rdev) - 136) * 256))
 			found = 0;
 	}

@@ -15,5 +15,13 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update
-apt-get install -y --no-install-recommends $missing
+# Another apt or dpkg (unattended-upgrades at boot, a second terminal) holds
+# the lock: wait for it, up to 5 minutes, instead of failing at once.
+wait_lock=(-o DPkg::Lock::Timeout=300)
+for try in $(seq 18); do
+	apt-get "${wait_lock[@]}" update && break
+	[ "$try" = 18 ] && exit 1
+	echo "atbridge: apt-get update failed (lock held?); trying again in 10 s" >&2
+	sleep 10
+done
+apt-get "${wait_lock[@]}" install -y --no-install-recommends $missing
