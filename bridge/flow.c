@@ -451,7 +451,11 @@ void flow_on_tcp_accepted(void *ctx, uint32_t flow_id, struct tcp_pcb *pcb)
 	if (f->local_dns)
 		return;
 	if (f->link_closed) {
-		close_pcb(f);
+		/* A FIN only for a stream known to be whole. */
+		if (f->link_failed)
+			abort_pcb(f);
+		else
+			close_pcb(f);
 		flow_free(f);
 		return;
 	}
@@ -594,7 +598,7 @@ static void flow_modem_sent(void *ctx, int link, size_t len, bool ok)
 	pump_up(f);
 }
 
-static void flow_modem_closed(void *ctx, int link)
+static void flow_modem_closed(void *ctx, int link, bool lost)
 {
 	struct flow *f = flow_by_link(link);
 
@@ -607,7 +611,12 @@ static void flow_modem_closed(void *ctx, int link)
 	if (link >= 0 && link < MAX_LINKS)
 		F.by_link[link] = NULL;
 	if (f) {
-		log_debug("flow %u: module link %d closed", f->id, link);
+		if (lost) {
+			f->link_failed = true;
+			log_info("flow %u: module link %d lost bytes; resetting the flow", f->id, link);
+		} else {
+			log_debug("flow %u: module link %d closed", f->id, link);
+		}
 		f->link = -1;
 		f->link_closed = true;
 		switch (f->state) {

@@ -17,6 +17,9 @@ struct at_urc {
 
 enum payload_dest { DEST_NONE, DEST_CMD, DEST_URC };
 
+/* The sync check's steps (docs/architecture.md, "Staying in sync"). */
+enum sync_step { SYNC_NONE, SYNC_GUARD, SYNC_ECHO_ON, SYNC_NONCE, SYNC_NONCE_FINAL, SYNC_ECHO_OFF };
+
 struct at_chan {
 	struct ev_loop *loop;
 	int fd;
@@ -25,6 +28,8 @@ struct at_chan {
 	ev_io rio, wio;
 	ev_timer timer;
 	ev_timer payload_timer; /* a payload that stopped arriving */
+	ev_timer sync_timer;    /* the sync check's guard and step deadlines */
+	ev_timer trail_timer;   /* the wait for a trailing OK */
 	unsigned baud;
 	bool dead;
 
@@ -34,10 +39,19 @@ struct at_chan {
 	size_t q_head, q_len;
 	struct at_cmd cur;
 	bool in_flight, prompt_seen;
+	bool part_seen; /* the command's AT_PART line arrived */
+	bool tainted;   /* a stray arrived after it */
 	unsigned timeouts_in_row;
-	/* resync (see at_chan_set_resync) */
-	bool resync_on, resyncing, probing, probe_echo;
-	unsigned probes;
+	/* a bare OK that an AT_F_TRAIL_OK command may still send */
+	bool trail_ok;
+	/* the sync check */
+	bool resync_on, sync_wanted, echo_by_us, echo_seen;
+	enum sync_step sync;
+	unsigned sync_rounds;
+	unsigned nonce;
+	char nonce_text[40];
+	double sync_started;
+	double sync_guard, sync_step; /* s */
 
 	struct at_urc urcs[AT_URC_MAX];
 	size_t n_urcs;
@@ -170,12 +184,17 @@ static bool data_rx(struct at_chan *c, const uint8_t *buf, size_t len)
 
 /* ---- command lifecycle ---- */
 
+static void sync_begin(struct at_chan *c, bool guard);
+
 static void complete(struct at_chan *c, enum at_result res, const char *final_line)
 {
 	struct at_cmd cmd = c->cur;
 	ev_timer_stop(c->loop, &c->timer);
+	cmd.tainted = c->tainted;
 	c->in_flight = false;
 	c->prompt_seen = false;
+	c->part_seen = false;
+	c->tainted = false;
 	c->parser.prompt_armed = false;
 	c->payload_dest = DEST_NONE;
 	if (res == AT_RES_ERROR)
@@ -191,7 +210,7 @@ static void command_timed_out(struct at_chan *c)
 {
 	c->stats.timeouts++;
 	/* A send that never saw its prompt may still be waiting for data:
-	 * ESC cancels it so the next command is not taken as payload. */
+	 * ESC cancels it so that nothing written later is taken as payload. */
 	if (c->cur.data_len > 0 && !c->prompt_seen) {
 		static const uint8_t esc = 0x1b;
 		out_append(c, &esc, 1);
@@ -201,12 +220,9 @@ static void command_timed_out(struct at_chan *c)
 	at_parser_reset(&c->parser);
 	ev_timer_stop(c->loop, &c->payload_timer);
 	if (c->resync_on && c->hooks->stalled) {
-		/* The queue waits while probes find out what happened
-		 * (start_next sends them); probe_done decides. */
-		if (!c->resyncing) {
-			c->resyncing = true;
-			c->probes = 0;
-		}
+		/* Nothing is written until the sync check has shown where the
+		 * stream stands: every answer from now on may be a late one. */
+		sync_begin(c, true);
 		complete(c, AT_RES_TIMEOUT, "");
 		return;
 	}
@@ -241,6 +257,8 @@ static void on_payload_stalled(struct ev_loop *loop, ev_timer *w, int revents)
 	c->payload_dest = DEST_NONE;
 	if (c->in_flight)
 		command_timed_out(c);
+	else if (c->resync_on && c->sync == SYNC_NONE)
+		sync_begin(c, true);
 }
 
 static void payload_deadline(struct at_chan *c, size_t want)
@@ -251,54 +269,229 @@ static void payload_deadline(struct at_chan *c, size_t want)
 	ev_timer_start(c->loop, &c->payload_timer);
 }
 
-/* ---- resync ---- */
+/* ---- the sync check ----
+ *
+ * A late answer can imitate any answer whose text is fixed ("OK", a read
+ * header seen before), so the check ends only on a line that no earlier
+ * command could have produced: the echo of a nonce line, AT+ATBSYNC=<n> with
+ * n new for this process. The module answers lines in order, so every byte
+ * after that echo comes from the nonce line or later. Before the check the
+ * line must be silent for a guard time (after a timeout), so that what the
+ * module had queued drains first; lines seen meanwhile are stale and go to
+ * the stray hook (a read answer among them costs its link). */
 
-static void probe_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
+static double line_time(const struct at_chan *c, size_t bytes)
 {
-	(void)cmd;
-	(void)final_line;
-	struct at_chan *c = ctx;
-	bool echo = c->probe_echo;
-	c->probing = false;
-	c->probe_echo = false;
-	if (!c->resyncing)
-		return; /* resync was turned off meanwhile */
-	if (res == AT_RES_TIMEOUT && ++c->probes < AT_RESYNC_PROBES)
-		return; /* start_next sends the next probe */
-	c->resyncing = false;
-	c->timeouts_in_row = 0;
-	/* The hooks may submit: in_flight is already false here. */
-	if (res == AT_RES_TIMEOUT) {
-		c->hooks->stalled(c->ctx);
-	} else if (echo && c->hooks->rebooted) {
-		c->hooks->rebooted(c->ctx);
-	}
-	/* OK or ERROR without echo: the module answers; the queue goes on. */
+	return (double)bytes * 10.0 / (double)c->baud;
 }
 
-static void start(struct at_chan *c, const struct at_cmd *cmd);
-
-static void start_probe(struct at_chan *c)
+static void sync_arm(struct at_chan *c, double s)
 {
-	struct at_cmd probe = { .text = "AT", .timeout_ms = AT_RESYNC_TIMEOUT_MS, .done = probe_done };
-	probe.ctx = c;
-	c->probing = true;
-	c->probe_echo = false;
+	ev_timer_stop(c->loop, &c->sync_timer);
+	ev_timer_set(&c->sync_timer, s, 0.);
+	ev_timer_start(c->loop, &c->sync_timer);
+}
+
+static void sync_write(struct at_chan *c, enum sync_step step, const char *text)
+{
+	c->sync = step;
+	out_append(c, text, strlen(text));
+	out_append(c, "\r", 1);
+	c->stats.commands++;
+	sync_arm(c, c->sync_step + line_time(c, strlen(text) + 64));
+}
+
+static void sync_echo_on(struct at_chan *c)
+{
 	/* CR first: ends whatever half command line the module may hold. */
 	out_append(c, "\r", 1);
-	start(c, &probe);
+	sync_write(c, SYNC_ECHO_ON, "ATE1");
+}
+
+static void sync_begin(struct at_chan *c, bool guard)
+{
+	if (c->sync != SYNC_NONE && !guard)
+		return;
+	if (c->sync == SYNC_NONE)
+		c->sync_rounds = 0;
+	c->sync_wanted = false;
+	c->trail_ok = false;
+	ev_timer_stop(c->loop, &c->trail_timer);
+	if (!guard) {
+		sync_echo_on(c);
+		return;
+	}
+	c->sync = SYNC_GUARD;
+	c->sync_started = ev_now(c->loop);
+	sync_arm(c, c->sync_guard);
+}
+
+static void sync_done(struct at_chan *c)
+{
+	ev_timer_stop(c->loop, &c->sync_timer);
+	c->sync = SYNC_NONE;
+	c->echo_by_us = false;
+	c->timeouts_in_row = 0;
+	c->stats.sync_checks++;
+	if (c->hooks->synced)
+		c->hooks->synced(c->ctx);
+	start_next(c);
+}
+
+/* A step's deadline passed: the round failed. */
+static void sync_round_failed(struct at_chan *c)
+{
+	if (++c->sync_rounds < AT_SYNC_ROUNDS) {
+		c->sync = SYNC_GUARD;
+		c->sync_started = ev_now(c->loop);
+		sync_arm(c, c->sync_guard);
+		return;
+	}
+	c->sync = SYNC_NONE;
+	c->timeouts_in_row = 0;
+	if (c->hooks->stalled)
+		c->hooks->stalled(c->ctx);
+	start_next(c);
+}
+
+static void on_sync_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct at_chan *c = w->data;
+	switch (c->sync) {
+	case SYNC_GUARD:
+		sync_echo_on(c);
+		break;
+	case SYNC_ECHO_ON:
+		/* No word to ATE1: go on, the nonce decides. */
+		c->echo_by_us = true;
+		c->nonce++;
+		snprintf(c->nonce_text, sizeof(c->nonce_text), "AT+ATBSYNC=%u", c->nonce);
+		sync_write(c, SYNC_NONCE, c->nonce_text);
+		break;
+	case SYNC_NONCE:
+	case SYNC_NONCE_FINAL:
+	case SYNC_ECHO_OFF:
+		sync_round_failed(c);
+		break;
+	case SYNC_NONE:
+		break;
+	}
+}
+
+/* Input during the guard time keeps the line from being silent. */
+static void sync_saw_input(struct at_chan *c)
+{
+	if (c->sync != SYNC_GUARD)
+		return;
+	if (ev_now(c->loop) - c->sync_started < AT_SYNC_GUARD_MAX_MS / 1000.0 * c->sync_guard /
+	                                                 (AT_SYNC_GUARD_MS / 1000.0))
+		sync_arm(c, c->sync_guard);
+}
+
+static bool is_final_word(const char *line)
+{
+	enum at_final f = at_final_generic(line);
+	return f == AT_FINAL_OK || f == AT_FINAL_ERROR;
+}
+
+static bool dispatch_urc(struct at_chan *c, const char *line);
+
+static void stray(struct at_chan *c, const char *line)
+{
+	c->stats.strays++;
+	if (c->hooks->stray)
+		c->hooks->stray(c->ctx, line);
+}
+
+/* A line while the sync check runs. */
+static void sync_line(struct at_chan *c, const char *line)
+{
+	switch (c->sync) {
+	case SYNC_ECHO_ON:
+		if (!strcmp(line, "ATE1")) {
+			if (!c->echo_by_us && c->hooks->rebooted) {
+				/* Echo was on and we had not turned it on: the
+				 * module started afresh. */
+				ev_timer_stop(c->loop, &c->sync_timer);
+				c->sync = SYNC_NONE;
+				c->echo_by_us = true; /* ATE1 was taken */
+				c->hooks->rebooted(c->ctx);
+				start_next(c);
+			}
+			return;
+		}
+		if (is_final_word(line)) {
+			/* Possibly stale, possibly ATE1's: the nonce decides. */
+			c->echo_by_us = true;
+			c->nonce++;
+			snprintf(c->nonce_text, sizeof(c->nonce_text), "AT+ATBSYNC=%u", c->nonce);
+			sync_write(c, SYNC_NONCE, c->nonce_text);
+			return;
+		}
+		break;
+	case SYNC_NONCE:
+		if (!strcmp(line, c->nonce_text)) {
+			c->sync = SYNC_NONCE_FINAL;
+			return;
+		}
+		break;
+	case SYNC_NONCE_FINAL:
+		/* The nonce line is no command: only an error answers it, so a
+		 * stale OK between its echo and its answer is skipped. */
+		if (at_final_generic(line) == AT_FINAL_ERROR) {
+			c->echo_seen = false;
+			sync_write(c, SYNC_ECHO_OFF, "ATE0");
+			return;
+		}
+		break;
+	case SYNC_ECHO_OFF:
+		/* Echo is on: ATE0's own echo comes before its OK. */
+		if (!strcmp(line, "ATE0")) {
+			c->echo_seen = true;
+			return;
+		}
+		if (c->echo_seen && is_final_word(line)) {
+			sync_done(c);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (!dispatch_urc(c, line))
+		stray(c, line);
 }
 
 void at_chan_set_resync(struct at_chan *c, bool on)
 {
 	c->resync_on = on;
-	if (!on)
-		c->resyncing = false;
+	if (!on) {
+		ev_timer_stop(c->loop, &c->sync_timer);
+		c->sync = SYNC_NONE;
+		c->sync_wanted = false;
+	}
 }
 
 bool at_chan_resyncing(const struct at_chan *c)
 {
-	return c->resyncing;
+	return c->sync != SYNC_NONE;
+}
+
+void at_chan_request_sync(struct at_chan *c)
+{
+	if (!c->resync_on || c->dead)
+		return;
+	c->sync_wanted = true;
+	if (!c->in_flight && c->sync == SYNC_NONE)
+		start_next(c);
+}
+
+void at_chan_set_sync_times(struct at_chan *c, unsigned guard_ms, unsigned step_ms)
+{
+	c->sync_guard = guard_ms / 1000.0;
+	c->sync_step = step_ms / 1000.0;
 }
 
 void at_chan_set_line_rate(struct at_chan *c, unsigned baud)
@@ -317,6 +510,8 @@ static void start(struct at_chan *c, const struct at_cmd *cmd)
 	c->cur = *cmd;
 	c->in_flight = true;
 	c->prompt_seen = false;
+	c->part_seen = false;
+	c->tainted = false;
 	c->parser.prompt_armed = cmd->data_len > 0;
 	c->stats.commands++;
 	ev_timer_set(&c->timer, (cmd->timeout_ms ? cmd->timeout_ms : 5000) / 1000.0, 0.);
@@ -325,16 +520,41 @@ static void start(struct at_chan *c, const struct at_cmd *cmd)
 	out_append(c, "\r", 1);
 }
 
+static void on_trail_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct at_chan *c = w->data;
+	c->trail_ok = false;
+	start_next(c);
+}
+
+/* A command whose answer may begin with a bare OK cannot go out while an
+ * earlier command may still send its trailing OK: that OK would be taken
+ * for the new command's. */
+static bool may_start_with_ok(const struct at_cmd *cmd)
+{
+	return !(cmd->flags & AT_F_STRICT) && cmd->data_len == 0;
+}
+
 static void start_next(struct at_chan *c)
 {
-	if (c->in_flight || c->dead)
+	if (c->in_flight || c->dead || c->sync != SYNC_NONE)
 		return;
-	if (c->resyncing) {
-		start_probe(c);
+	if (c->sync_wanted && c->resync_on) {
+		sync_begin(c, false);
 		return;
 	}
 	if (c->q_len > 0) {
-		struct at_cmd cmd = c->queue[c->q_head];
+		struct at_cmd *next = &c->queue[c->q_head];
+		if (c->trail_ok && may_start_with_ok(next)) {
+			if (!ev_is_active(&c->trail_timer)) {
+				ev_timer_set(&c->trail_timer, AT_TRAIL_OK_MS / 1000.0, 0.);
+				ev_timer_start(c->loop, &c->trail_timer);
+			}
+			return;
+		}
+		struct at_cmd cmd = *next;
 		c->q_head = (c->q_head + 1) % AT_QUEUE_MAX;
 		c->q_len--;
 		start(c, &cmd);
@@ -435,8 +655,6 @@ enum at_final at_final_generic(const char *line)
 	if (!strcmp(line, "ERROR") || !strncmp(line, "+CME ERROR", 10) ||
 	    !strncmp(line, "+CMS ERROR", 10))
 		return AT_FINAL_ERROR;
-	if (!strncmp(line, "DATA ACCEPT:", 12))
-		return AT_FINAL_OK;
 	/* The "<n>, CLOSE OK" forms name a link: the dialect's per-command
 	 * matcher checks the number, so another link's line is not taken. */
 	if (!strcmp(line, "CLOSE OK") || !strcmp(line, "SEND OK"))
@@ -462,37 +680,93 @@ static bool dispatch_urc(struct at_chan *c, const char *line)
 	return false;
 }
 
+/* A line that fits nothing: counted, reported, and no command is written
+ * again before a sync check. A stray after the command's distinctive line
+ * taints what the command delivered. */
+static void lost_sync(struct at_chan *c, const char *line)
+{
+	if (c->in_flight && c->part_seen)
+		c->tainted = true;
+	stray(c, line);
+	if (c->resync_on) {
+		c->sync_wanted = true;
+		if (!c->in_flight)
+			start_next(c);
+	}
+}
+
+/* What a line means for the command in flight. */
+static enum at_final classify(struct at_chan *c, const char *line)
+{
+	const struct at_cmd *cmd = &c->cur;
+	enum at_final f = cmd->final ? cmd->final(cmd, line) : AT_NOT_FINAL;
+	enum at_final g = at_final_generic(line);
+	if (!(cmd->flags & AT_F_STRICT))
+		return f != AT_NOT_FINAL ? f : g;
+	if (f == AT_FINAL_ERROR || g == AT_FINAL_ERROR)
+		return AT_FINAL_ERROR;
+	if (cmd->data_len > 0 && !c->prompt_seen)
+		return AT_NOT_FINAL; /* before the prompt only an error fits */
+	if (f != AT_NOT_FINAL)
+		return f;
+	if (g == AT_FINAL_OK && c->part_seen && !strcmp(line, "OK"))
+		return AT_FINAL_OK;
+	return AT_NOT_FINAL;
+}
+
 static size_t on_line(void *ctx, const char *line, size_t len)
 {
 	struct at_chan *c = ctx;
 	(void)len;
 	c->payload_dest = DEST_NONE;
+	/* Announced payload is always consumed, whoever it was meant for:
+	 * parsed as lines it could imitate anything. */
 	size_t want = c->hooks->payload_len ? c->hooks->payload_len(c->ctx, line) : 0;
 
-	if (c->in_flight) {
-		if (!strcmp(line, c->cur.text)) {
-			if (c->probing)
-				c->probe_echo = true;
-			return 0; /* echo, until ATE0 takes effect */
-		}
-		enum at_final f = c->cur.final ? c->cur.final(&c->cur, line) : AT_NOT_FINAL;
-		if (f == AT_NOT_FINAL)
-			f = at_final_generic(line);
+	if (c->sync != SYNC_NONE && !c->in_flight) {
+		sync_line(c, line);
+	} else if (c->in_flight && !strcmp(line, c->cur.text)) {
+		/* Echo, until ATE0 takes effect. With the data link up echo is
+		 * off: an echo says the module started afresh, and the sync
+		 * check (its ATE1 echoed) will report it. */
+		want = 0;
+		if (c->resync_on)
+			c->sync_wanted = true;
+	} else if (c->in_flight) {
+		enum at_final f = classify(c, line);
 		if (f == AT_FINAL_OK || f == AT_FINAL_ERROR) {
+			/* Set before complete(): the next command starts in it. */
+			c->trail_ok = f == AT_FINAL_OK && (c->cur.flags & AT_F_TRAIL_OK) && strcmp(line, "OK");
 			complete(c, f == AT_FINAL_OK ? AT_RES_OK : AT_RES_ERROR, line);
 			return 0;
 		}
-	}
-	if (dispatch_urc(c, line)) {
+		if (f == AT_INTERMEDIATE)
+			return 0;
+		if (f == AT_PART) {
+			c->part_seen = true;
+			c->trail_ok = false;
+			c->payload_dest = DEST_CMD;
+			if (c->cur.line)
+				c->cur.line(c->cur.ctx, &c->cur, line);
+		} else if (dispatch_urc(c, line)) {
+			want = c->payload_dest == DEST_URC ? want : 0;
+		} else if (c->trail_ok && !strcmp(line, "OK")) {
+			c->trail_ok = false; /* the last command's OK */
+		} else if (c->cur.flags & AT_F_STRICT) {
+			lost_sync(c, line);
+		} else {
+			c->payload_dest = DEST_CMD;
+			if (c->cur.line)
+				c->cur.line(c->cur.ctx, &c->cur, line);
+		}
+	} else if (dispatch_urc(c, line)) {
 		want = c->payload_dest == DEST_URC ? want : 0;
-	} else if (c->in_flight) {
-		c->payload_dest = DEST_CMD;
-		if (c->cur.line)
-			c->cur.line(c->cur.ctx, &c->cur, line);
-		/* The handler may have been the last word (it cannot complete
-		 * the command itself), payload follows for this command. */
+	} else if (c->trail_ok && !strcmp(line, "OK")) {
+		c->trail_ok = false;
+		ev_timer_stop(c->loop, &c->trail_timer);
+		start_next(c);
 	} else {
-		want = 0; /* unsolicited line nobody asked for */
+		lost_sync(c, line); /* an answer nobody asked for */
 	}
 	if (want > 0)
 		payload_deadline(c, want);
@@ -502,8 +776,14 @@ static size_t on_line(void *ctx, const char *line, size_t len)
 static void on_prompt(void *ctx)
 {
 	struct at_chan *c = ctx;
-	if (!c->in_flight || c->prompt_seen || c->cur.data_len == 0)
+	if (!c->in_flight || c->prompt_seen || c->cur.data_len == 0) {
+		/* A prompt no send is waiting for: the module wants data we will
+		 * not give. ESC cancels the send it thinks it is in. */
+		static const uint8_t esc = 0x1b;
+		out_append(c, &esc, 1);
+		lost_sync(c, ">");
 		return;
+	}
 	c->prompt_seen = true;
 	out_append(c, c->cur.data, c->cur.data_len);
 }
@@ -551,6 +831,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->stats.line_rx += (uint64_t)n;
+	sync_saw_input(c);
 	if (data_rx(c, buf, (size_t)n))
 		return;
 	at_parser_feed(&c->parser, buf, (size_t)n);
@@ -594,7 +875,13 @@ struct at_chan *at_chan_new(struct ev_loop *loop, int fd, const struct at_chan_h
 	c->timer.data = c;
 	ev_timer_init(&c->payload_timer, on_payload_stalled, 0., 0.);
 	c->payload_timer.data = c;
+	ev_timer_init(&c->sync_timer, on_sync_timer, 0., 0.);
+	c->sync_timer.data = c;
+	ev_timer_init(&c->trail_timer, on_trail_timer, 0., 0.);
+	c->trail_timer.data = c;
 	c->baud = 115200;
+	c->sync_guard = AT_SYNC_GUARD_MS / 1000.0;
+	c->sync_step = AT_SYNC_STEP_MS / 1000.0;
 	ev_io_start(loop, &c->rio);
 	return c;
 }
@@ -613,6 +900,8 @@ void at_chan_free(struct at_chan *c)
 	ev_io_stop(c->loop, &c->wio);
 	ev_timer_stop(c->loop, &c->timer);
 	ev_timer_stop(c->loop, &c->payload_timer);
+	ev_timer_stop(c->loop, &c->sync_timer);
+	ev_timer_stop(c->loop, &c->trail_timer);
 	free(c);
 }
 

@@ -27,7 +27,21 @@ struct at_cmd;
 enum at_result { AT_RES_OK = 0, AT_RES_ERROR, AT_RES_TIMEOUT, AT_RES_CANCELLED };
 /* AT_INTERMEDIATE: a line the generic rules would take as final ("OK") is
  * not final for this command (N11V2 sends: OK, then +TCPSEND: <n>,<len>). */
-enum at_final { AT_NOT_FINAL = 0, AT_FINAL_OK, AT_FINAL_ERROR, AT_INTERMEDIATE };
+/* AT_PART: the command's distinctive line (a read header, "+CIPACK: ..."):
+ * part of its answer, not yet the end; it goes to line(). */
+enum at_final { AT_NOT_FINAL = 0, AT_FINAL_OK, AT_FINAL_ERROR, AT_INTERMEDIATE, AT_PART };
+
+/* at_cmd.flags */
+/* Strict: the answer is matched by content. Every line must be taken by
+ * final() (AT_PART, a final, AT_INTERMEDIATE), be an ERROR form or a URC;
+ * anything else is a stray (loss of sync). A bare OK ends the command only
+ * after an AT_PART line; for a send, nothing but an ERROR form may come
+ * before the prompt. Data commands are strict. */
+#define AT_F_STRICT 0x1u
+/* final() ends the command on its distinctive line, and the manual's
+ * format line and examples disagree about an OK after it: a bare OK that
+ * follows, before anything of the next answer, belongs to this command. */
+#define AT_F_TRAIL_OK 0x2u
 
 struct at_cmd {
 	char text[AT_CMD_TEXT_MAX]; /* without the trailing CR */
@@ -45,6 +59,11 @@ struct at_cmd {
 	void (*done)(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line);
 	void *ctx;
 	uint32_t tag; /* for the submitter */
+	unsigned flags; /* AT_F_* */
+	/* Set by the channel for done(): a stray line arrived inside this
+	 * command's answer (after its AT_PART line), so what it delivered may
+	 * not be what the module meant for it. */
+	bool tainted;
 };
 
 struct at_chan_hooks {
@@ -64,25 +83,46 @@ struct at_chan_hooks {
 	 * resync on, the probes after a timeout went unanswered; with resync
 	 * off, AT_STALL_TIMEOUTS commands in a row timed out. May be NULL. */
 	void (*stalled)(void *ctx);
-	/* A resync probe was echoed: echo is on again, so the module restarted
+	/* Echo was on when the sync check started (the check's own ATE1 was
+	 * echoed, and the channel had not turned echo on): the module restarted
 	 * (it powers up with echo on) and lost its state. May be NULL. */
 	void (*rebooted)(void *ctx);
+	/* A line that fits no command in flight and is no URC: a late, repeated
+	 * or stray answer (loss of sync). The dialect ends, with loss, the link
+	 * the line names (a read answer for link n: its bytes went astray). Also
+	 * called for the stale lines a sync check skips. May be NULL. */
+	void (*stray)(void *ctx, const char *line);
+	/* A sync check ended with the stream aligned (see at_chan_request_sync).
+	 * Everything the module said before it has been seen. May be NULL. */
+	void (*synced)(void *ctx);
 };
 
 #define AT_STALL_TIMEOUTS 3
-/* Resync after a command timeout: up to AT_RESYNC_PROBES bare "AT" probes,
- * each with AT_RESYNC_TIMEOUT_MS, before the module counts as stalled. */
-#define AT_RESYNC_PROBES 3
-#define AT_RESYNC_TIMEOUT_MS 1000
+/* The sync check (docs/architecture.md, "Staying in sync"): after a command
+ * timeout the line must first be silent for AT_SYNC_GUARD_MS (at most
+ * AT_SYNC_GUARD_MAX_MS of waiting); then ATE1, a nonce line
+ * AT+ATBSYNC=<n> whose echo only this check can produce, its final result,
+ * and ATE0. Each step waits at most AT_SYNC_STEP_MS. A round that fails is
+ * repeated with a new nonce, up to AT_SYNC_ROUNDS rounds; then the module
+ * counts as stalled. */
+#define AT_SYNC_GUARD_MS 300
+#define AT_SYNC_GUARD_MAX_MS 3000
+#define AT_SYNC_STEP_MS 2000
+#define AT_SYNC_ROUNDS 3
+/* A bare OK owed by an AT_F_TRAIL_OK command is waited for this long
+ * before a command whose own answer may be a bare OK is written. */
+#define AT_TRAIL_OK_MS 100
 /* A binary payload that stops arriving is abandoned after this much slack
  * plus three times its length at the line rate (a module that restarted
  * mid-payload must not have its boot messages eaten as data). The slack
- * outlasts a pause of a live module (the simulator's 3 s stall): giving a
- * read up costs its link. */
-#define AT_PAYLOAD_SLACK_MS 3500
+ * outlasts a stall of a live module of up to 10 s: giving a read up costs
+ * its link. */
+#define AT_PAYLOAD_SLACK_MS 12000
 
 struct at_chan_stats {
 	uint64_t line_tx, line_rx, commands, timeouts, errors, garbage_lines;
+	uint64_t strays;       /* lines that fit no command (loss of sync) */
+	uint64_t sync_checks;  /* sync checks completed with the stream aligned */
 };
 
 struct at_chan *at_chan_new(struct ev_loop *loop, int fd, const struct at_chan_hooks *hooks, void *ctx);
@@ -132,13 +172,20 @@ void at_chan_pause_rx(struct at_chan *c, bool pause);
  * "CLOSED" handed back to the URC handlers). */
 void at_chan_feed(struct at_chan *c, const uint8_t *buf, size_t len);
 
-/* Resync on (the data link is up): after a command timeout the queue waits
- * while bare "AT" probes find out whether the module still answers (go on),
- * restarted (echo: rebooted hook) or is gone (stalled hook). Off (bring-up,
- * which retries by itself): AT_STALL_TIMEOUTS timeouts in a row call
- * stalled. Turning it off also ends a resync in progress. */
+/* Resync on (the data link is up): after a command timeout or a stray line
+ * nothing more is written until a sync check has shown the stream aligned
+ * (synced hook), the module restarted (rebooted hook) or is gone (stalled
+ * hook). Off (bring-up, which retries by itself): AT_STALL_TIMEOUTS
+ * timeouts in a row call stalled, strays are only counted. Turning it off
+ * also ends a check in progress. */
 void at_chan_set_resync(struct at_chan *c, bool on);
 bool at_chan_resyncing(const struct at_chan *c);
+/* Asks for a sync check before the next command (resync on): the dialect
+ * wants proof that no answer of an earlier command is still to come, e.g.
+ * before it reports a clean close. The synced hook reports it. */
+void at_chan_request_sync(struct at_chan *c);
+/* For tests: the sync check's guard time and step deadline (ms). */
+void at_chan_set_sync_times(struct at_chan *c, unsigned guard_ms, unsigned step_ms);
 /* Bits per second on the line (for the payload deadline); default 115200. */
 void at_chan_set_line_rate(struct at_chan *c, unsigned baud);
 /* The module restarted: the command in flight will never be answered. It
@@ -146,8 +193,8 @@ void at_chan_set_line_rate(struct at_chan *c, unsigned baud);
 void at_chan_abort_current(struct at_chan *c);
 
 /* Generic final result of a line: OK, ERROR, +CME ERROR..., +CMS ERROR...,
- * SHUT OK, CLOSE OK, SEND OK, SEND FAIL, DATA ACCEPT:... Forms with a link
- * number ("0, CLOSE OK") are left to the command's own matcher. */
+ * SHUT OK, CLOSE OK, SEND OK, SEND FAIL. Forms with a link number
+ * ("0, CLOSE OK", "DATA ACCEPT:0,5") are left to the command's own matcher. */
 enum at_final at_final_generic(const char *line);
 /* Skips "<digits>," and an optional space; returns the rest or NULL. The
  * number goes to *n. */

@@ -69,12 +69,17 @@ struct modem_events {
 	 * were lost (SEND FAIL, a send or read given up on; len may be 0): it
 	 * is being closed and a closed event follows. */
 	void (*sent)(void *ctx, int link, size_t len, bool ok);
-	/* The link is closed (remote close, error, or after modem_close()). All
-	 * data read before the close has already been delivered through data().
-	 * The link id is free again. */
-	void (*closed)(void *ctx, int link);
+	/* The link is closed. The link id is free again.
+	 * lost = false: a remote close (or a close after modem_close()) with
+	 * every byte the remote sent delivered through data(), checked against
+	 * the module's own view and a sync check of the channel.
+	 * lost = true: the stream may have lost or gained bytes (the data
+	 * context or the module went away, a send or read failed or timed out,
+	 * an answer broke the protocol): the client must see a reset, never a
+	 * clean end. */
+	void (*closed)(void *ctx, int link, bool lost);
 
-	/* Added after the first version of this interface (may be NULL). */
+	/* May be NULL. */
 	/* modem_resolve() finished: ok with n (1..MODEM_RESOLVE_MAX) IPv4
 	 * addresses in network byte order, or !ok (unknown name, DNS error,
 	 * timeout, data context lost). */

@@ -41,6 +41,11 @@ struct n11v2_link {
 	size_t hold_len;
 	bool readable, poll_due, busy, close_wanted, silent_close, connect_reported;
 	bool ack_blocked, ack_query_due, tx_wait;
+	bool lost;                 /* the stream may have lost or gained bytes */
+	bool fin_check, fin_sync;  /* a remote close waits for IPSTATUS and a sync check */
+	bool reclaim, reclaimed;   /* in use in the module: close there, connect again */
+	uint32_t ip;
+	uint16_t port;
 	unsigned poll_skip, poll_backoff, read_errors;
 	ev_timer connect_timer;
 	struct modem *m;
@@ -54,7 +59,8 @@ struct n11v2 {
 	bool chan_dead;
 	ev_timer retry_timer, poll_timer, wait_timer, hold_timer;
 	size_t rx_req, rx_len;
-	bool rx_header;
+	bool rx_header, rx_bad;
+	int ipstatus; /* the last +IPSTATUS: 1 CONNECT, 0 DISCONNECT, -1 none */
 	/* one DNS query and one ping on the line at a time, the rest wait */
 	struct {
 		int req;
@@ -81,6 +87,7 @@ static struct n11v2 *N(const struct modem *m)
 static void bringup_start(struct modem *m);
 static void link_down_all(struct modem *m);
 static void start_close(struct n11v2_link *l);
+static void drained(struct n11v2_link *l);
 
 static uint32_t make_tag(const struct modem *m, int link)
 {
@@ -128,10 +135,24 @@ static void link_reset(struct n11v2_link *l)
 static void link_closed(struct n11v2_link *l)
 {
 	struct modem *m = l->m;
-	bool silent = l->silent_close;
+	bool silent = l->silent_close, lost = l->lost;
 	link_reset(l);
 	if (!silent && m->ev.closed)
-		m->ev.closed(m->ctx, l->id);
+		m->ev.closed(m->ctx, l->id, lost);
+}
+
+/* The stream of this link can no longer be trusted: it closes and the
+ * close reports the loss. */
+static void link_fail(struct n11v2_link *l, const char *why)
+{
+	if (l->state != NL_OPEN && l->state != NL_DRAINING && l->state != NL_CLOSING)
+		return;
+	if (!l->lost)
+		fprintf(stderr, "atbridge: n11v2 link %d: %s; resetting its flow\n", l->id, why);
+	l->lost = true;
+	l->fin_check = l->fin_sync = false;
+	if (l->state != NL_CLOSING || !l->close_wanted)
+		start_close(l);
 }
 
 static void link_connect_failed(struct n11v2_link *l)
@@ -192,9 +213,72 @@ static enum at_final send_final(const struct at_cmd *cmd, const char *line)
 	if (!rest)
 		return AT_NOT_FINAL;
 	unsigned v[2];
-	if (at_parse_uints(rest, v, 2) && v[0] == (cmd->tag & 0xf))
-		return AT_FINAL_OK;
+	if (at_parse_uints(rest, v, 2))
+		return v[0] == (cmd->tag & 0xf) && v[1] <= cmd->data_len ? AT_FINAL_OK : AT_NOT_FINAL;
 	return AT_FINAL_ERROR;
+}
+
+static const char *read_name(const struct at_cmd *cmd)
+{
+	return strncmp(cmd->text, "AT+UDP", 6) ? "TCPREAD" : "UDPREAD";
+}
+
+/* "+TCPREAD: <n>,<len>,<data>" for this link: data follows, then OK. */
+static enum at_final read_final(const struct at_cmd *cmd, const char *line)
+{
+	const char *rest = after_tag(line, read_name(cmd));
+	unsigned v[2];
+	if (rest && at_parse_uints(rest, v, 2) && v[0] == (cmd->tag & 0xf))
+		return AT_PART;
+	return AT_NOT_FINAL;
+}
+
+/* "+TCPACK: <n>,<sent>,<acked>" ends the query (manual 8.6: no OK in the
+ * format line nor the examples; an OK after it is taken as its own).
+ * "+TCPACK: <n>,DISCONNECT" and "+TCPACK: NO TCP LINK" are errors. */
+static enum at_final ack_final(const struct at_cmd *cmd, const char *line)
+{
+	const char *rest = after_tag(line, "TCPACK");
+	unsigned v[3];
+	int n;
+	if (!rest)
+		return AT_NOT_FINAL;
+	if (at_parse_uints(rest, v, 3))
+		return v[0] == (cmd->tag & 0xf) ? AT_FINAL_OK : AT_NOT_FINAL;
+	if (at_skip_link_prefix(rest, &n) && n != (int)(cmd->tag & 0xf))
+		return AT_NOT_FINAL;
+	return AT_FINAL_ERROR;
+}
+
+/* "+TCPCLOSE: <n>,OK" (8.4; its format line has an OK after it, its
+ * example none), "+TCPCLOSE: <n>,Link Closed" for the same link (closed
+ * either way), "+TCPCLOSE: ERROR". UDPCLOSE alike. */
+static enum at_final close_final(const struct at_cmd *cmd, const char *line)
+{
+	const char *rest = after_tag(line, strncmp(cmd->text, "AT+UDP", 6) ? "TCPCLOSE" : "UDPCLOSE");
+	int n;
+	const char *what = rest ? at_skip_link_prefix(rest, &n) : NULL;
+	if (!rest)
+		return AT_NOT_FINAL;
+	if (!what)
+		return strstr(rest, "ERROR") ? AT_FINAL_ERROR : AT_NOT_FINAL;
+	if (n != (int)(cmd->tag & 0xf))
+		return AT_NOT_FINAL;
+	return AT_FINAL_OK;
+}
+
+/* "+IPSTATUS: <n>,CONNECT|DISCONNECT[,...]" (8.5: no OK in the format line
+ * nor the examples) or "+IPSTATUS: ERROR". */
+static enum at_final ipstatus_final(const struct at_cmd *cmd, const char *line)
+{
+	const char *rest = after_tag(line, "IPSTATUS");
+	int n;
+	const char *what = rest ? at_skip_link_prefix(rest, &n) : NULL;
+	if (!rest)
+		return AT_NOT_FINAL;
+	if (!what)
+		return strstr(rest, "ERROR") ? AT_FINAL_ERROR : AT_NOT_FINAL;
+	return n == (int)(cmd->tag & 0xf) ? AT_FINAL_OK : AT_NOT_FINAL;
 }
 
 /* "+TCPSETUP: <n>,OK|FAIL" comes after OK and is left to the URC handler;
@@ -209,12 +293,12 @@ static enum at_final setup_final(const struct at_cmd *cmd, const char *line)
 
 /* ---- command completion ---- */
 
-static void send_failed(struct n11v2_link *l, size_t len)
+static void send_failed(struct n11v2_link *l, size_t len, enum at_result res)
 {
 	struct modem *m = l->m;
 	if (m->ev.sent)
 		m->ev.sent(m->ctx, l->id, len, false);
-	start_close(l);
+	link_fail(l, res == AT_RES_TIMEOUT ? "a send timed out" : "a send failed");
 }
 
 static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
@@ -233,7 +317,7 @@ static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 		return;
 	}
 	if (res != AT_RES_OK) {
-		send_failed(l, cmd->data_len);
+		send_failed(l, cmd->data_len, res);
 		return;
 	}
 	size_t accepted = cmd->data_len;
@@ -291,7 +375,7 @@ static void on_read_line(void *ctx, const struct at_cmd *cmd, const char *line)
 {
 	struct modem *m = ctx;
 	struct n11v2 *s = N(m);
-	const char *rest = after_tag(line, strncmp(cmd->text, "AT+UDP", 6) ? "TCPREAD" : "UDPREAD");
+	const char *rest = after_tag(line, read_name(cmd));
 	unsigned v[2];
 	if (rest && at_parse_uints(rest, v, 2) && v[0] == (cmd->tag & 0xf)) {
 		s->rx_header = true;
@@ -306,11 +390,9 @@ static void on_read_payload(void *ctx, const struct at_cmd *cmd, const uint8_t *
 	struct n11v2_link *l = tag_link(m, cmd->tag);
 	if (!l || !s->rx_header)
 		return;
-	if (len > s->rx_req) {
-		fprintf(stderr, "atbridge: n11v2 link %d: read returned %zu bytes, %zu asked; closing it\n",
-		        l->id, len, s->rx_req);
-		if (l->state == NL_OPEN)
-			start_close(l);
+	if (len > s->rx_req || len != s->rx_len) {
+		s->rx_bad = true;
+		link_fail(l, "a read returned more than it asked for");
 		return;
 	}
 	m->bytes_from_module += len;
@@ -328,11 +410,22 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	struct modem *m = ctx;
 	struct n11v2 *s = N(m);
 	struct n11v2_link *l = tag_link(m, cmd->tag);
-	bool header = s->rx_header;
+	bool header = s->rx_header, bad = s->rx_bad;
 	s->rx_header = false;
+	s->rx_bad = false;
 	if (!l)
 		return;
 	l->busy = false;
+	if (bad)
+		return;
+	if (cmd->tainted && (l->state == NL_OPEN || l->state == NL_DRAINING)) {
+		link_fail(l, "a read's answer was interrupted by a stray line");
+		return;
+	}
+	if (res == AT_RES_OK && !header && (l->state == NL_OPEN || l->state == NL_DRAINING)) {
+		link_fail(l, "a read was answered without its header");
+		return;
+	}
 	if (res == AT_RES_OK && header) {
 		l->read_errors = 0;
 		/* No "remaining" field: a full answer means there may be more. */
@@ -346,22 +439,21 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	} else {
 		l->readable = false;
 		if (res == AT_RES_ERROR && ++l->read_errors >= 3 && l->state == NL_OPEN) {
-			start_close(l);
+			link_fail(l, "the module refuses to read it");
 			return;
 		}
 		/* A read given up on may have taken bytes out of the module
 		 * that never reached us: end the link rather than leave a hole. */
 		if (res == AT_RES_TIMEOUT && (l->state == NL_OPEN || l->state == NL_DRAINING)) {
-			fprintf(stderr, "atbridge: n11v2 link %d: a read timed out; closing it\n", l->id);
-			if (m->ev.sent)
-				m->ev.sent(m->ctx, l->id, 0, false);
-			start_close(l);
+			link_fail(l, "a read timed out");
 			return;
 		}
 	}
 	if (l->state == NL_DRAINING && !l->readable && !l->hold_len)
-		link_closed(l);
+		drained(l);
 }
+
+static bool issue_setup(struct modem *m, struct n11v2_link *l);
 
 static void on_close_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
 {
@@ -372,7 +464,75 @@ static void on_close_done(void *ctx, const struct at_cmd *cmd, enum at_result re
 	if (!l)
 		return;
 	l->busy = false;
+	if (l->reclaim) {
+		l->reclaim = false;
+		l->reclaimed = true;
+		l->close_wanted = false;
+		l->silent_close = false;
+		l->state = NL_CONNECTING;
+		if (!issue_setup(m, l))
+			link_connect_failed(l);
+		return;
+	}
 	link_closed(l);
+}
+
+/* The module says the socket is in use there (ERROR1): close it there and
+ * set it up once more, instead of refusing every connect on this id. */
+static void link_reclaim(struct n11v2_link *l)
+{
+	if (l->reclaimed) {
+		link_abandon(l);
+		return;
+	}
+	fprintf(stderr, "atbridge: n11v2 link %d: in use in the module; closing it there and connecting again\n",
+	        l->id);
+	l->reclaim = true;
+	l->state = NL_CLOSING;
+	l->close_wanted = true;
+	at_chan_kick(l->m->chan);
+}
+
+static void on_ipstatus_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
+{
+	struct modem *m = ctx;
+	struct n11v2_link *l = tag_link(m, cmd->tag);
+	if (!l)
+		return;
+	l->busy = false;
+	if (l->state != NL_DRAINING || !l->fin_check)
+		return;
+	l->fin_check = false;
+	if (res == AT_RES_TIMEOUT) {
+		link_fail(l, "its state could not be read");
+		return;
+	}
+	const char *rest = after_tag(final_line, "IPSTATUS");
+	int n;
+	const char *what = rest ? at_skip_link_prefix(rest, &n) : NULL;
+	if (res == AT_RES_OK && what && !strncmp(what, "CONNECT", 7) && strncmp(what, "CONNECTING", 10)) {
+		fprintf(stderr, "atbridge: n11v2 link %d: reported closed but the module has it connected; keeping it\n",
+		        l->id);
+		l->state = NL_OPEN;
+		l->readable = true;
+		at_chan_kick(m->chan);
+		return;
+	}
+	l->fin_sync = true;
+	at_chan_request_sync(m->chan);
+}
+
+/* Everything the module held after a remote close was delivered. */
+static void drained(struct n11v2_link *l)
+{
+	if (l->fin_check || l->fin_sync)
+		return;
+	if (l->tx_len > 0) {
+		link_fail(l, "closed by the remote with upload bytes still queued");
+		return;
+	}
+	l->fin_check = true;
+	at_chan_kick(l->m->chan);
 }
 
 static void on_setup_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
@@ -385,7 +545,7 @@ static void on_setup_done(void *ctx, const struct at_cmd *cmd, enum at_result re
 	if (l->state != NL_CONNECTING)
 		return;
 	if (res == AT_RES_ERROR && strstr(final_line, "ERROR1"))
-		link_abandon(l); /* the module's socket is in use: close it first */
+		link_reclaim(l); /* the module's socket is in use: close it first */
 	else if (res == AT_RES_ERROR)
 		link_connect_failed(l);
 	else if (res != AT_RES_OK)
@@ -420,6 +580,7 @@ static bool issue_send(struct modem *m, struct n11v2_link *l)
 	cmd.data = l->tx;
 	cmd.data_len = len;
 	cmd.final = send_final;
+	cmd.flags = AT_F_STRICT;
 	cmd.done = on_send_done;
 	return issue(m, l, &cmd);
 }
@@ -432,7 +593,10 @@ static bool issue_read(struct modem *m, struct n11v2_link *l)
 	                   (unsigned)l->id, (unsigned)want))
 		return false;
 	N(m)->rx_header = false;
+	N(m)->rx_bad = false;
 	N(m)->rx_req = want;
+	cmd.final = read_final;
+	cmd.flags = AT_F_STRICT;
 	cmd.line = on_read_line;
 	cmd.payload = on_read_payload;
 	cmd.done = on_read_done;
@@ -446,6 +610,8 @@ static bool issue_ack_query(struct modem *m, struct n11v2_link *l)
 	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+TCPACK=%u", (unsigned)l->id))
 		return false;
 	l->ack_query_due = false;
+	cmd.final = ack_final;
+	cmd.flags = AT_F_STRICT | AT_F_TRAIL_OK;
 	cmd.line = on_ack_line;
 	cmd.done = on_ack_done;
 	return issue(m, l, &cmd);
@@ -457,12 +623,34 @@ static bool issue_close(struct modem *m, struct n11v2_link *l)
 	if (!at_cmd_format(cmd.text, sizeof(cmd.text),
 	                   l->proto == MODEM_UDP ? "AT+UDPCLOSE=%u" : "AT+TCPCLOSE=%u", (unsigned)l->id))
 		return false;
-	/* The manual shows UDPCLOSE answering "+UDPCLOSE: <n>,OK" without a
-	 * final OK: a short timeout ends the wait for one (closed either way). */
-	if (l->proto == MODEM_UDP)
-		cmd.timeout_ms = 1000;
 	l->state = NL_CLOSING;
+	cmd.final = close_final;
+	cmd.flags = AT_F_STRICT | AT_F_TRAIL_OK;
 	cmd.done = on_close_done;
+	return issue(m, l, &cmd);
+}
+
+static bool issue_ipstatus(struct modem *m, struct n11v2_link *l)
+{
+	struct at_cmd cmd = { 0 };
+	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+IPSTATUS=%u", (unsigned)l->id))
+		return false;
+	cmd.final = ipstatus_final;
+	cmd.flags = AT_F_STRICT | AT_F_TRAIL_OK;
+	cmd.done = on_ipstatus_done;
+	return issue(m, l, &cmd);
+}
+
+static bool issue_setup(struct modem *m, struct n11v2_link *l)
+{
+	struct at_cmd cmd = { 0 };
+	/* The manual writes the address unquoted: AT+TCPSETUP=0,220.199.66.56,6800 */
+	if (!at_cmd_format(cmd.text, sizeof(cmd.text),
+	                   l->proto == MODEM_UDP ? "AT+UDPSETUP=%u,%a,%u" : "AT+TCPSETUP=%u,%a,%u",
+	                   (unsigned)l->id, l->ip, (unsigned)l->port))
+		return false;
+	cmd.final = setup_final;
+	cmd.done = on_setup_done;
 	return issue(m, l, &cmd);
 }
 
@@ -481,6 +669,10 @@ static bool schedule_tx(struct modem *m, struct n11v2_link *l, bool full_only)
 static bool schedule_rx(struct modem *m, struct n11v2_link *l, bool full_only)
 {
 	if ((l->state != NL_OPEN && l->state != NL_DRAINING) || l->close_wanted || l->hold_len)
+		return false;
+	if (l->state == NL_DRAINING && l->fin_check)
+		return issue_ipstatus(m, l);
+	if (l->fin_sync)
 		return false;
 	if (l->readable && l->window > 0 && (!full_only || l->window >= N11V2_CHUNK))
 		return issue_read(m, l);
@@ -536,7 +728,7 @@ static void on_setup_urc(void *ctx, const char *line)
 			m->ev.connected(m->ctx, l->id, true);
 		at_chan_kick(m->chan);
 	} else if (strstr(what, "ERROR1")) {
-		link_abandon(l);
+		link_reclaim(l);
 	} else {
 		link_connect_failed(l);
 	}
@@ -576,11 +768,39 @@ static void on_close_urc(void *ctx, const char *line)
 	if (l->state == NL_CONNECTING) {
 		link_connect_failed(l);
 	} else if (l->state == NL_OPEN) {
+		/* Deliver what is left, then check the module's view and the
+		 * channel before a clean close. */
 		l->state = NL_DRAINING;
 		l->readable = true; /* a last read finds what is left */
-		l->tx_len = 0;
-		l->n_dgram = 0;
 		at_chan_kick(m->chan);
+	}
+}
+
+/* A line that fits no command: an answer that went astray. The link it
+ * names can no longer be trusted. */
+static void n11v2_stray(void *ctx, const char *line)
+{
+	struct modem *m = ctx;
+	static const char *const names[] = { "TCPREAD", "UDPREAD", "TCPSEND", "UDPSEND", "TCPSSEND", "UDPSSEND" };
+	fprintf(stderr, "atbridge: n11v2: out-of-sync answer \"%.60s\"\n", line);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *rest = after_tag(line, names[i]);
+		unsigned v[2];
+		if (rest && at_parse_uints(rest, v, 2) && v[0] < N11V2_LINKS && m->up) {
+			link_fail(&N(m)->links[v[0]], "an answer for it came out of turn");
+			return;
+		}
+	}
+}
+
+/* The channel is in sync: remote closes that waited for proof end clean. */
+static void n11v2_synced(void *ctx)
+{
+	struct modem *m = ctx;
+	for (int i = 0; i < N11V2_LINKS; i++) {
+		struct n11v2_link *l = &N(m)->links[i];
+		if (l->fin_sync && l->state == NL_DRAINING && !l->busy)
+			link_closed(l);
 	}
 }
 
@@ -878,6 +1098,8 @@ static const struct at_chan_hooks n11v2_hooks = {
 	.io_error = n11v2_io_error,
 	.stalled = n11v2_stalled,
 	.rebooted = n11v2_rebooted,
+	.stray = n11v2_stray,
+	.synced = n11v2_synced,
 };
 
 /* ---- bring-up ---- */
@@ -1014,7 +1236,7 @@ static void link_down_all(struct modem *m)
 		if (st == NL_CONNECTING && !reported && m->ev.connected)
 			m->ev.connected(m->ctx, i, false);
 		else if (st != NL_FREE && st != NL_CONNECTING && !silent && m->ev.closed)
-			m->ev.closed(m->ctx, i);
+			m->ev.closed(m->ctx, i, true); /* cut off: never a clean end */
 	}
 	queries_fail_all(m);
 	if (m->ev.link_state)
@@ -1075,7 +1297,7 @@ static void on_hold_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		if (m->ev.data)
 			m->ev.data(m->ctx, l->id, buf, now);
 		if (l->state == NL_DRAINING && !l->readable && !l->hold_len && !l->busy)
-			link_closed(l);
+			drained(l);
 	}
 	at_chan_kick(m->chan);
 }
@@ -1098,17 +1320,12 @@ static int n11v2_open(struct modem *m, enum modem_proto proto, uint32_t ip, uint
 			l = &N(m)->links[i];
 	if (!l)
 		return -1;
-	struct at_cmd cmd = { 0 };
-	/* The manual writes the address unquoted: AT+TCPSETUP=0,220.199.66.56,6800 */
-	if (!at_cmd_format(cmd.text, sizeof(cmd.text), proto == MODEM_UDP ? "AT+UDPSETUP=%u,%a,%u" : "AT+TCPSETUP=%u,%a,%u",
-	                   (unsigned)l->id, ip, (unsigned)port))
-		return -1;
-	cmd.final = setup_final;
-	cmd.done = on_setup_done;
 	link_reset(l);
 	l->state = NL_CONNECTING;
 	l->proto = proto;
-	if (!issue(m, l, &cmd)) {
+	l->ip = ip;
+	l->port = port;
+	if (!issue_setup(m, l)) {
 		l->state = NL_FREE;
 		return -1;
 	}

@@ -29,6 +29,8 @@ static struct sim7000_link *tag_link(struct modem *m, uint32_t tag)
 
 /* ---- link life cycle ---- */
 
+static void drained(struct sim7000_link *l);
+
 void sim7000_link_reset(struct sim7000_link *l)
 {
 	struct modem *m = l->m;
@@ -44,10 +46,24 @@ void sim7000_link_reset(struct sim7000_link *l)
 static void link_closed(struct sim7000_link *l)
 {
 	struct modem *m = l->m;
-	bool silent = l->silent_close;
+	bool silent = l->silent_close, lost = l->lost;
 	sim7000_link_reset(l);
 	if (!silent && m->ev.closed)
-		m->ev.closed(m->ctx, l->id);
+		m->ev.closed(m->ctx, l->id, lost);
+}
+
+static void start_close(struct sim7000_link *l);
+
+void sim7000_link_fail(struct sim7000_link *l, const char *why)
+{
+	if (l->state != LINK_OPEN && l->state != LINK_DRAINING && l->state != LINK_CLOSING)
+		return;
+	if (!l->lost)
+		fprintf(stderr, "atbridge: sim7000 link %d: %s; resetting its flow\n", l->id, why);
+	l->lost = true;
+	l->fin_check = l->fin_sync = false;
+	if (l->state != LINK_CLOSING || !l->close_wanted)
+		start_close(l);
 }
 
 static void link_connect_failed(struct sim7000_link *l)
@@ -96,10 +112,42 @@ static enum at_final link_final(const struct at_cmd *cmd, const char *line, cons
 	return AT_NOT_FINAL;
 }
 
+/* "DATA ACCEPT:<n>,<len>" (quick send) or "<n>, SEND OK|FAIL", for this
+ * link and no more than was sent. */
 static enum at_final send_final(const struct at_cmd *cmd, const char *line)
 {
+	unsigned v[2];
+	if (!strncmp(line, "DATA ACCEPT:", 12))
+		return at_parse_uints(line + 12, v, 2) && v[0] == (cmd->tag & 0xf) &&
+		                       v[1] <= cmd->data_len
+		               ? AT_FINAL_OK
+		               : AT_NOT_FINAL;
 	enum at_final f = link_final(cmd, line, "SEND OK", AT_FINAL_OK);
 	return f != AT_NOT_FINAL ? f : link_final(cmd, line, "SEND FAIL", AT_FINAL_ERROR);
+}
+
+/* "+CIPRXGET: 2,<n>,<len>,<rest>" or "+CIPRXGET: 4,<n>,<rest>" for this
+ * link: the distinctive line of a read (what follows it is payload, OK).
+ * A header that names another link is not this read's. */
+static enum at_final read_final(const struct at_cmd *cmd, const char *line)
+{
+	unsigned v[3];
+	bool mode2 = !strncmp(cmd->text, "AT+CIPRXGET=2,", 14);
+	if (mode2 && !strncmp(line, "+CIPRXGET: 2,", 13) && at_parse_uints(line + 13, v, 3) &&
+	    v[0] == (cmd->tag & 0xf))
+		return AT_PART;
+	if (!mode2 && !strncmp(line, "+CIPRXGET: 4,", 13) && at_parse_uints(line + 13, v, 2) &&
+	    v[0] == (cmd->tag & 0xf))
+		return AT_PART;
+	return AT_NOT_FINAL;
+}
+
+/* "+CIPACK: <txlen>,<acklen>,<nacklen>" */
+static enum at_final ack_final(const struct at_cmd *cmd, const char *line)
+{
+	(void)cmd;
+	unsigned v[3];
+	return !strncmp(line, "+CIPACK:", 8) && at_parse_uints(line + 8, v, 3) ? AT_PART : AT_NOT_FINAL;
 }
 
 static enum at_final close_final(const struct at_cmd *cmd, const char *line)
@@ -107,17 +155,14 @@ static enum at_final close_final(const struct at_cmd *cmd, const char *line)
 	return link_final(cmd, line, "CLOSE OK", AT_FINAL_OK);
 }
 
-static void start_close(struct sim7000_link *l);
-
-static void send_failed(struct sim7000_link *l, size_t len)
+static void send_failed(struct sim7000_link *l, size_t len, enum at_result res)
 {
 	struct modem *m = l->m;
 	l->tx_len = 0;
 	l->n_dgram = 0;
 	if (m->ev.sent)
 		m->ev.sent(m->ctx, l->id, len, false);
-	if (l->state == LINK_OPEN || l->state == LINK_DRAINING)
-		start_close(l);
+	sim7000_link_fail(l, res == AT_RES_TIMEOUT ? "a send timed out" : "a send failed");
 }
 
 static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
@@ -130,7 +175,7 @@ static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	if (l->state != LINK_OPEN)
 		return; /* closing: the rest of tx was dropped */
 	if (res != AT_RES_OK) {
-		send_failed(l, cmd->data_len);
+		send_failed(l, cmd->data_len, res);
 		return;
 	}
 	size_t accepted = cmd->data_len;
@@ -216,12 +261,11 @@ static void on_read_payload(void *ctx, const struct at_cmd *cmd, const uint8_t *
 	struct sim7000_link *l = tag_link(m, cmd->tag);
 	if (!l || !s->rx_header)
 		return;
-	if (len > s->rx_req) {
-		/* More than asked for: the stream can no longer be trusted. */
-		fprintf(stderr, "atbridge: sim7000 link %d: read returned %zu bytes, %zu asked; closing it\n",
-		        l->id, len, s->rx_req);
-		if (l->state == LINK_OPEN)
-			start_close(l);
+	if (len > s->rx_req || len != s->rx_len) {
+		/* More than asked for, or not what the header announced: the
+		 * stream can no longer be trusted. */
+		s->rx_bad = true;
+		sim7000_link_fail(l, "a read returned more than it asked for");
 		return;
 	}
 	m->bytes_from_module += len;
@@ -255,7 +299,7 @@ static void on_hold_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		if (m->ev.data)
 			m->ev.data(m->ctx, l->id, buf, now);
 		if (l->state == LINK_DRAINING && !l->readable && !l->hold_len && !l->busy)
-			link_closed(l);
+			drained(l);
 	}
 	at_chan_kick(m->chan);
 }
@@ -266,11 +310,20 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	struct modem *m = ctx;
 	struct sim7000 *s = S(m);
 	struct sim7000_link *l = tag_link(m, cmd->tag);
-	bool header = s->rx_header;
+	bool header = s->rx_header, bad = s->rx_bad;
 	s->rx_header = false;
+	s->rx_bad = false;
 	if (!l)
 		return;
 	l->busy = false;
+	if (bad)
+		return;
+	if (cmd->tainted && (l->state == LINK_OPEN || l->state == LINK_DRAINING)) {
+		/* Something that fit no command came inside this read's answer:
+		 * what was delivered may not be the link's next bytes. */
+		sim7000_link_fail(l, "a read's answer was interrupted by a stray line");
+		return;
+	}
 	if (res == AT_RES_OK && header) {
 		l->read_errors = 0;
 		l->readable = s->rx_remaining > 0;
@@ -287,24 +340,26 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 		l->readable = false;
 		/* A link the module keeps refusing to read is gone there. */
 		if (res == AT_RES_ERROR && ++l->read_errors >= 3 && l->state == LINK_OPEN) {
-			start_close(l);
+			sim7000_link_fail(l, "the module refuses to read it");
 			return;
 		}
 		/* A data read given up on may have taken bytes out of the
 		 * module that never reached us: the stream has a hole, so the
 		 * link ends rather than go on with data missing. */
-		if (res == AT_RES_TIMEOUT && !strncmp(cmd->text, "AT+CIPRXGET=2,", 14) &&
-		    (l->state == LINK_OPEN || l->state == LINK_DRAINING)) {
-			fprintf(stderr, "atbridge: sim7000 link %d: a read timed out; closing it\n", l->id);
-			if (m->ev.sent)
-				m->ev.sent(m->ctx, l->id, 0, false);
-			start_close(l);
+		if (res == AT_RES_TIMEOUT && (l->state == LINK_OPEN || l->state == LINK_DRAINING)) {
+			sim7000_link_fail(l, "a read timed out");
+			return;
+		}
+		if (res == AT_RES_OK && !header && (l->state == LINK_OPEN || l->state == LINK_DRAINING)) {
+			sim7000_link_fail(l, "a read was answered without its header");
 			return;
 		}
 	}
 	if (l->state == LINK_DRAINING && !l->readable && !l->hold_len)
-		link_closed(l);
+		drained(l);
 }
+
+static bool issue_start(struct modem *m, struct sim7000_link *l);
 
 static void on_close_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
 {
@@ -315,7 +370,37 @@ static void on_close_done(void *ctx, const struct at_cmd *cmd, enum at_result re
 	if (!l)
 		return;
 	l->busy = false;
+	if (l->reclaim) {
+		/* The module held this link: closed now, the connect goes again. */
+		l->reclaim = false;
+		l->reclaimed = true;
+		l->close_wanted = false;
+		l->silent_close = false;
+		l->state = LINK_CONNECTING;
+		if (!issue_start(m, l))
+			link_connect_failed(l);
+		return;
+	}
 	link_closed(l);
+}
+
+/* The module says the link is in use there (ERROR to CIPSTART, "<n>,
+ * ALREADY CONNECT"): its table and ours disagree. Close it there and try
+ * the connect once more on the same link, instead of refusing every
+ * connect on this id until someone reconnects. */
+static void link_reclaim(struct sim7000_link *l)
+{
+	struct modem *m = l->m;
+	if (l->reclaimed) {
+		link_abandon(l);
+		return;
+	}
+	fprintf(stderr, "atbridge: sim7000 link %d: in use in the module; closing it there and connecting again\n",
+	        l->id);
+	l->reclaim = true;
+	l->state = LINK_CLOSING;
+	l->close_wanted = true;
+	at_chan_kick(m->chan);
 }
 
 static void on_start_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
@@ -329,10 +414,82 @@ static void on_start_done(void *ctx, const struct at_cmd *cmd, enum at_result re
 	if (l->state != LINK_CONNECTING)
 		return;
 	if (res == AT_RES_ERROR)
-		link_connect_failed(l);
+		link_reclaim(l);
 	else if (res != AT_RES_OK)
 		link_abandon(l);
 	/* OK: the outcome arrives as "<n>, CONNECT OK|FAIL". */
+}
+
+/* ---- a remote close, checked before it is reported clean ---- */
+
+/* "+CIPSTATUS: <n>,<bearer>,"TCP","<ip>","<port>","<state>"" for this link */
+static enum at_final status_final(const struct at_cmd *cmd, const char *line)
+{
+	int n;
+	if (strncmp(line, "+CIPSTATUS: ", 12) || !at_skip_link_prefix(line + 12, &n) ||
+	    n != (int)(cmd->tag & 0xf))
+		return AT_NOT_FINAL;
+	return AT_PART;
+}
+
+static void on_status_line(void *ctx, const struct at_cmd *cmd, const char *line)
+{
+	(void)cmd;
+	struct sim7000 *s = S((struct modem *)ctx);
+	const char *end = strrchr(line, '"');
+	const char *start = NULL;
+	s->status[0] = '\0';
+	if (end && end > line) {
+		start = end - 1;
+		while (start > line && *start != '"')
+			start--;
+	}
+	if (start && *start == '"' && (size_t)(end - start - 1) < sizeof(s->status)) {
+		memcpy(s->status, start + 1, (size_t)(end - start - 1));
+		s->status[end - start - 1] = '\0';
+	}
+}
+
+static void on_status_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
+{
+	(void)final_line;
+	struct modem *m = ctx;
+	struct sim7000_link *l = tag_link(m, cmd->tag);
+	if (!l)
+		return;
+	l->busy = false;
+	if (l->state != LINK_DRAINING || !l->fin_check)
+		return;
+	l->fin_check = false;
+	if (res == AT_RES_TIMEOUT) {
+		sim7000_link_fail(l, "its state could not be read");
+		return;
+	}
+	if (res == AT_RES_OK && (!strcmp(S(m)->status, "CONNECTED") || !strcmp(S(m)->status, "CONNECTING"))) {
+		/* A CLOSED the module does not stand by: the link goes on. */
+		fprintf(stderr, "atbridge: sim7000 link %d: reported closed but the module has it %s; keeping it\n",
+		        l->id, S(m)->status);
+		l->state = LINK_OPEN;
+		l->readable = true;
+		at_chan_kick(m->chan);
+		return;
+	}
+	l->fin_sync = true;
+	at_chan_request_sync(m->chan);
+}
+
+/* Everything the module held after a remote close was delivered. */
+static void drained(struct sim7000_link *l)
+{
+	if (l->fin_check || l->fin_sync)
+		return;
+	if (l->tx_len > 0) {
+		/* Bytes the client sent never reached the remote. */
+		sim7000_link_fail(l, "closed by the remote with upload bytes still queued");
+		return;
+	}
+	l->fin_check = true;
+	at_chan_kick(l->m->chan);
 }
 
 /* ---- issuing data commands ---- */
@@ -362,6 +519,7 @@ static bool issue_send(struct modem *m, struct sim7000_link *l)
 	cmd.data = l->tx;
 	cmd.data_len = len;
 	cmd.final = send_final;
+	cmd.flags = AT_F_STRICT;
 	cmd.done = on_send_done;
 	return issue(m, l, &cmd);
 }
@@ -377,7 +535,10 @@ static bool issue_read(struct modem *m, struct sim7000_link *l, bool query_only)
 	if (!ok)
 		return false;
 	S(m)->rx_header = false;
+	S(m)->rx_bad = false;
 	S(m)->rx_req = query_only ? 0 : want;
+	cmd.final = read_final;
+	cmd.flags = AT_F_STRICT;
 	cmd.line = on_read_line;
 	cmd.payload = on_read_payload;
 	cmd.done = on_read_done;
@@ -391,6 +552,8 @@ static bool issue_ack_query(struct modem *m, struct sim7000_link *l)
 	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPACK=%u", (unsigned)l->id))
 		return false;
 	l->ack_query_due = false;
+	cmd.final = ack_final;
+	cmd.flags = AT_F_STRICT;
 	cmd.line = on_ack_line;
 	cmd.done = on_ack_done;
 	return issue(m, l, &cmd);
@@ -403,7 +566,31 @@ static bool issue_close(struct modem *m, struct sim7000_link *l)
 		return false;
 	l->state = LINK_CLOSING;
 	cmd.final = close_final;
+	cmd.flags = AT_F_STRICT;
 	cmd.done = on_close_done;
+	return issue(m, l, &cmd);
+}
+
+static bool issue_status(struct modem *m, struct sim7000_link *l)
+{
+	struct at_cmd cmd = { 0 };
+	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPSTATUS=%u", (unsigned)l->id))
+		return false;
+	S(m)->status[0] = '\0';
+	cmd.final = status_final;
+	cmd.flags = AT_F_STRICT;
+	cmd.line = on_status_line;
+	cmd.done = on_status_done;
+	return issue(m, l, &cmd);
+}
+
+static bool issue_start(struct modem *m, struct sim7000_link *l)
+{
+	struct at_cmd cmd = { 0 };
+	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPSTART=%u,%q,\"%a\",%u", (unsigned)l->id,
+	                   l->proto == MODEM_UDP ? "UDP" : "TCP", l->ip, (unsigned)l->port))
+		return false;
+	cmd.done = on_start_done;
 	return issue(m, l, &cmd);
 }
 
@@ -444,6 +631,10 @@ static bool schedule_rx(struct modem *m, struct sim7000_link *l, bool full_only)
 	if (l->state != LINK_OPEN && l->state != LINK_DRAINING)
 		return false;
 	if (l->state == LINK_DRAINING && l->close_wanted)
+		return false;
+	if (l->state == LINK_DRAINING && l->fin_check)
+		return issue_status(m, l);
+	if (l->fin_sync)
 		return false;
 	if (l->hold_len)
 		return false; /* the hold timer delivers it first */
@@ -576,8 +767,8 @@ static void on_connect_result(struct sim7000_link *l, const char *what)
 		at_chan_kick(m->chan);
 	} else if (!strcmp(what, "ALREADY CONNECT")) {
 		/* A socket we believed free is in use in the module: it may lead
-		 * anywhere, so refuse it and close it. */
-		link_abandon(l);
+		 * anywhere, so close it there and connect again. */
+		link_reclaim(l);
 	} else {
 		link_connect_failed(l);
 	}
@@ -600,18 +791,47 @@ static bool sim7000_urc(void *ctx, const char *line)
 		if (l->state == LINK_CONNECTING) {
 			link_connect_failed(l);
 		} else if (l->state == LINK_OPEN) {
-			/* Deliver what the module still holds, then closed(). */
+			/* Deliver what the module still holds, then check the
+			 * module's view and the channel before a clean close. */
 			l->state = LINK_DRAINING;
-			l->tx_len = 0;
-			l->n_dgram = 0;
 			l->ack_blocked = false;
 			at_chan_kick(m->chan);
 		}
 		return true;
 	}
-	if (!strcmp(rest, "SEND OK") || !strcmp(rest, "SEND FAIL") || !strcmp(rest, "CLOSE OK"))
-		return true; /* late answers for a command that timed out */
 	return false;
+}
+
+/* A line that fits no command: an answer that went astray. The link it
+ * names can no longer be trusted. */
+static void sim7000_stray(void *ctx, const char *line)
+{
+	struct modem *m = ctx;
+	unsigned v[2];
+	int id = -1;
+	const char *rest;
+	fprintf(stderr, "atbridge: sim7000: out-of-sync answer \"%.60s\"\n", line);
+	if ((!strncmp(line, "+CIPRXGET: 2,", 13) || !strncmp(line, "+CIPRXGET: 4,", 13)) &&
+	    at_parse_uints(line + 13, v, 1))
+		id = (int)v[0];
+	else if (!strncmp(line, "DATA ACCEPT:", 12) && at_parse_uints(line + 12, v, 1))
+		id = (int)v[0];
+	else if ((rest = at_skip_link_prefix(line, &id)) == NULL ||
+	         (strcmp(rest, "SEND OK") && strcmp(rest, "SEND FAIL")))
+		id = -1;
+	if (id >= 0 && id < SIM7000_LINKS && m->up)
+		sim7000_link_fail(&S(m)->links[id], "an answer for it came out of turn");
+}
+
+/* The channel is in sync: remote closes that waited for proof end clean. */
+static void sim7000_synced(void *ctx)
+{
+	struct modem *m = ctx;
+	for (int i = 0; i < SIM7000_LINKS; i++) {
+		struct sim7000_link *l = &S(m)->links[i];
+		if (l->fin_sync && l->state == LINK_DRAINING && !l->busy)
+			link_closed(l);
+	}
 }
 
 static size_t sim7000_payload_len(void *ctx, const char *line)
@@ -631,6 +851,8 @@ static const struct at_chan_hooks sim7000_hooks = {
 	.io_error = sim7000_io_error,
 	.stalled = sim7000_stalled,
 	.rebooted = sim7000_rebooted,
+	.stray = sim7000_stray,
+	.synced = sim7000_synced,
 };
 
 /* ---- timers ---- */
@@ -686,15 +908,12 @@ static int sim7000_open(struct modem *m, enum modem_proto proto, uint32_t ip, ui
 			l = &s->links[i];
 	if (!l)
 		return -1;
-	struct at_cmd cmd = { 0 };
-	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPSTART=%u,%q,\"%a\",%u",
-	                   (unsigned)l->id, proto == MODEM_UDP ? "UDP" : "TCP", ip, (unsigned)port))
-		return -1;
-	cmd.done = on_start_done;
 	sim7000_link_reset(l);
 	l->state = LINK_CONNECTING;
 	l->proto = proto;
-	if (!issue(m, l, &cmd)) {
+	l->ip = ip;
+	l->port = port;
+	if (!issue_start(m, l)) {
 		l->state = LINK_FREE;
 		return -1;
 	}

@@ -46,6 +46,16 @@ struct sim7000_link {
 	unsigned poll_skip, poll_backoff;
 	bool close_wanted, silent_close, busy, ack_blocked, ack_query_due;
 	bool connect_reported;
+	/* The stream may have lost or gained bytes: the close reports it. */
+	bool lost;
+	/* Drained after a remote close: the clean close waits for the
+	 * module's own view of the link and a sync check. */
+	bool fin_check, fin_sync;
+	/* The connect target, to try once more after the module said the
+	 * link was in use there (closed first). */
+	uint32_t ip;
+	uint16_t port;
+	bool reclaim, reclaimed;
 	ev_timer connect_timer;
 	struct modem *m;
 	int id;
@@ -71,6 +81,8 @@ struct sim7000 {
 	/* the read in flight */
 	size_t rx_len, rx_remaining, rx_req;
 	bool rx_header; /* a header for the link of the read in flight was seen */
+	bool rx_bad;    /* its payload broke the protocol */
+	char status[16]; /* the state in the last +CIPSTATUS: <n>,... line */
 };
 
 static inline struct sim7000 *S(const struct modem *m)
@@ -80,6 +92,9 @@ static inline struct sim7000 *S(const struct modem *m)
 
 /* sim7000.c */
 void sim7000_link_reset(struct sim7000_link *l);
+/* The stream of this link can no longer be trusted: it closes and the
+ * close reports the loss. */
+void sim7000_link_fail(struct sim7000_link *l, const char *why);
 
 /* sim7000_bringup.c */
 void sim7000_bringup_init(struct modem *m);

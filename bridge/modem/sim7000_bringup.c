@@ -145,7 +145,7 @@ void sim7000_link_down_all(struct modem *m)
 		if (st == LINK_CONNECTING && !reported && m->ev.connected)
 			m->ev.connected(m->ctx, i, false);
 		else if (st != LINK_FREE && st != LINK_CONNECTING && !silent && m->ev.closed)
-			m->ev.closed(m->ctx, i);
+			m->ev.closed(m->ctx, i, true); /* cut off: never a clean end */
 	}
 	sim7000_query_fail_all(m);
 	if (m->ev.link_state)

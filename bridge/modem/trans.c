@@ -15,8 +15,8 @@
  * A payload "+++" never escapes: the bridge tracks the '+' run since the
  * last guard-long silence and never lets a write end on the third '+' of
  * such a run (trans_guard_limit); that '+' waits for the next byte.
- * No command can be sent in data mode: resolve and ping fail at once while
- * the link is in use. */
+ * No command can be sent in data mode: a resolve waits (up to
+ * RESOLVE_WAIT) until the link is given back; ping is not offered. */
 #include "trans.h"
 
 #include <ev.h>
@@ -34,6 +34,7 @@
 #define QUIET_PART 0.03        /* the start of one, then silence: it was payload */
 #define RESOLVE_QUEUE 4
 #define RESOLVE_TIMEOUT 30.0
+#define RESOLVE_WAIT 10.0      /* a resolve waiting for the line held by a link */
 #define BACKOFF_MAX 30.0
 #define ESCAPE_TRIES 2
 
@@ -55,6 +56,7 @@ struct trans {
 	bool open_pending;  /* open command waits for the resolver */
 	bool close_wanted, connect_reported, delivering, pumping;
 	bool silent; /* the bridge was already told: no event at the end */
+	bool lost;   /* the stream may have lost or gained bytes: closed() says so */
 	char open_text[AT_CMD_TEXT_MAX];
 	uint8_t tx[TX_CAP];
 	size_t tx_len;
@@ -157,7 +159,7 @@ static void stop_link_timers(struct modem *m)
 static void link_finished(struct modem *m)
 {
 	struct trans *t = T(m);
-	bool reported = t->connect_reported, busy = t->busy && !t->silent;
+	bool reported = t->connect_reported, busy = t->busy && !t->silent, lost = t->lost;
 	stop_link_timers(m);
 	if (m->chan) {
 		if (at_chan_in_data_mode(m->chan))
@@ -167,6 +169,7 @@ static void link_finished(struct modem *m)
 	}
 	t->st = TS_IDLE;
 	t->busy = t->open_pending = t->close_wanted = t->connect_reported = t->silent = false;
+	t->lost = false;
 	t->tx_len = t->rx_len = t->rx_hold = t->window = 0;
 	t->esc_tries = 0;
 	if (busy) {
@@ -174,7 +177,7 @@ static void link_finished(struct modem *m)
 			if (m->ev.connected)
 				m->ev.connected(m->ctx, 0, false);
 		} else if (m->ev.closed) {
-			m->ev.closed(m->ctx, 0);
+			m->ev.closed(m->ctx, 0, lost);
 		}
 	}
 	if (m->chan && m->up)
@@ -208,6 +211,7 @@ static void link_down_all(struct modem *m)
 	struct trans *t = T(m);
 	if (m->chan)
 		at_chan_cancel_queued(m->chan);
+	t->lost = true; /* cut off: never a clean end */
 	link_finished(m);
 	for (size_t i = 0; i < t->n_rq; i++)
 		if (m->ev.resolved)
@@ -537,6 +541,10 @@ static bool trans_urc(void *ctx, const char *line)
 			link_finished(m);
 		return true;
 	case TL_CLOSED:
+		/* Bytes of the client's that never went out did not reach the
+		 * remote: not a clean end. */
+		if (t->tx_len > 0 && !t->close_wanted)
+			t->lost = true;
 		if (t->st == TS_DRAIN && t->rx_len > 0)
 			return true; /* deliver() finishes once the rest is out */
 		if (t->st == TS_DATA || t->st == TS_DRAIN || t->st == TS_ESC_WAIT || t->st == TS_ESC_SENT) {
@@ -718,7 +726,7 @@ void trans_close(struct modem *m, int link)
 	}
 }
 
-/* ---- resolver: only while no link is in use ---- */
+/* ---- resolver: only while no link is in use; waits for the line ---- */
 
 static void resolve_finish(struct modem *m, bool ok)
 {
@@ -727,6 +735,7 @@ static void resolve_finish(struct modem *m, bool ok)
 	int req = t->rq[0].req;
 	uint32_t ips[MODEM_RESOLVE_MAX];
 	size_t n = t->n_ips;
+	t->n_ips = 0;
 	memcpy(ips, t->ips, sizeof(ips));
 	memmove(&t->rq[0], &t->rq[1], (t->n_rq - 1) * sizeof(t->rq[0]));
 	t->n_rq--;
@@ -761,20 +770,31 @@ static void on_resolve_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct modem *m = w->data;
-	if (T(m)->rq_busy)
-		resolve_finish(m, false);
+	struct trans *t = T(m);
+	if (t->n_rq == 0)
+		return;
+	t->rq_busy = true; /* in flight, or waited too long for the line */
+	resolve_finish(m, false);
 }
 
 static void resolve_next(struct modem *m)
 {
 	struct trans *t = T(m);
 	while (!t->rq_busy && t->n_rq > 0) {
-		if (!m->up || t->busy) {
-			/* the link was taken meanwhile: no command in data mode */
+		if (!m->up) {
 			t->rq_busy = true;
 			t->n_ips = 0;
 			resolve_finish(m, false);
 			continue;
+		}
+		if (t->busy) {
+			/* No command in data mode: wait until the link is given
+			 * back (link_finished), at most RESOLVE_WAIT. */
+			if (!ev_is_active(&t->resolve_timer)) {
+				ev_timer_set(&t->resolve_timer, RESOLVE_WAIT, 0.);
+				ev_timer_start(m->loop, &t->resolve_timer);
+			}
+			return;
 		}
 		struct at_cmd cmd = { .timeout_ms = 10000, .done = resolve_cmd_done, .ctx = m };
 		if (!t->mo->resolve_cmd(cmd.text, sizeof(cmd.text), t->rq[0].name) ||
@@ -785,6 +805,7 @@ static void resolve_next(struct modem *m)
 		}
 		t->rq_busy = true;
 		t->n_ips = 0;
+		ev_timer_stop(m->loop, &t->resolve_timer);
 		ev_timer_set(&t->resolve_timer, RESOLVE_TIMEOUT, 0.);
 		ev_timer_start(m->loop, &t->resolve_timer);
 	}
@@ -793,9 +814,7 @@ static void resolve_next(struct modem *m)
 int trans_resolve(struct modem *m, const char *name)
 {
 	struct trans *t = T(m);
-	/* In data mode no command can be sent: fail now, dnsd answers
-	 * SERVFAIL at once (cached answers still work). */
-	if (t->busy || t->n_rq >= RESOLVE_QUEUE || !at_cmd_hostname_ok(name))
+	if (t->n_rq >= RESOLVE_QUEUE || !at_cmd_hostname_ok(name))
 		return -1;
 	int req = modem_next_req(m);
 	t->rq[t->n_rq].req = req;

@@ -81,8 +81,9 @@ static void ev_sent(void *ctx, int link, size_t len, bool ok)
 	check(link >= 0 && link < LINKS && h->open[link], "sent() for a link not open");
 }
 
-static void ev_closed(void *ctx, int link)
+static void ev_closed(void *ctx, int link, bool lost)
 {
+	(void)lost;
 	struct harness *h = ctx;
 	check(link >= 0 && link < LINKS && h->open[link], "closed() for a link not open");
 	h->open[link] = false;

@@ -238,6 +238,12 @@ static void test_timeout(void **state)
 	assert_int_equal(st.commands, 2);
 }
 
+static enum at_final accept_final(const struct at_cmd *cmd, const char *line)
+{
+	(void)cmd;
+	return !strncmp(line, "DATA ACCEPT:", 12) ? AT_FINAL_OK : AT_NOT_FINAL;
+}
+
 /* The data goes out only after "> ", exactly as given, 0x1A and all. */
 static void test_prompt_and_data(void **state)
 {
@@ -245,6 +251,7 @@ static void test_prompt_and_data(void **state)
 	char buf[512];
 	static const uint8_t data[] = "a\x1a\r\nOK\r\n> b";
 	struct at_cmd a = mk(t, "AT+CIPSEND=0,12", 1000);
+	a.final = accept_final;
 	a.data = data;
 	a.data_len = sizeof(data) - 1;
 	assert_true(at_chan_submit(t->c, &a));
@@ -301,7 +308,7 @@ static void test_generic_finals(void **state)
 	assert_int_equal(at_final_generic("OK"), AT_FINAL_OK);
 	assert_int_equal(at_final_generic("SHUT OK"), AT_FINAL_OK);
 	assert_int_equal(at_final_generic("CLOSE OK"), AT_FINAL_OK);
-	assert_int_equal(at_final_generic("DATA ACCEPT:0,10"), AT_FINAL_OK);
+	assert_int_equal(at_final_generic("DATA ACCEPT:0,10"), AT_NOT_FINAL); /* the send's own */
 	assert_int_equal(at_final_generic("ERROR"), AT_FINAL_ERROR);
 	assert_int_equal(at_final_generic("+CME ERROR: SIM not inserted"), AT_FINAL_ERROR);
 	assert_int_equal(at_final_generic("SEND FAIL"), AT_FINAL_ERROR);
@@ -322,11 +329,12 @@ static void test_payload_cut(void **state)
 {
 	struct t *t = *state;
 	char buf[512];
-	struct at_cmd a = mk(t, "AT+READ", 10000);
+	struct at_cmd a = mk(t, "AT+READ", AT_PAYLOAD_SLACK_MS + 10000);
 	assert_true(at_chan_submit(t->c, &a));
 	spin(t, 0.01);
 	module_read(t, buf, sizeof(buf));
 	SAY(t, "\r\n+DATA: 200\r\n0123456789");
+	/* the command's own timeout is longer than the payload's slack */
 	spin(t, AT_PAYLOAD_SLACK_MS / 1000.0 - 0.5);
 	assert_int_equal(t->done_n, 0); /* a pause of a live module */
 	spin(t, 0.8); /* slack + 3 * 200 bytes at 115200 baud */
@@ -367,8 +375,8 @@ static void resync_setup(struct t *t)
 	at_chan_set_resync(t->c, true);
 }
 
-/* After a timeout a bare AT probe goes first; an echoed probe means the
- * module restarted (echo is on after power-up). */
+/* After a timeout: guard silence, then "\rATE1"; its echo means the module
+ * restarted (echo is on after power-up, and we had not turned it on). */
 static void test_resync_echo_means_reboot(void **state)
 {
 	struct t *t = *state;
@@ -380,8 +388,11 @@ static void test_resync_echo_means_reboot(void **state)
 	spin(t, 0.2);
 	assert_true(at_chan_resyncing(t->c));
 	module_read(t, buf, sizeof(buf));
-	assert_string_equal(buf, "AT+SLOW\r\rAT\r"); /* the probe, not AT+NEXT */
-	SAY(t, "AT\r\r\nOK\r\n");
+	assert_string_equal(buf, "AT+SLOW\r"); /* silence first: nothing else yet */
+	spin(t, AT_SYNC_GUARD_MS / 1000.0);
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "\rATE1\r"); /* the check, not AT+NEXT */
+	SAY(t, "ATE1\r\r\nOK\r\n");
 	spin(t, 0.01);
 	assert_int_equal(t->rebooted_n, 1);
 	assert_int_equal(t->stalled_n, 0);
@@ -390,37 +401,381 @@ static void test_resync_echo_means_reboot(void **state)
 	assert_string_equal(buf, "AT+NEXT\r");
 }
 
-/* A probe answered without echo: the module is alive, the queue goes on. */
+/* The whole check: ATE1, the nonce line, its echo and final, ATE0; then the
+ * queue goes on. A late OK of the timed-out command is skipped as stale. */
 static void test_resync_alive(void **state)
 {
 	struct t *t = *state;
 	char buf[512];
 	struct at_cmd a = mk(t, "AT+SLOW", 50), b = mk(t, "AT+NEXT", 1000);
 	resync_setup(t);
+	at_chan_set_sync_times(t->c, 20, 500);
 	assert_true(at_chan_submit(t->c, &a));
 	assert_true(at_chan_submit(t->c, &b));
-	spin(t, 0.2);
+	spin(t, 0.3);
 	module_read(t, buf, sizeof(buf));
-	SAY(t, "\r\nOK\r\n");
+	assert_string_equal(buf, "AT+SLOW\r\rATE1\r");
+	SAY(t, "\r\nOK\r\n"); /* AT+SLOW's, late (or ATE1's: the nonce decides) */
 	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "AT+ATBSYNC=1\r");
+	SAY(t, "\r\nOK\r\nAT+ATBSYNC=1\r\r\nERROR\r\n");
+	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "ATE0\r");
+	assert_int_equal(t->done_n, 1); /* AT+NEXT still waits */
+	SAY(t, "ATE0\r\r\nOK\r\n");
+	spin(t, 0.01);
+	assert_false(at_chan_resyncing(t->c));
 	assert_int_equal(t->rebooted_n + t->stalled_n, 0);
 	module_read(t, buf, sizeof(buf));
 	assert_string_equal(buf, "AT+NEXT\r");
+	struct at_chan_stats st;
+	at_chan_get_stats(t->c, &st);
+	assert_int_equal(st.sync_checks, 1);
 }
 
-/* No answer to AT_RESYNC_PROBES probes: stalled, once. */
+/* No answer in AT_SYNC_ROUNDS rounds: stalled, once. */
 static void test_resync_silent(void **state)
 {
 	struct t *t = *state;
 	char buf[512];
 	struct at_cmd a = mk(t, "AT+SLOW", 50);
 	resync_setup(t);
+	at_chan_set_sync_times(t->c, 20, 100);
 	assert_true(at_chan_submit(t->c, &a));
-	spin(t, 0.05 + AT_RESYNC_PROBES * AT_RESYNC_TIMEOUT_MS / 1000.0 + 0.3);
+	spin(t, 0.05 + AT_SYNC_ROUNDS * 0.6);
 	assert_int_equal(t->stalled_n, 1);
 	module_read(t, buf, sizeof(buf));
-	assert_string_equal(buf, "AT+SLOW\r\rAT\r\rAT\r\rAT\r");
+	assert_string_equal(buf, "AT+SLOW\r\rATE1\rAT+ATBSYNC=1\r\rATE1\rAT+ATBSYNC=2\r\rATE1\rAT+ATBSYNC=3\r");
 	assert_false(at_chan_resyncing(t->c));
+}
+
+/* ---- strict matching ---- */
+
+static enum at_final rd_final(const struct at_cmd *cmd, const char *line)
+{
+	(void)cmd;
+	return !strncmp(line, "+DATA: ", 7) ? AT_PART : AT_NOT_FINAL;
+}
+
+static enum at_final send_final(const struct at_cmd *cmd, const char *line)
+{
+	(void)cmd;
+	return !strcmp(line, "SEND OK") ? AT_FINAL_OK : AT_NOT_FINAL;
+}
+
+static enum at_final ack_final(const struct at_cmd *cmd, const char *line)
+{
+	(void)cmd;
+	return !strncmp(line, "+ACK:", 5) ? AT_FINAL_OK : AT_NOT_FINAL;
+}
+
+static int strays_n;
+static void hook_stray(void *ctx, const char *line)
+{
+	(void)ctx;
+	(void)line;
+	strays_n++;
+}
+
+static int synced_n;
+static void hook_synced(void *ctx)
+{
+	(void)ctx;
+	synced_n++;
+}
+
+static const struct at_chan_hooks strict_hooks = {
+	.payload_len = hook_payload_len,
+	.idle = hook_idle,
+	.stalled = hook_stalled,
+	.rebooted = hook_rebooted,
+	.stray = hook_stray,
+	.synced = hook_synced,
+};
+
+/* A bare OK before the read's header is a stray: it ends nothing, the read
+ * takes its own answer, and a sync check runs before the next command. */
+static void test_stray_ok_is_not_a_result(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	struct at_cmd a = mk(t, "AT+READ", 1000), b = mk(t, "AT+NEXT", 1000);
+	a.final = rd_final;
+	a.flags = AT_F_STRICT;
+	at_chan_set_hooks(t->c, &strict_hooks, t);
+	at_chan_set_resync(t->c, true);
+	strays_n = synced_n = 0;
+	assert_true(at_chan_submit(t->c, &a));
+	assert_true(at_chan_submit(t->c, &b));
+	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	SAY(t, "\r\nOK\r\n");
+	spin(t, 0.01);
+	assert_int_equal(t->done_n, 0);
+	assert_int_equal(strays_n, 1);
+	SAY(t, "\r\n+DATA: 3\r\nabc\r\nOK\r\n");
+	spin(t, 0.01);
+	assert_int_equal(t->done_n, 1);
+	assert_int_equal(t->res[0], AT_RES_OK);
+	assert_int_equal(t->payload_len, 3);
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "\rATE1\r"); /* not AT+NEXT: first the check */
+}
+
+/* A send waiting for its prompt takes no bare OK; a prompt nobody waits for
+ * gets ESC, never data. */
+static void test_send_needs_its_prompt(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	static const uint8_t data[] = "\rAT+GMI\r";
+	struct at_cmd a = mk(t, "AT+SEND=8", 1000);
+	a.data = data;
+	a.data_len = 8;
+	a.final = send_final;
+	a.flags = AT_F_STRICT;
+	at_chan_set_hooks(t->c, &strict_hooks, t);
+	at_chan_set_resync(t->c, true);
+	strays_n = 0;
+	assert_true(at_chan_submit(t->c, &a));
+	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	SAY(t, "\r\nOK\r\n");
+	spin(t, 0.01);
+	assert_int_equal(module_read(t, buf, sizeof(buf)), 0); /* no data */
+	assert_int_equal(t->done_n, 0);
+	SAY(t, "\r\n> ");
+	spin(t, 0.01);
+	assert_int_equal(module_read(t, buf, sizeof(buf)), 8);
+	assert_memory_equal(buf, data, 8);
+	SAY(t, "\r\nSEND OK\r\n");
+	spin(t, 0.01);
+	assert_int_equal(t->done_n, 1);
+	assert_int_equal(t->res[0], AT_RES_OK);
+	/* A second prompt: no send waits; ESC, not data. */
+	SAY(t, "\r\n> ");
+	spin(t, 0.01);
+	size_t n = module_read(t, buf, sizeof(buf));
+	assert_non_null(memchr(buf, 0x1b, n));
+	assert_null(memchr(buf, 'G', n));
+}
+
+/* "+ACK: ..." ends the command; an OK after it (the format line's reading)
+ * is its own, not the next command's; without it (the examples' reading)
+ * the next command still gets its own answer. */
+static void test_trailing_ok_readings(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	at_chan_set_hooks(t->c, &strict_hooks, t);
+	at_chan_set_resync(t->c, true);
+	strays_n = 0;
+	for (int with_ok = 0; with_ok < 2; with_ok++) {
+		struct at_cmd a = mk(t, "AT+ACK", 1000), b = mk(t, "AT+PLAIN", 1000);
+		a.final = ack_final;
+		a.flags = AT_F_STRICT | AT_F_TRAIL_OK;
+		int base = t->done_n;
+		assert_true(at_chan_submit(t->c, &a));
+		assert_true(at_chan_submit(t->c, &b));
+		spin(t, 0.01);
+		module_read(t, buf, sizeof(buf));
+		if (with_ok)
+			SAY(t, "\r\n+ACK: 0,5,5\r\n\r\nOK\r\n");
+		else
+			SAY(t, "\r\n+ACK: 0,5,5\r\n");
+		spin(t, 0.01);
+		assert_int_equal(t->done_n, base + 1);
+		/* AT+PLAIN may answer a bare OK: it waits for the trailing OK
+		 * or AT_TRAIL_OK_MS, never takes it. */
+		spin(t, AT_TRAIL_OK_MS / 1000.0 + 0.05);
+		module_read(t, buf, sizeof(buf));
+		assert_string_equal(buf, "AT+PLAIN\r");
+		assert_int_equal(t->done_n, base + 1);
+		SAY(t, "\r\nOK\r\n");
+		spin(t, 0.01);
+		assert_int_equal(t->done_n, base + 2);
+		assert_int_equal(t->res[base + 1], AT_RES_OK);
+	}
+	assert_int_equal(strays_n, 0);
+}
+
+/* ---- every interleaving around one timed-out command ----
+ *
+ * A scripted module answers what the channel writes. AT+SLOW's answer is
+ * held past its timeout and released in the guard time, at one of the
+ * check's steps, or only after everything else,
+ * 1-3 times; the module may also repeat its answer to ATE1. Afterwards three
+ * commands with distinctive answers and a send must each get their own
+ * answer, and the send's data must reach the module only after its prompt. */
+
+struct mod {
+	char in[4096];
+	size_t in_len;
+	bool echo, want_data;
+	size_t data_left;
+	int late_at, late_copies, dup_ate1;
+	bool late_sent;
+	bool data_before_prompt;
+	char data[64];
+	size_t data_len;
+};
+
+static void mod_release_late(struct t *t, struct mod *md)
+{
+	if (md->late_sent)
+		return;
+	md->late_sent = true;
+	for (int i = 0; i < md->late_copies; i++)
+		SAY(t, "\r\n+DATA: 4\r\nLATE\r\nOK\r\n");
+}
+
+static void mod_line(struct t *t, struct mod *md, const char *line)
+{
+	char out[256];
+	if (md->echo) {
+		snprintf(out, sizeof(out), "%s\r", line);
+		module_say(t, out, strlen(out));
+	}
+	if (!strcmp(line, "AT+SLOW"))
+		return; /* answered late, see mod_release_late */
+	if (!strcmp(line, "ATE1")) {
+		if (md->late_at == 1)
+			mod_release_late(t, md);
+		md->echo = true;
+		SAY(t, "\r\nOK\r\n");
+		if (md->dup_ate1)
+			SAY(t, "\r\nOK\r\n");
+		return;
+	}
+	if (!strncmp(line, "AT+ATBSYNC=", 11)) {
+		if (md->late_at == 2)
+			mod_release_late(t, md);
+		SAY(t, "\r\nERROR\r\n");
+		if (md->late_at == 3)
+			mod_release_late(t, md);
+		return;
+	}
+	if (!strcmp(line, "ATE0")) {
+		md->echo = false;
+		SAY(t, "\r\nOK\r\n");
+		return;
+	}
+	if (!strncmp(line, "AT+R", 4)) { /* AT+R1.. : "+DATA: 2" "R1" OK */
+		snprintf(out, sizeof(out), "\r\n+DATA: 2\r\n%s\r\nOK\r\n", line + 3);
+		module_say(t, out, strlen(out));
+		return;
+	}
+	if (!strcmp(line, "AT+SEND=8")) {
+		SAY(t, "\r\n> ");
+		md->want_data = true;
+		md->data_left = 8;
+		return;
+	}
+	SAY(t, "\r\nERROR\r\n");
+}
+
+static void mod_run(struct t *t, struct mod *md)
+{
+	char buf[1024];
+	size_t n = module_read(t, buf, sizeof(buf));
+	for (size_t i = 0; i < n; i++) {
+		char ch = buf[i];
+		if (md->want_data) {
+			md->data[md->data_len++] = ch;
+			if (--md->data_left == 0) {
+				md->want_data = false;
+				SAY(t, "\r\nSEND OK\r\n");
+			}
+			continue;
+		}
+		if (ch == 0x1b || ch == '\n')
+			continue;
+		if (ch == '\r') {
+			md->in[md->in_len] = '\0';
+			if (md->in_len >= 2 && !strncmp(md->in, "AT", 2))
+				mod_line(t, md, md->in);
+			else if (md->in_len > 0 && strchr(md->in, 'G'))
+				md->data_before_prompt = true;
+			md->in_len = 0;
+			continue;
+		}
+		if (md->in_len + 1 < sizeof(md->in))
+			md->in[md->in_len++] = ch;
+	}
+}
+
+static void test_resync_interleavings(void **state)
+{
+	struct t *t = *state;
+	static const uint8_t data[] = "\rAT+GMI\r";
+	int cases = 0;
+	for (int late_at = 0; late_at <= 4; late_at++)
+		for (int copies = 1; copies <= 3; copies++)
+			for (int dup = 0; dup <= 1; dup++) {
+				struct mod md = { .late_at = late_at, .late_copies = copies, .dup_ate1 = dup };
+				at_chan_free(t->c);
+				/* what the last case's module said after its channel
+				 * went away is not this case's */
+				char junk[4096];
+				while (read(t->fds[0], junk, sizeof(junk)) > 0)
+					;
+				t->c = at_chan_new(t->loop, t->fds[0], &strict_hooks, t);
+				at_chan_set_resync(t->c, true);
+				at_chan_set_sync_times(t->c, 30, 150);
+				t->done_n = 0;
+				t->rebooted_n = t->stalled_n = 0;
+				struct at_cmd slow = mk(t, "AT+SLOW", 40);
+				slow.final = rd_final;
+				slow.flags = AT_F_STRICT;
+				assert_true(at_chan_submit(t->c, &slow));
+				for (int i = 1; i <= 3; i++) {
+					char txt[16];
+					snprintf(txt, sizeof(txt), "AT+R%d", i);
+					struct at_cmd r = mk(t, txt, 1000);
+					r.final = rd_final;
+					r.flags = AT_F_STRICT;
+					assert_true(at_chan_submit(t->c, &r));
+				}
+				struct at_cmd snd = mk(t, "AT+SEND=8", 1000);
+				snd.data = data;
+				snd.data_len = 8;
+				snd.final = send_final;
+				snd.flags = AT_F_STRICT;
+				assert_true(at_chan_submit(t->c, &snd));
+				for (int k = 0; k < 400 && t->done_n < 5; k++) {
+					spin(t, 0.005);
+					/* late_at 0: right after the timeout, in the guard time */
+					if (late_at == 0 && t->done_n >= 1)
+						mod_release_late(t, &md);
+					mod_run(t, &md);
+				}
+				if (late_at == 4)
+					mod_release_late(t, &md); /* very late: after all */
+				spin(t, 0.02);
+				mod_run(t, &md);
+				if (t->done_n != 5 || t->payload_len != 2 || t->res[0] != AT_RES_TIMEOUT || t->res[1] ||
+				    t->res[2] || t->res[3] || t->res[4])
+					fprintf(stderr, "case late_at=%d copies=%d dup=%d: done %d payload %zu res %d %d %d %d %d final %s\n",
+					        late_at, copies, dup, t->done_n, t->payload_len, t->res[0], t->res[1],
+					        t->res[2], t->res[3], t->res[4], t->final[1]);
+				assert_int_equal(t->done_n, 5);
+				assert_int_equal(t->res[0], AT_RES_TIMEOUT);
+				for (int i = 1; i <= 3; i++)
+					assert_int_equal(t->res[i], AT_RES_OK);
+				assert_int_equal(t->res[4], AT_RES_OK);
+				assert_string_equal(t->final[4], "SEND OK");
+				/* the last read got its own answer, not "LATE" */
+				assert_int_equal(t->payload_len, 2);
+				assert_memory_equal(t->payload, "R3", 2);
+				assert_false(md.data_before_prompt);
+				assert_int_equal(md.data_len, 8);
+				assert_memory_equal(md.data, data, 8);
+				assert_int_equal(t->stalled_n + t->rebooted_n, 0);
+				cases++;
+			}
+	assert_int_equal(cases, 30);
 }
 
 int main(void)
@@ -438,6 +793,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resync_echo_means_reboot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resync_alive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resync_silent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stray_ok_is_not_a_result, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_needs_its_prompt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trailing_ok_readings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_interleavings, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,7 +133,7 @@ static void ev_link_state(void *ctx, bool up, const char *ip)
 static void ev_connected(void *ctx, int link, bool ok) { (void)ctx; (void)link; (void)ok; }
 static void ev_data(void *ctx, int link, const uint8_t *b, size_t n) { (void)ctx; (void)link; (void)b; (void)n; }
 static void ev_sent(void *ctx, int link, size_t n, bool ok) { (void)ctx; (void)link; (void)n; (void)ok; }
-static void ev_closed(void *ctx, int link) { (void)ctx; (void)link; }
+static void ev_closed(void *ctx, int link, bool lost) { (void)ctx; (void)link; (void)lost; }
 
 static void ev_fatal(void *ctx, const char *msg)
 {

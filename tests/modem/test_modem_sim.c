@@ -331,8 +331,9 @@ static void ev_sent(void *ctx, int link, size_t len, bool ok)
 	check_until(t);
 }
 
-static void ev_closed(void *ctx, int link)
+static void ev_closed(void *ctx, int link, bool lost)
 {
+	(void)lost;
 	struct t *t = ctx;
 	t->links[link].closed = true;
 	t->links[link].connected = false;

@@ -187,8 +187,9 @@ static void ev_sent(void *ctx, int link, size_t len, bool ok)
 		t->sent_fail = true;
 }
 
-static void ev_closed(void *ctx, int link)
+static void ev_closed(void *ctx, int link, bool lost)
 {
+	(void)lost;
 	struct t *t = ctx;
 	(void)link;
 	t->closed++;

@@ -30,6 +30,7 @@ struct t {
 	char ip[32];
 	int link;
 	int connected_ok, connected_fail, closed;
+	int closed_lost;
 	uint8_t *tx, *rx;
 	size_t tx_len, tx_off, acked, rx_len;
 	size_t window_left;
@@ -106,11 +107,12 @@ static void ev_sent(void *ctx, int link, size_t len, bool ok)
 	pump_tx(t);
 }
 
-static void ev_closed(void *ctx, int link)
+static void ev_closed(void *ctx, int link, bool lost)
 {
 	struct t *t = ctx;
 	(void)link;
 	t->closed++;
+	t->closed_lost += lost;
 	stop_loop(t);
 }
 
@@ -558,8 +560,8 @@ static void test_module_restart(void **state)
 	teardown(t);
 }
 
-/* The module stops answering: the send times out, AT_RESYNC_PROBES probes
- * go unanswered, every link ends at once (no flow waits for a module that
+/* The module stops answering: the send times out, AT_SYNC_ROUNDS sync
+ * checks go unanswered, every link ends at once (no flow waits for a module that
  * may never answer) and bring-up starts with a reboot request; service
  * returns once the module answers again. */
 static void test_module_stalls(void **state)
@@ -575,7 +577,7 @@ static void test_module_stalls(void **state)
 	fake_mute(t->fake, true);
 	uint8_t x[3] = { 1, 2, 3 };
 	modem_send(t->m, t->link, x, 3);
-	run(t, 0.3 + AT_RESYNC_PROBES * AT_RESYNC_TIMEOUT_MS / 1000.0 + 0.5);
+	run(t, 0.3 + AT_SYNC_ROUNDS * (AT_SYNC_GUARD_MS + 2 * AT_SYNC_STEP_MS) / 1000.0 + 0.5);
 	assert_true(t->failed_send);
 	assert_int_equal(t->closed, 1);
 	assert_int_equal(t->downs, 1);

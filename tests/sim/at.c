@@ -232,10 +232,9 @@ void at_error(int cme)
 
 void at_finish(void)
 {
-	if (R.len)
-		sim_out(R.data, R.len);
-	R.len = 0;
-	sim_cmd_end();
+	size_t n = R.len;
+	R.len = 0; /* the bytes stay valid until R is written to again */
+	sim_cmd_finish(R.data, n);
 }
 
 void at_urc(bool droppable, const char *fmt, ...)

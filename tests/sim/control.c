@@ -101,6 +101,7 @@ static void do_reboot(void)
 	S.busy = false;
 	S.rebooting = true;
 	S.drop_urc = 0;
+	sim_faults_clear();
 	ev_timer_stop(S.loop, &S.reboot_timer);
 	ev_timer_init(&S.reboot_timer, reboot_cb, 1.0, 0.);
 	ev_timer_start(S.loop, &S.reboot_timer);
@@ -135,9 +136,13 @@ static void json_str(struct sim_buf *b, const char *s, size_t n)
 static void stats(struct client *c)
 {
 	struct sim_buf *b = &c->out;
-	sim_buf_addf(b, "{\"bytes_from_client\":%llu,\"bytes_to_client\":%llu,\"errors\":%llu,\"commands\":{",
+	sim_buf_addf(b, "{\"bytes_from_client\":%llu,\"bytes_to_client\":%llu,\"errors\":%llu,"
+		     "\"payload_bytes\":%llu,\"payload_by_link\":[",
 		     (unsigned long long)S.bytes_in, (unsigned long long)S.bytes_out,
-		     (unsigned long long)S.errors);
+		     (unsigned long long)S.errors, (unsigned long long)S.payload_bytes);
+	for (int i = 0; i < SIM_LINKS; i++)
+		sim_buf_addf(b, "%s%llu", i ? "," : "", (unsigned long long)S.payload_link[i]);
+	sim_buf_addf(b, "],\"log_dropped\":%llu,\"commands\":{", (unsigned long long)S.log_dropped);
 	for (int i = 0; i < S.ncounts; i++) {
 		if (i)
 			sim_buf_add(b, ",", 1);
@@ -167,6 +172,26 @@ static int hexval(int ch)
 	if (ch >= 'a' && ch <= 'f')
 		return ch - 'a' + 10;
 	return -1;
+}
+
+/* stray <text>: printable text only, so that the line is one line */
+static void stray(struct client *c, const char *arg)
+{
+	size_t n = arg ? strlen(arg) : 0;
+	if (n == 0 || n > 1024) {
+		reply(c, "ERR stray: expected 1..1024 characters of text, got '%s'", arg ? arg : "");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)arg[i] < 0x20 || arg[i] == 0x7f) {
+			reply(c, "ERR stray: control character in '%s'", arg);
+			return;
+		}
+	sim_buf_add(&S.stray, "\r\n", 2);
+	sim_buf_add(&S.stray, arg, n);
+	sim_buf_add(&S.stray, "\r\n", 2);
+	sim_kick(); /* written now if the line is between commands */
+	reply(c, "OK stray %zu", n);
 }
 
 static void command(struct client *c, char *line)
@@ -210,7 +235,7 @@ static void command(struct client *c, char *line)
 			}
 			bytes[i / 2] = (unsigned char)(hi << 4 | lo);
 		}
-		sim_out(bytes, n / 2);
+		sim_out_now(bytes, n / 2);
 		reply(c, "OK garbage %zu", n / 2);
 	} else if (!strcmp(line, "stall")) {
 		if (!arg || !parse_num(arg, 0, 600000, &v)) {
@@ -222,6 +247,26 @@ static void command(struct client *c, char *line)
 		ev_timer_init(&S.stall_timer, stall_cb, v / 1000.0, 0.);
 		ev_timer_start(S.loop, &S.stall_timer);
 		reply(c, "OK stall %ld", v);
+	} else if (!strcmp(line, "late")) {
+		if (!arg || !parse_num(arg, 0, 600000, &v)) {
+			reply(c, "ERR late: expected milliseconds, got '%s'", arg ? arg : "");
+			return;
+		}
+		S.late_pending = true;
+		S.late_ms = v;
+		reply(c, "OK late %ld", v);
+	} else if (!strcmp(line, "dup")) {
+		if (!arg || !parse_num(arg, 1, 1000000, &v)) {
+			reply(c, "ERR dup: expected a count from 1, got '%s'", arg ? arg : "");
+			return;
+		}
+		S.dup = v;
+		reply(c, "OK dup %ld", v);
+	} else if (!strcmp(line, "stray")) {
+		stray(c, arg);
+	} else if (!strcmp(line, "wrong-link") && !arg) {
+		S.wrong_link++;
+		reply(c, "OK wrong-link");
 	} else if (!strcmp(line, "drop-urc")) {
 		if (!arg || !parse_num(arg, 0, 1000000, &v)) {
 			reply(c, "ERR drop-urc: expected a count, got '%s'", arg ? arg : "");

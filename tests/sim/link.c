@@ -495,3 +495,25 @@ void sim_links_init(void)
 		l->conn_timeout.data = l;
 	}
 }
+
+/* control "wrong-link": the read is answered from another connected link
+ * of the same kind that is read by command, under that link's id; with no
+ * such link, under the next link id with the asked link's own data. */
+struct sim_link *sim_read_link(struct sim_link *asked, int nlinks, int *hdr_id)
+{
+	*hdr_id = asked->id;
+	if (S.wrong_link <= 0 || nlinks < 2)
+		return asked;
+	S.wrong_link--;
+	for (int i = 0; i < nlinks; i++) {
+		struct sim_link *o = &S.links[i];
+		if (o != asked && o->state == LINK_CONNECTED && o->manual_rx && o->udp == asked->udp) {
+			*hdr_id = i;
+			sim_logv("wrong-link: read of link %d answered for link %d", asked->id, i);
+			return o;
+		}
+	}
+	*hdr_id = (asked->id + 1) % nlinks;
+	sim_logv("wrong-link: read of link %d answered as link %d", asked->id, *hdr_id);
+	return asked;
+}

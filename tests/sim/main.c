@@ -36,9 +36,13 @@ static void usage(FILE *f)
 	      "  --verbose              log activity to stderr\n"
 	      "  --ppp-cmd CMD          shell command run on a second pty for ATD*99# / AT+CGDATA\n"
 	      "                         (PPP data mode; default: a pppd, see docs/simulator.md)\n"
+	      "  --reading NAME=VALUE   answer as another reading of the manual (repeatable, or a\n"
+	      "                         comma list; \"alt\" = every alternative of the model)\n"
+	      "  --ping-interval-ms N   N11V2 AT+PING: replies of one run N ms apart (default 1000)\n"
 	      "  --help                 show this help\n\n"
 	      "Control socket commands (one per line, reply \"OK ...\" or \"ERR <reason>\"):\n"
-	      "  pdp-deact | close <n> | reboot | garbage <hex> | stall <ms> | drop-urc <n> | stats\n"
+	      "  pdp-deact | close <n> | reboot | garbage <hex> | stall <ms> | drop-urc <n> |\n"
+	      "  late <ms> | dup <n> | stray <text> | wrong-link | stats\n"
 	      "See docs/simulator.md for the behaviour and every interpretation of the manuals.\n",
 	      f);
 }
@@ -60,7 +64,8 @@ static bool parse_long(const char *flag, const char *v, long lo, long hi, long *
 static bool parse_args(int argc, char **argv)
 {
 	enum { O_MODEL = 256, O_BAUD, O_LAT, O_HOSTS, O_LINK, O_CONTROL, O_SEED, O_RACE,
-	       O_JITTER, O_RXBUF, O_LOG, O_VERBOSE, O_HELP, O_PPP, O_RESOLVER, O_FWMARK };
+	       O_JITTER, O_RXBUF, O_LOG, O_VERBOSE, O_HELP, O_PPP, O_READING, O_PINGIV,
+	       O_RESOLVER, O_FWMARK };
 	static const struct option lo[] = {
 		{ "model", required_argument, 0, O_MODEL },
 		{ "baud", required_argument, 0, O_BAUD },
@@ -76,10 +81,16 @@ static bool parse_args(int argc, char **argv)
 		{ "verbose", no_argument, 0, O_VERBOSE },
 		{ "help", no_argument, 0, O_HELP },
 		{ "ppp-cmd", required_argument, 0, O_PPP },
+		{ "reading", required_argument, 0, O_READING },
+		{ "ping-interval-ms", required_argument, 0, O_PINGIV },
 		{ "host-resolver", no_argument, 0, O_RESOLVER },
 		{ "fwmark", required_argument, 0, O_FWMARK },
 		{ 0, 0, 0, 0 },
 	};
+	/* readings depend on --model, which may come later: applied at the end */
+	const char *readings[64];
+	int nreadings = 0;
+	S.o.ping_interval_ms = 1000;
 	S.o.rxbuf = 65536;
 	S.o.seed = 1;
 	opterr = 0;
@@ -128,6 +139,17 @@ static bool parse_args(int argc, char **argv)
 				return false;
 			S.o.fwmark = (unsigned long)v;
 			break;
+		case O_READING:
+			if (nreadings == (int)(sizeof readings / sizeof readings[0])) {
+				fprintf(stderr, "atbridge-sim: too many --reading flags\n");
+				return false;
+			}
+			readings[nreadings++] = optarg;
+			break;
+		case O_PINGIV:
+			if (!parse_long("--ping-interval-ms", optarg, 0, 60000, &S.o.ping_interval_ms))
+				return false;
+			break;
 		case O_HELP:
 			usage(stdout);
 			exit(0);
@@ -145,6 +167,9 @@ static bool parse_args(int argc, char **argv)
 		fprintf(stderr, "atbridge-sim: unexpected argument: '%s'\n", argv[optind]);
 		return false;
 	}
+	for (int i = 0; i < nreadings; i++)
+		if (!sim_reading_apply(S.o.model, readings[i]))
+			return false;
 	return true;
 }
 
@@ -262,5 +287,8 @@ int main(int argc, char **argv)
 	sim_buf_free(&S.urcq);
 	sim_buf_free(&S.raceq);
 	sim_buf_free(&S.cmdlog);
+	sim_buf_free(&S.lateq);
+	sim_buf_free(&S.lateafter);
+	sim_buf_free(&S.stray);
 	return 0;
 }

@@ -74,12 +74,23 @@ void n11_check_closed(struct sim_link *l)
 		trans_closed(l);
 		return;
 	}
-	at_urc(true, "%s: %d,Link Closed", l->udp ? "+UDPCLOSE" : "+TCPCLOSE", l->id);
+	n11_link_closed_urc(l);
+}
+
+/* "+TCPCLOSE: <n>,Link Closed" (or +UDPCLOSE, or the transparent form) */
+void n11_link_closed_urc(const struct sim_link *l)
+{
+	if (l->id == TRANS_LINK)
+		at_urc(true, "%s:%sLink Closed", l->udp ? "+UDPTRANS" : "+TCPTRANS", n11_sp(F_TRANS_CLOSED));
+	else if (l->udp)
+		at_urc(true, "+UDPCLOSE:%s%d,Link Closed", n11_sp(F_UDPCLOSE_OK), l->id);
+	else
+		at_urc(true, "+TCPCLOSE:%s%d,Link Closed", n11_sp(F_TCPCLOSE), l->id);
 }
 
 static void push_data(struct sim_link *l)
 {
-	while (l->rx.len && S.out.len + S.urcq.len < PUSH_OUT_LIMIT) {
+	while (l->rx.len && S.out.len + S.urcq.len + S.lateafter.len < PUSH_OUT_LIMIT) {
 		unsigned char tmp[PUSH_CHUNK];
 		if (l->id == TRANS_LINK) {
 			if (n11.in != IN_TRANS)
@@ -90,7 +101,8 @@ static void push_data(struct sim_link *l)
 		}
 		size_t n = sim_link_read(l, tmp, sizeof tmp);
 		struct sim_buf b = { 0 };
-		sim_buf_addf(&b, "\r\n%s: %d,%zu,", l->udp ? "+UDPRECV" : "+TCPRECV", l->id, n);
+		sim_buf_addf(&b, "\r\n%s:%s%d,%zu,", l->udp ? "+UDPRECV" : "+TCPRECV",
+			     n11_sp(l->udp ? F_UDPRECV : F_TCPRECV_DATA), l->id, n);
 		if (n11_rx_hex())
 			n11_hex_to(&b, tmp, n);
 		else
@@ -123,13 +135,13 @@ static void trans_closed(struct sim_link *l)
 	bool online = n11.in == IN_TRANS;
 	n11.in = IN_CMD;
 	sim_trans_stop();
-	const char *t = l->udp ? "+UDPTRANS: Link Closed" : "+TCPTRANS: Link Closed";
 	if (online) {
-		sim_outs("\r\n");
+		char t[64];
+		snprintf(t, sizeof t, "\r\n%s:%sLink Closed\r\n", l->udp ? "+UDPTRANS" : "+TCPTRANS",
+			 n11_sp(F_TRANS_CLOSED));
 		sim_outs(t);
-		sim_outs("\r\n");
 	} else {
-		at_urc(true, "%s", t);
+		n11_link_closed_urc(l);
 	}
 }
 
@@ -140,19 +152,23 @@ static void link_event(struct sim_link *l, int what)
 	case LEV_CONNECT_OK:
 		if (l->id == TRANS_LINK) {
 			/* written at once: the data that follows must not overtake it */
-			sim_outs(l->udp ? "\r\n+UDPTRANS: OK\r\n" : "\r\n+TCPTRANS: OK\r\n");
+			char t[40];
+			snprintf(t, sizeof t, "\r\n+%sTRANS:%sOK\r\n", kind, n11_sp(F_TRANS_RES));
+			sim_outs(t);
 			n11.in = IN_TRANS;
 			sim_trans_start(l, true, n11_trans_escaped);
 			sim_kick();
 		} else {
-			at_urc(true, "+%sSETUP: %d,OK", kind, l->id);
+			at_urc(true, "+%sSETUP:%s%d,OK", kind,
+			       n11_sp(l->udp ? F_UDPSETUP_RES : F_TCPSETUP_OK), l->id);
 		}
 		break;
 	case LEV_CONNECT_FAIL:
 		if (l->id == TRANS_LINK)
-			at_urc(false, "+%sTRANS: FAIL", kind);
+			at_urc(false, "+%sTRANS:%sFAIL", kind, n11_sp(F_TRANS_RES));
 		else
-			at_urc(true, "+%sSETUP: %d,FAIL", kind, l->id);
+			at_urc(true, "+%sSETUP:%s%d,FAIL", kind,
+			       n11_sp(l->udp ? F_UDPSETUP_RES : F_TCPSETUP_FAIL), l->id);
 		break;
 	case LEV_RX:
 		if (!l->manual_rx) {
@@ -160,9 +176,9 @@ static void link_event(struct sim_link *l, int what)
 		} else if (!l->notified && l->rx.len) {
 			l->notified = true;
 			if (l->udp)
-				at_urc(true, "+UDPRECV: %d,%zu", l->id, l->rx.len);
+				at_urc(true, "+UDPRECV:%s%d,%zu", n11_sp(F_UDPRECV), l->id, l->rx.len);
 			else
-				at_urc(true, "+TCPRECV: %d", l->id);
+				at_urc(true, "+TCPRECV:%s%d", n11_sp(F_TCPRECV_ANN), l->id);
 		}
 		break;
 	case LEV_EOF:
@@ -195,13 +211,10 @@ void n11_ppp_down(bool report)
 {
 	for (int i = 0; i < SIM_LINKS; i++) {
 		struct sim_link *l = n11_link(i);
-		if (report && (n11_connected(l) || l->state == LINK_CONNECTING)) {
-			if (i == TRANS_LINK)
-				at_urc(true, "%s", l->udp ? "+UDPTRANS: Link Closed" : "+TCPTRANS: Link Closed");
-			else
-				at_urc(true, "%s: %d,Link Closed", l->udp ? "+UDPCLOSE" : "+TCPCLOSE", i);
-		}
+		if (report && (n11_connected(l) || l->state == LINK_CONNECTING))
+			n11_link_closed_urc(l);
 	}
+	n11_ping_abort();
 	n11_close_all();
 	n11.ppp = false;
 }
@@ -356,7 +369,7 @@ static void dispatch(const char *line, size_t n)
 /* ---- model glue ---- */
 static void feed(void)
 {
-	while (!S.busy && !S.stalled && !S.rebooting && S.in.len) {
+	while (sim_feed_ok() && S.in.len) {
 		size_t before = S.in.len;
 		enum inmode m = n11.in;
 		if (sim_ppp_online()) {
@@ -386,6 +399,7 @@ static void reset(void)
 	}
 	sim_ppp_stop(); /* a reboot ends a PPP session */
 	ev_timer_stop(S.loop, &n11.prompt_timer);
+	n11_ping_abort();
 	n11_close_all();
 	struct sim_buf keep = n11.send;
 	ev_timer pt = n11.prompt_timer, pu = n11.push_timer;

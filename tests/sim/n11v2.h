@@ -40,12 +40,28 @@ struct n11_state {
 
 extern struct n11_state n11;
 
+/* answer forms whose colon spacing --reading spacing chooses (n11v2_forms.c) */
+enum n11_form {
+	F_TCPSETUP_OK, F_TCPSETUP_FAIL, F_TCPSETUP_ERR, F_UDPSETUP_RES, F_UDPSETUP_ERR,
+	F_TCPSEND_OK, F_UDPSEND_OK, F_TCPSEND_ERR, F_UDPSEND_ERR, F_SEND_BUF,
+	F_TCPRECV_DATA, F_TCPRECV_ANN, F_UDPRECV, F_TCPREAD, F_UDPREAD,
+	F_TCPCLOSE, F_UDPCLOSE_OK, F_UDPCLOSE_ERR, F_IPSTATUS, F_IPSTATUS_ERR,
+	F_TCPACK, F_TCPACK_DISC, F_TCPACK_NOTCP, F_TRANS_RES, F_TRANS_ERR,
+	F_TRANS_CLOSED, F_TRANSCLOSE,
+	N11_FORMS
+};
+/* " " or "": what follows "+XXX:" in that form under the chosen reading */
+const char *n11_sp(enum n11_form f);
+/* ends any AT+PING run (reboot, PPP down) */
+void n11_ping_abort(void);
+
 struct sim_link *n11_link(int n);
 bool n11_connected(const struct sim_link *l);
 bool n11_rx_hex(void);
 void n11_hex_to(struct sim_buf *b, const unsigned char *p, size_t n);
 long n11_unhex(unsigned char *p, size_t n);
 void n11_check_closed(struct sim_link *l);
+void n11_link_closed_urc(const struct sim_link *l);
 bool n11_sock_arg(const struct at_cmd *c, int i, long *n);
 void n11_close_all(void);
 void n11_ppp_down(bool report);

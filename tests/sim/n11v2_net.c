@@ -13,10 +13,11 @@
 static void setup(const struct at_cmd *c, bool udp)
 {
 	const char *nm = udp ? "+UDPSETUP" : "+TCPSETUP";
+	const char *sp = n11_sp(udp ? F_UDPSETUP_ERR : F_TCPSETUP_ERR);
 	long n, port;
 	if (c->type != AT_WRITE || c->na != 3 || !at_int(&c->a[2], 1, 65535, &port) ||
 	    !c->a[1].s[0] || !n11_sock_arg(c, 0, &n)) {
-		at_info("%s: ERROR", nm);
+		at_info("%s:%sERROR", nm, sp);
 		sim_count_error();
 		return;
 	}
@@ -26,7 +27,7 @@ static void setup(const struct at_cmd *c, bool udp)
 	}
 	struct sim_link *l = n11_link((int)n);
 	if (n11_connected(l) || l->state == LINK_CONNECTING) {
-		at_info("%s: %ld,ERROR1", nm, n);
+		at_info("%s:%s%ld,ERROR1", nm, sp, n);
 		sim_count_error();
 		return;
 	}
@@ -47,15 +48,26 @@ void n11_udpsetup(const struct at_cmd *c) { setup(c, true); }
 void n11_prompt_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop, (void)w, (void)revents;
-	sim_outs("\r\n>");
+	sim_prompt("\r\n>");
 	n11.in = IN_DATA;
 	S.busy = false;
 	sim_kick();
 }
 
+static bool send_udp(const char *name)
+{
+	return name[1] == 'U';
+}
+
 static void send_err(const char *name, const char *what)
 {
-	at_info("%s: %s", name, what);
+	at_info("%s:%s%s", name, n11_sp(send_udp(name) ? F_UDPSEND_ERR : F_TCPSEND_ERR), what);
+	sim_count_error();
+}
+
+static void buffer_short(const char *name, struct sim_link *l)
+{
+	at_info("%s:%sBUFFER NOT ENOUGH,%zu", name, n11_sp(F_SEND_BUF), sim_link_tx_free(l));
 	sim_count_error();
 }
 
@@ -63,7 +75,8 @@ static void send_accepted(struct sim_link *l, const void *p, size_t n)
 {
 	sim_link_send(l, p, n, false);
 	at_ok();
-	at_urc(false, "%s: %d,%zu", n11.send_name, l->id, n);
+	at_urc(false, "%s:%s%d,%zu", n11.send_name,
+	       n11_sp(send_udp(n11.send_name) ? F_UDPSEND_OK : F_TCPSEND_OK), l->id, n);
 }
 
 /* AT+TCPSEND / AT+TCPSSEND / AT+UDPSEND / AT+UDPSSEND */
@@ -93,8 +106,7 @@ static void do_send(const struct at_cmd *c, bool udp)
 		return;
 	}
 	if ((size_t)len > sim_link_tx_free(l)) {
-		at_info("%s: BUFFER NOT ENOUGH,%zu", c->name, sim_link_tx_free(l));
-		sim_count_error();
+		buffer_short(c->name, l);
 		return;
 	}
 	if (c->na >= 3 && c->a[2].s[0]) {
@@ -139,8 +151,7 @@ static void send_complete(void)
 	} else if (!n11_connected(l) || l->failed) {
 		send_err(n11.send_name, "SOCKET ID OPEN FAILED");
 	} else if ((size_t)n > sim_link_tx_free(l)) {
-		at_info("%s: BUFFER NOT ENOUGH,%zu", n11.send_name, sim_link_tx_free(l));
-		sim_count_error();
+		buffer_short(n11.send_name, l);
 	} else {
 		send_accepted(l, n11.send.data, (size_t)n);
 	}
@@ -155,6 +166,7 @@ void n11_feed_data(void)
 			size_t want = total - n11.send.len;
 			size_t k = S.in.len < want ? S.in.len : want;
 			sim_buf_add(&n11.send, S.in.data, k);
+			sim_count_payload(n11.send_link, k);
 			if (AT.echo)
 				sim_out(S.in.data, k);
 			sim_buf_consume(&S.in, k);
@@ -169,6 +181,7 @@ void n11_feed_data(void)
 			send_complete();
 			continue;
 		}
+		sim_count_payload(n11.send_link, 1);
 		if (AT.echo)
 			sim_out(&b, 1);
 		if (n11.send.len < MAX_SEND * 2)
@@ -189,18 +202,21 @@ static void do_read(const struct at_cmd *c, bool udp)
 		at_error(3);
 		return;
 	}
+	int hid;
+	struct sim_link *src = sim_read_link(l, N_SOCKS, &hid);
 	unsigned char tmp[MAX_READ];
-	size_t got = sim_link_read(l, tmp, (size_t)len);
-	if (l->rx.len == 0)
-		l->notified = false;
-	sim_buf_addf(&R, "\r\n%s: %ld,%zu,", udp ? "+UDPREAD" : "+TCPREAD", n, got);
+	size_t got = sim_link_read(src, tmp, (size_t)len);
+	if (src->rx.len == 0)
+		src->notified = false;
+	sim_buf_addf(&R, "\r\n%s:%s%d,%zu,", udp ? "+UDPREAD" : "+TCPREAD",
+		     n11_sp(udp ? F_UDPREAD : F_TCPREAD), hid, got);
 	if (n11_rx_hex())
 		n11_hex_to(&R, tmp, got);
 	else
 		at_raw(tmp, got);
 	at_raw("\r\n", 2);
 	at_ok();
-	n11_check_closed(l);
+	n11_check_closed(src);
 }
 
 void n11_tcpread(const struct at_cmd *c) { do_read(c, false); }
@@ -213,13 +229,15 @@ static void do_close(const struct at_cmd *c, bool udp)
 	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n) ||
 	    n11_link((int)n)->state == LINK_INITIAL || n11_link((int)n)->udp != udp ||
 	    !(n11_connected(n11_link((int)n)) || n11_link((int)n)->state == LINK_CONNECTING)) {
-		at_info("%s: ERROR", nm);
+		at_info("%s:%sERROR", nm, n11_sp(udp ? F_UDPCLOSE_ERR : F_TCPCLOSE));
 		sim_count_error();
 		return;
 	}
 	sim_link_close(n11_link((int)n));
-	at_info("%s: %ld,OK", nm, n);
-	at_ok();
+	at_info("%s:%s%ld,OK", nm, n11_sp(udp ? F_UDPCLOSE_OK : F_TCPCLOSE), n);
+	/* 8.4's format line has OK after it, its example none; 11.5 none at all */
+	if (!(udp ? RD.udpclose : RD.tcpclose))
+		at_ok();
 }
 
 void n11_tcpclose(const struct at_cmd *c) { do_close(c, false); }
@@ -229,19 +247,21 @@ void n11_ipstatus(const struct at_cmd *c)
 {
 	long n;
 	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n)) {
-		at_info("+IPSTATUS: ERROR");
+		at_info("+IPSTATUS:%sERROR", n11_sp(F_IPSTATUS_ERR));
 		sim_count_error();
 		return;
 	}
 	struct sim_link *l = n11_link((int)n);
 	if (n11_connected(l)) {
 		size_t f = sim_link_tx_free(l);
-		at_info("+IPSTATUS: %ld,CONNECT,%s,%zu", n, l->udp ? "UDP" : "TCP",
+		at_info("+IPSTATUS:%s%ld,CONNECT,%s,%zu", n11_sp(F_IPSTATUS), n, l->udp ? "UDP" : "TCP",
 			f > MAX_SEND ? (size_t)MAX_SEND : f);
 	} else {
-		at_info("+IPSTATUS: %ld,DISCONNECT", n);
+		at_info("+IPSTATUS:%s%ld,DISCONNECT", n11_sp(F_IPSTATUS), n);
 	}
-	at_ok();
+	/* 8.5: neither the format line nor the examples show an OK; 1.3 does */
+	if (!RD.ipstatus)
+		at_ok();
 }
 
 void n11_tcpack(const struct at_cmd *c)
@@ -253,16 +273,18 @@ void n11_tcpack(const struct at_cmd *c)
 	}
 	struct sim_link *l = n11_link((int)n);
 	if (!n11_connected(l)) {
-		at_info("+TCPACK: %ld,DISCONNECT", n);
+		at_info("+TCPACK:%s%ld,DISCONNECT", n11_sp(F_TCPACK_DISC), n);
 	} else if (l->udp) {
-		at_info("+TCPACK: NO TCP LINK");
+		at_info("+TCPACK:%sNO TCP LINK", n11_sp(F_TCPACK_NOTCP));
 	} else {
 		uint64_t acked;
 		sim_link_acks(l, &acked);
-		at_info("+TCPACK: %ld,%llu,%llu", n, (unsigned long long)l->tx_total,
+		at_info("+TCPACK:%s%ld,%llu,%llu", n11_sp(F_TCPACK), n, (unsigned long long)l->tx_total,
 			(unsigned long long)acked);
 	}
-	at_ok();
+	/* 8.6: no OK in the format line or any example; 1.3 gives one */
+	if (!RD.tcpack)
+		at_ok();
 }
 
 void n11_recvmode(const struct at_cmd *c)
@@ -370,7 +392,7 @@ static void do_trans(const struct at_cmd *c, bool udp)
 		return;
 	}
 	if (c->type != AT_WRITE || c->na != 2 || !c->a[0].s[0] || !at_int(&c->a[1], 1, 65535, &port)) {
-		at_info("%s: ERROR", nm);
+		at_info("%s:%sERROR", nm, n11_sp(F_TRANS_ERR));
 		sim_count_error();
 		return;
 	}
@@ -397,8 +419,10 @@ void n11_transclose(const struct at_cmd *c)
 	}
 	bool udp = l->udp;
 	sim_link_close(l);
-	at_info("+TRANSCLOSE: %d,OK", udp ? 1 : 0);
-	at_ok();
+	at_info("+TRANSCLOSE:%s%d,OK", n11_sp(F_TRANSCLOSE), udp ? 1 : 0);
+	/* 12.3: no OK in the format line or the examples; 1.3 gives one */
+	if (!RD.transclose)
+		at_ok();
 }
 
 /* ---- DNS and ping (chapter 24) ---- */
@@ -435,32 +459,67 @@ void n11_dns(const struct at_cmd *c)
 	sim_delay(S.o.latency_ms / 1000.0 * 2, dns_result, NULL, c->a[0].s, strlen(c->a[0].s));
 }
 
-static void ping_result(struct sim_link *l, const void *p, size_t n)
+/* A ping run (24.4): the requests go out continuously, one every
+ * --ping-interval-ms; each answer is its own line as it comes (a reply one
+ * round trip after its request, "Request timed out." one interval after
+ * it), and the statistics follow the last one. Runs may overlap. */
+struct ping_run {
+	unsigned epoch;         /* a reboot or PPP loss ends every run */
+	int i, count, got;
+	bool known;
+	long t;                 /* reply time, ms */
+	char ip[64];
+};
+
+static unsigned ping_epoch;
+
+void n11_ping_abort(void)
+{
+	ping_epoch++;
+}
+
+static double ping_interval(void)
+{
+	return S.o.ping_interval_ms / 1000.0;
+}
+
+static void ping_step(struct sim_link *l, const void *p, size_t n)
 {
 	(void)l;
-	char name[256];
-	if (n >= sizeof name)
-		n = sizeof name - 1;
-	memcpy(name, p, n);
-	name[n] = 0;
-	struct in_addr a;
-	bool known = n11_resolve(name, &a);
-	const char *ip = known ? inet_ntoa(a) : name;
-	char ipb[256];
-	sim_strlcpy(ipb, ip, sizeof ipb);
-	if (known && sim_hosts_known_addr(a)) {
-		long t = S.o.latency_ms * 2;
-		for (int i = 0; i < 4; i++)
-			at_urc(false, "Reply from %s: bytes= 36 time = %ld(ms), TTL = 255", ipb, t);
-		at_urc(false, "Ping statistics for %s:", ipb);
-		at_urc(false, "Packets: Sent = 4, Received = 4, Lose = 0 <0%%>, max_delay = %ld ms, "
-			      "min_delay = %ld ms, average delay = %ld ms", t, t, t);
+	struct ping_run r;
+	if (n != sizeof r)
+		return;
+	memcpy(&r, p, sizeof r);
+	if (r.epoch != ping_epoch)
+		return;
+	if (r.known) {
+		at_urc(false, "Reply from %s: bytes= 36 time = %ld(ms), TTL = 255", r.ip, r.t);
+		r.got++;
 	} else {
-		for (int i = 0; i < 4; i++)
-			at_urc(false, "Request timed out.");
-		at_urc(false, "Ping statistics for %s:", ipb);
-		at_urc(false, "Packets: Sent = 4, Received = 0, Lose = 4 <100%%>");
+		at_urc(false, "Request timed out.");
 	}
+	if (++r.i < r.count) {
+		sim_delay(ping_interval(), ping_step, NULL, &r, sizeof r);
+		return;
+	}
+	at_urc(false, "Ping statistics for %s:", r.ip);
+	if (r.got)
+		at_urc(false, "Packets: Sent = %d, Received = %d, Lose = 0 <0%%>, max_delay = %ld ms, "
+			      "min_delay = %ld ms, average delay = %ld ms", r.count, r.got, r.t, r.t, r.t);
+	else
+		at_urc(false, "Packets: Sent = %d, Received = 0, Lose = %d <100%%>", r.count, r.count);
+}
+
+static void ping_start(const char *name)
+{
+	struct ping_run r = { .epoch = ping_epoch, .count = RD.pingcount ? 5 : 4 };
+	struct in_addr a;
+	bool resolved = n11_resolve(name, &a);
+	r.known = resolved && sim_hosts_known_addr(a);
+	r.t = S.o.latency_ms * 2;
+	sim_strlcpy(r.ip, resolved ? inet_ntoa(a) : name, sizeof r.ip);
+	/* the first answer: one round trip for a reply, one interval for a timeout */
+	sim_delay(r.known ? r.t / 1000.0 : ping_interval(), ping_step, NULL, &r, sizeof r);
 }
 
 void n11_ping(const struct at_cmd *c)
@@ -475,5 +534,5 @@ void n11_ping(const struct at_cmd *c)
 		return;
 	}
 	at_ok();
-	sim_delay(S.o.latency_ms / 1000.0 * 2, ping_result, NULL, c->a[0].s, strlen(c->a[0].s));
+	ping_start(c->a[0].s);
 }

@@ -16,6 +16,7 @@
 #define PACE_TICK 0.004
 #define RACE_HOLD 0.02
 #define JITTER_MAX_PIECE 64
+#define CMDLOG_CAP (8u << 20) /* stats "log": long e2e runs stay whole */
 
 static FILE *logf;
 
@@ -110,7 +111,7 @@ void sim_serial_pump(void)
 	}
 }
 
-void sim_out(const void *p, size_t n)
+void sim_out_now(const void *p, size_t n)
 {
 	if (S.out.len + n > OUT_CAP) {
 		sim_logv("output queue full, %zu bytes dropped", n);
@@ -118,6 +119,17 @@ void sim_out(const void *p, size_t n)
 	}
 	sim_buf_add(&S.out, p, n);
 	sim_serial_pump();
+}
+
+void sim_out(const void *p, size_t n)
+{
+	if (S.late_hold) {
+		/* a held answer comes first: a CONNECT or data that the command
+		 * caused meanwhile must not overtake it */
+		sim_buf_add(&S.lateafter, p, n);
+		return;
+	}
+	sim_out_now(p, n);
 }
 
 void sim_outs(const char *s)
@@ -183,7 +195,109 @@ void sim_urcs(const char *s, bool droppable)
 void sim_cmd_begin(void)
 {
 	S.cmd_open = true;
+	if (S.late_pending) {
+		S.late_pending = false;
+		S.late_cmd = true;
+	}
 	race_flush(); /* the echo is out: held notifications land before the result */
+}
+
+bool sim_feed_ok(void)
+{
+	return !S.busy && !S.stalled && !S.rebooting && !S.late_hold;
+}
+
+/* ---- reply faults: late, dup, stray ----
+ * They act on whole answers here, below both models, so that every command
+ * of either model is subject to them in the same way. */
+static void answer_out(const void *p, size_t n)
+{
+	if (n && S.dup > 0) {
+		S.dup--;
+		sim_out(p, n); /* the whole answer, then the whole answer again */
+	}
+	sim_out(p, n);
+}
+
+static void late_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	S.late_hold = false;
+	if (S.late_end)
+		answer_out(S.lateq.data, S.lateq.len);
+	else
+		sim_out(S.lateq.data, S.lateq.len); /* a prompt */
+	S.lateq.len = 0;
+	sim_out(S.lateafter.data, S.lateafter.len);
+	S.lateafter.len = 0;
+	if (S.late_end) {
+		S.late_end = false;
+		sim_cmd_end();
+	} else {
+		sim_kick(); /* the data phase may begin */
+	}
+}
+
+/* Holds an answer for the late delay; the command stays open meanwhile, so
+ * notifications queue behind it and no further input is consumed. */
+static void hold(const void *p, size_t n, bool final)
+{
+	S.late_cmd = false;
+	S.late_hold = true;
+	S.late_end = S.late_end || final;
+	sim_buf_add(&S.lateq, p, n);
+	if (!ev_is_active(&S.late_timer)) {
+		ev_timer_init(&S.late_timer, late_cb, S.late_ms / 1000.0, 0.);
+		ev_timer_start(S.loop, &S.late_timer);
+	}
+}
+
+void sim_cmd_finish(const void *p, size_t n)
+{
+	if (S.late_cmd || S.late_hold) {
+		hold(p, n, true);
+		return;
+	}
+	answer_out(p, n);
+	sim_cmd_end();
+}
+
+void sim_prompt(const char *p)
+{
+	if (S.late_cmd || S.late_hold)
+		hold(p, strlen(p), false);
+	else
+		sim_outs(p);
+}
+
+/* A stray line goes out only between commands: no command open (from its
+ * line to its final result, data phase included), nothing held, and the
+ * line in command mode (not transparent or PPP data). */
+void sim_stray_try(void)
+{
+	if (!S.stray.len || S.cmd_open || S.late_hold || S.stalled || S.rebooting ||
+	    sim_trans_online() || sim_ppp_online())
+		return;
+	sim_out(S.stray.data, S.stray.len);
+	S.stray.len = 0;
+}
+
+void sim_faults_clear(void)
+{
+	S.late_pending = S.late_cmd = S.late_hold = S.late_end = false;
+	ev_timer_stop(S.loop, &S.late_timer);
+	S.lateq.len = 0;
+	S.lateafter.len = 0;
+	S.dup = 0;
+	S.stray.len = 0;
+	S.wrong_link = 0;
+}
+
+void sim_count_payload(const struct sim_link *l, size_t n)
+{
+	S.payload_bytes += n;
+	if (l && l->id >= 0 && l->id < SIM_LINKS)
+		S.payload_link[l->id] += n;
 }
 
 void sim_cmd_end(void)
@@ -202,6 +316,7 @@ void sim_cmd_end(void)
 		}
 		S.urcq.len = 0;
 	}
+	sim_stray_try();
 	sim_kick();
 }
 
@@ -216,7 +331,8 @@ void sim_kick(void)
 static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop, (void)w, (void)revents;
-	if (!S.busy && !S.stalled && !S.rebooting)
+	sim_stray_try();
+	if (sim_feed_ok())
 		S.model->feed();
 	update_read_watch();
 }
@@ -249,7 +365,7 @@ static void mread_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return; /* a module that is booting hears nothing */
 	}
 	sim_buf_add(&S.in, tmp, (size_t)r);
-	if (!S.busy && !S.stalled)
+	if (sim_feed_ok())
 		S.model->feed();
 	update_read_watch();
 }
@@ -324,6 +440,7 @@ bool sim_serial_open(void)
 	ev_timer_init(&S.kick, kick_cb, 0., 0.);
 	ev_timer_init(&S.jitter_wait, jitter_cb, 0., 0.);
 	ev_timer_init(&S.race_release, race_release_cb, RACE_HOLD, 0.);
+	ev_timer_init(&S.late_timer, late_cb, 0., 0.);
 	if (S.o.baud > 0) {
 		S.in_tokens = S.out_tokens = 1;
 		ev_timer_init(&S.pace, pace_cb, PACE_TICK, PACE_TICK);
@@ -378,9 +495,11 @@ void sim_record_command(const char *line, size_t n)
 	}
 	if (i < S.ncounts)
 		S.counts[i].n++;
-	if (S.cmdlog.len < (1u << 20)) {
+	if (S.cmdlog.len + n + 1 <= CMDLOG_CAP) {
 		sim_buf_add(&S.cmdlog, line, n);
 		sim_buf_add(&S.cmdlog, "", 1);
+	} else {
+		S.log_dropped++;
 	}
 	if (logf) {
 		fwrite(line, 1, n, logf);

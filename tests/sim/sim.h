@@ -44,7 +44,30 @@ struct sim_opts {
 	bool verbose;
 	const char *ppp_cmd;     /* --ppp-cmd: program behind ATD*99# */
 	unsigned long fwmark;    /* --fwmark: SO_MARK of every host socket (0: none) */
+	long ping_interval_ms;   /* --ping-interval-ms: N11V2 AT+PING reply spacing */
 };
+
+/* ---- --reading: where a manual disagrees with itself (reading.c) ----
+ * Each field holds the index of the chosen value in the reading's table;
+ * 0 is the default reading. */
+struct sim_readings {
+	/* N11V2 */
+	int tcpack, tcpclose, udpclose, ipstatus, transclose; /* 0 ok, 1 no-ok */
+	int spacing;            /* enum n11_spacing */
+	int pingcount;          /* 0: 4 requests, 1: 5 */
+	/* SIM7000 */
+	int ciprxget;           /* 0 appnote, 1 manual */
+	int cipack;             /* 0 manual, 1 appnote */
+	int linkresult;         /* 0 appnote, 1 manual */
+	int dataaccept;         /* 0 appnote, 1 manual */
+	int cdnsgip;            /* 0 appnote, 1 manual */
+	int cipstatus;          /* 0 plain, 1 padded */
+	int cipping;            /* 0 100ms, 1 ms */
+};
+enum n11_spacing { SPACING_SPACE, SPACING_FORMAT, SPACING_EXAMPLE, SPACING_NONE };
+extern struct sim_readings RD;
+/* Applies one --reading argument ("name=value[,...]" or "alt") for the model. */
+bool sim_reading_apply(enum sim_model m, const char *arg);
 
 /* ---- hosts file (hosts.c) ---- */
 #define SIM_MAX_HOSTS 256
@@ -147,10 +170,25 @@ struct sim {
 	bool rebooting;
 	ev_timer reboot_timer;
 	long drop_urc;
+	/* reply faults (serial.c): late, dup, stray; wrong-link (link.c) */
+	bool late_pending;      /* control "late": the next command's answer */
+	long late_ms;
+	bool late_cmd;          /* the running command's first answer will be held */
+	bool late_hold;         /* an answer is held: input processing waits */
+	bool late_end;          /* the held answer ends its command */
+	struct sim_buf lateq;
+	struct sim_buf lateafter; /* other output while an answer is held */
+	ev_timer late_timer;
+	long dup;               /* the next n complete answers are written twice */
+	struct sim_buf stray;   /* lines waiting for a point between commands */
+	long wrong_link;        /* the next n data reads answer for another link */
 
 	/* stats */
 	uint64_t bytes_in, bytes_out;
 	uint64_t errors;
+	uint64_t payload_bytes;            /* line bytes taken as send data */
+	uint64_t payload_link[SIM_LINKS];  /* the same per link */
+	uint64_t log_dropped;   /* command lines beyond the stats log's bound */
 	struct sim_buf cmdlog;  /* command lines, NUL separated */
 	struct sim_cmdcount { char name[24]; unsigned long n; } counts[128];
 	int ncounts;
@@ -165,12 +203,25 @@ extern struct sim S;
 bool sim_serial_open(void);
 bool sim_cmdlog_open(const char *path);
 void sim_serial_close(void);
+/* Output to the client (behind a held late answer, if any). */
 void sim_out(const void *p, size_t n);
+/* Output now, whatever is held (control "garbage"). */
+void sim_out_now(const void *p, size_t n);
 void sim_outs(const char *s);
 void sim_urc(const void *p, size_t n, bool droppable);
 void sim_urcs(const char *s, bool droppable);
 void sim_cmd_begin(void);
 void sim_cmd_end(void);
+/* A command's answer (its last part, after any data phase) and its end; the
+ * reply faults apply here: late holds it, dup writes it twice. */
+void sim_cmd_finish(const void *p, size_t n);
+/* A send's prompt: the command's first answer when it has one (late). */
+void sim_prompt(const char *p);
+/* Input may be consumed now (not busy, stalled, rebooting or held late). */
+bool sim_feed_ok(void);
+void sim_stray_try(void);
+void sim_faults_clear(void);
+void sim_count_payload(const struct sim_link *l, size_t n);
 void sim_kick(void);
 void sim_serial_pump(void);
 void sim_record_command(const char *line, size_t n);
@@ -188,6 +239,10 @@ size_t sim_link_read(struct sim_link *l, void *p, size_t max);
 void sim_link_discard_rx(struct sim_link *l);
 void sim_link_remote_close(struct sim_link *l);
 bool sim_link_acks(struct sim_link *l, uint64_t *acked);
+/* The link a data read of `asked` is answered from and the id its header
+ * names: `asked` itself, unless control "wrong-link" is pending (links
+ * 0..nlinks-1 are the candidates). */
+struct sim_link *sim_read_link(struct sim_link *asked, int nlinks, int *hdr_id);
 typedef void (*sim_delay_fn)(struct sim_link *l, const void *data, size_t n);
 /* Runs fn after sec seconds unless l (if given) was closed or reopened. */
 void sim_delay(double sec, sim_delay_fn fn, struct sim_link *l, const void *data, size_t n);

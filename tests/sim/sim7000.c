@@ -53,7 +53,8 @@ const char *s7_pfx(const struct sim_link *l)
 	static char b[8];
 	if (!s7.mux)
 		return "";
-	snprintf(b, sizeof b, "%d, ", l->id);
+	/* app note "0, CLOSE OK"; the manual writes "<n>,CLOSE OK" */
+	snprintf(b, sizeof b, RD.linkresult ? "%d," : "%d, ", l->id);
 	return b;
 }
 
@@ -108,7 +109,7 @@ void s7_check_closed(struct sim_link *l)
 
 static void push_data(struct sim_link *l)
 {
-	while (l->rx.len && S.out.len + S.urcq.len < PUSH_OUT_LIMIT) {
+	while (l->rx.len && S.out.len + S.urcq.len + S.lateafter.len < PUSH_OUT_LIMIT) {
 		unsigned char tmp[MAX_SEND];
 		if (s7.cipmode && !s7.mux) {
 			if (s7.in != IN_TRANS)
@@ -231,7 +232,7 @@ static void prompt_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop, (void)w, (void)revents;
 	if (s7.sprt == 1)
-		sim_outs(AT.v1 ? "\r\n> " : "> ");
+		sim_prompt(AT.v1 ? "\r\n> " : "> ");
 	s7.in = IN_DATA;
 	S.busy = false;
 	sim_kick();
@@ -320,10 +321,12 @@ static void send_complete(bool cancel)
 	}
 	if (s7.qsend) {
 		sim_link_send(l, s7.send.data, s7.send.len, false);
+		/* app note "DATA ACCEPT:0,10"; the manual "DATA ACCEPT: <n>,<length>" */
+		const char *da = RD.dataaccept ? "DATA ACCEPT: " : "DATA ACCEPT:";
 		if (s7.mux)
-			snprintf(t, sizeof t, "DATA ACCEPT:%d,%zu", l->id, s7.send.len);
+			snprintf(t, sizeof t, "%s%d,%zu", da, l->id, s7.send.len);
 		else
-			snprintf(t, sizeof t, "DATA ACCEPT:%zu", s7.send.len);
+			snprintf(t, sizeof t, "%s%zu", da, s7.send.len);
 		at_final(t);
 		at_finish();
 		return;
@@ -341,6 +344,7 @@ static void feed_data(void)
 			size_t want = s7.send_len - s7.send.len;
 			size_t n = S.in.len < want ? S.in.len : want;
 			sim_buf_add(&s7.send, S.in.data, n);
+			sim_count_payload(s7.send_link, n);
 			if (AT.echo)
 				sim_out(S.in.data, n);
 			sim_buf_consume(&S.in, n);
@@ -355,6 +359,7 @@ static void feed_data(void)
 		} else if (b == 0x1b) {
 			send_complete(true);
 		} else {
+			sim_count_payload(s7.send_link, 1);
 			if (AT.echo)
 				sim_out(&b, 1);
 			if (s7.send.len <= MAX_SEND)
@@ -566,7 +571,7 @@ static void dispatch(const char *line, size_t n)
 /* ---- model glue ---- */
 static void feed(void)
 {
-	while (!S.busy && !S.stalled && !S.rebooting && S.in.len) {
+	while (sim_feed_ok() && S.in.len) {
 		size_t before = S.in.len;
 		enum inmode m = s7.in;
 		if (sim_ppp_online()) {

@@ -110,12 +110,14 @@ void s7_cifsrex(const struct at_cmd *c)
 static void status_line(const struct sim_link *l, bool plus)
 {
 	char t[400];
+	/* app note 3.1 pads the state once: " CLOSED ", " CONNECTED " */
+	const char *pad = RD.cipstatus ? " " : "";
 	if (l->state == LINK_INITIAL)
 		snprintf(t, sizeof t, "%s%d,,\"\",\"\",\"\",\"INITIAL\"", plus ? "+CIPSTATUS: " : "C: ", l->id);
 	else
-		snprintf(t, sizeof t, "%s%d,0,\"%s\",\"%s\",\"%u\",\"%s\"", plus ? "+CIPSTATUS: " : "C: ",
+		snprintf(t, sizeof t, "%s%d,0,\"%s\",\"%s\",\"%u\",\"%s%s%s\"", plus ? "+CIPSTATUS: " : "C: ",
 			 l->id, l->udp ? "UDP" : "TCP", inet_ntoa(l->peer.sin_addr),
-			 ntohs(l->peer.sin_port), link_state_name(l));
+			 ntohs(l->peer.sin_port), pad, link_state_name(l), pad);
 	if (plus) {
 		at_info("%s", t);
 	} else {
@@ -242,7 +244,9 @@ void s7_cipack(const struct at_cmd *c)
 	}
 	uint64_t acked;
 	sim_link_acks(l, &acked);
-	at_info("+CIPACK: %llu,%llu,%llu", (unsigned long long)l->tx_total,
+	/* manual "+CIPACK: 3,3,0"; app note 6.5 also "+CIPACK: 3, 3, 0" */
+	at_info(RD.cipack ? "+CIPACK: %llu, %llu, %llu" : "+CIPACK: %llu,%llu,%llu",
+		(unsigned long long)l->tx_total,
 		(unsigned long long)acked, (unsigned long long)(l->tx_total - acked));
 	at_ok();
 }
@@ -360,19 +364,29 @@ void s7_ciprxget(const struct at_cmd *c)
 		at_ok();
 		return;
 	}
+	struct sim_link *src = l;
+	int hid = (int)n;
+	if (s7.mux)
+		src = sim_read_link(l, SIM_LINKS, &hid);
+	if (s7.mux)
+		snprintf(idp, sizeof idp, "%d,", hid);
 	unsigned char tmp[1460];
-	size_t got = sim_link_read(l, tmp, (size_t)len);
-	if (l->rx.len == 0)
-		l->notified = false;
-	at_info("+CIPRXGET: %ld,%s%zu,%zu%s%s", mode, idp, got, l->rx.len, s7.srip ? "," : "",
-		s7.srip ? s7_peer(l) : "");
+	size_t got = sim_link_read(src, tmp, (size_t)len);
+	if (src->rx.len == 0)
+		src->notified = false;
+	/* app note 7.2: "2,<delivered>,<still buffered>"; the manual's
+	 * parameters: "2,<reqlength>,<cnflength>" = requested, delivered */
+	size_t first = RD.ciprxget ? (size_t)len : got;
+	size_t second = RD.ciprxget ? got : src->rx.len;
+	at_info("+CIPRXGET: %ld,%s%zu,%zu%s%s", mode, idp, first, second, s7.srip ? "," : "",
+		s7.srip ? s7_peer(src) : "");
 	/* at_info ends with CR LF: the payload follows it directly */
 	if (mode == 2)
 		at_raw(tmp, got);
 	else
 		hex(tmp, got);
 	at_ok();
-	s7_check_closed(l);
+	s7_check_closed(src);
 }
 
 static void dns_result(struct sim_link *l, const void *p, size_t n)
@@ -386,7 +400,8 @@ static void dns_result(struct sim_link *l, const void *p, size_t n)
 	struct in_addr a[2];
 	int k = sim_hosts_lookup(name, a, 2);
 	if (k == 0) {
-		at_urc(true, "+CDNSGIP: 0,8");
+		/* app note "+CDNSGIP: 0,8"; the manual "+CDNSGIP:0,<dns error code>" */
+		at_urc(true, RD.cdnsgip ? "+CDNSGIP:0,8" : "+CDNSGIP: 0,8");
 		return;
 	}
 	char ip1[16], ip2[16];
@@ -571,8 +586,10 @@ void s7_cipping(const struct at_cmd *c)
 	bool known = sim_hosts_lookup(c->a[0].s, a, 1) == 1 && sim_hosts_known_addr(a[0]);
 	for (long i = 1; i <= count; i++) {
 		if (known)
+			/* <replyTime>: "in ms" says the manual, but a timeout is
+			 * 600, its <timeout> unit (100 ms): both readings */
 			at_info("+CIPPING: %ld,\"%s\",%ld,%d", i, inet_ntoa(a[0]),
-				S.o.latency_ms * 2 / 100, 64);
+				RD.cipping ? S.o.latency_ms * 2 : S.o.latency_ms * 2 / 100, 64);
 		else
 			at_info("+CIPPING: %ld,\"%s\",600,255", i,
 				sim_hosts_lookup(c->a[0].s, a, 1) ? inet_ntoa(a[0]) : c->a[0].s);

@@ -8,7 +8,8 @@ from simharness import TcpServer, recv_exact, free_port, run, Fail
 
 def test(make):
     srv = TcpServer()
-    s = make("--model", "n11v2", hosts="127.0.0.1 neowayjsr.oicp.net\n")
+    s = make("--model", "n11v2", "--ping-interval-ms", "20",
+             hosts="127.0.0.1 neowayjsr.oicp.net\n")
 
     def t(cmd, reply):
         s.send(cmd + "\r")

@@ -48,6 +48,7 @@ void sim_trans_stop(void)
 	T.plus = 0;
 	if (T.init)
 		ev_timer_stop(S.loop, &T.guard);
+	sim_kick(); /* command mode again: a pending stray line may go out */
 }
 
 bool sim_trans_online(void)
