@@ -458,7 +458,9 @@ void hooks_stop(void)
 	/* The down phase may take a while; not longer than systemd's
 	 * TimeoutStopSec (20 s) leaves room for. */
 	for (int i = 0; i < 150; i++) {
-		if (waitpid(H.pid, NULL, WNOHANG) == H.pid) {
+		pid_t r = waitpid(H.pid, NULL, WNOHANG);
+
+		if (r == H.pid || (r < 0 && errno == ECHILD)) {
 			H.pid = -1;
 			return;
 		}
