@@ -315,7 +315,6 @@ static void sync_begin(struct at_chan *c, bool guard)
 	if (c->sync == SYNC_NONE)
 		c->sync_rounds = 0;
 	c->sync_wanted = false;
-	c->trail_ok = false;
 	ev_timer_stop(c->loop, &c->trail_timer);
 	if (!guard) {
 		sync_echo_on(c);
@@ -408,6 +407,11 @@ static void stray(struct at_chan *c, const char *line)
 /* A line while the sync check runs. */
 static void sync_line(struct at_chan *c, const char *line)
 {
+	if (c->trail_ok && !strcmp(line, "OK")) {
+		c->trail_ok = false; /* the last command's, before the check began */
+		return;
+	}
+	c->trail_ok = false;
 	switch (c->sync) {
 	case SYNC_ECHO_ON:
 		if (!strcmp(line, "ATE1")) {

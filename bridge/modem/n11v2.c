@@ -70,10 +70,12 @@ struct n11v2 {
 		int req;
 		uint32_t ip;
 		unsigned timeout_ms;
+		ev_tstamp deadline;
 	} pingq[N11V2_QUERY_QUEUE];
+	uint32_t ping_ip, ping_run; /* the run on the line: its address, its tag */
+	ev_timer ping_deadline;
 	size_t n_dnsq, n_pingq;
-	bool dns_busy, ping_busy, ping_ok;
-	unsigned ping_rtt;
+	bool dns_busy, ping_busy;
 	uint32_t dns_ips[MODEM_RESOLVE_MAX];
 	size_t dns_n;
 	ev_timer dns_timer, ping_timer;
@@ -359,13 +361,14 @@ static void on_ack_line(void *ctx, const struct at_cmd *cmd, const char *line)
 
 static void on_ack_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
 {
-	(void)final_line;
 	struct modem *m = ctx;
 	struct n11v2_link *l = tag_link(m, cmd->tag);
 	if (!l)
 		return;
 	l->busy = false;
-	if (res != AT_RES_OK)
+	if (res == AT_RES_OK)
+		on_ack_line(ctx, cmd, final_line); /* the "+TCPACK:" line ended it */
+	else
 		l->ack_blocked = false, l->inflight = 0;
 	if (l->ack_blocked)
 		ev_timer_start(m->loop, &N(m)->wait_timer);
@@ -469,6 +472,7 @@ static void on_close_done(void *ctx, const struct at_cmd *cmd, enum at_result re
 		l->reclaimed = true;
 		l->close_wanted = false;
 		l->silent_close = false;
+		l->lost = false;
 		l->state = NL_CONNECTING;
 		if (!issue_setup(m, l))
 			link_connect_failed(l);
@@ -612,7 +616,6 @@ static bool issue_ack_query(struct modem *m, struct n11v2_link *l)
 	l->ack_query_due = false;
 	cmd.final = ack_final;
 	cmd.flags = AT_F_STRICT | AT_F_TRAIL_OK;
-	cmd.line = on_ack_line;
 	cmd.done = on_ack_done;
 	return issue(m, l, &cmd);
 }
@@ -952,41 +955,63 @@ static int n11v2_resolve(struct modem *m, const char *name)
 	return req;
 }
 
-static void ping_finish(struct modem *m)
+/* AT+PING (manual 24.4) answers OK at once; its requests then go out
+ * continuously and each reply comes on its own line ("Reply from <ip>: ...
+ * time = <t>(ms) ...", or "Request timed out."), the run ending with "Ping
+ * statistics for <ip>" and "Packets: ...". The manual offers no shorter run.
+ * Each reply answers the oldest waiting echo for that address at once, so
+ * echoes that arrive during a run ride on its replies; a request whose own
+ * deadline passes fails alone. A new run starts once the last one ended. */
+
+static void ping_answer(struct modem *m, size_t i, bool ok, unsigned rtt)
 {
 	struct n11v2 *s = N(m);
-	if (!s->ping_busy || s->n_pingq == 0)
-		return;
-	int req = s->pingq[0].req;
-	bool ok = s->ping_ok;
-	unsigned rtt = s->ping_rtt;
-	memmove(s->pingq, s->pingq + 1, (s->n_pingq - 1) * sizeof(s->pingq[0]));
+	int req = s->pingq[i].req;
+	memmove(s->pingq + i, s->pingq + i + 1, (s->n_pingq - i - 1) * sizeof(s->pingq[0]));
 	s->n_pingq--;
-	s->ping_busy = false;
-	ev_timer_stop(m->loop, &s->ping_timer);
-	ping_next(m);
 	if (m->ev.ping_reply)
 		m->ev.ping_reply(m->ctx, req, ok, ok ? rtt : 0);
 }
 
-/* "Reply from <ip>: bytes= 36 time = <t>(ms), TTL = <ttl>" per reply, then
- * "Ping statistics ..." and "Packets: ..." to end it. */
+/* The run ended (or was given up): what it could answer has been answered. */
+static void ping_run_over(struct modem *m)
+{
+	struct n11v2 *s = N(m);
+	s->ping_busy = false;
+	ev_timer_stop(m->loop, &s->ping_timer);
+	ping_next(m);
+}
+
 static void on_ping_reply_urc(void *ctx, const char *line)
 {
 	struct modem *m = ctx;
 	struct n11v2 *s = N(m);
 	const char *t = strstr(line, "time");
-	unsigned rtt;
-	if (!s->ping_busy || s->ping_ok || !t || sscanf(t, "time = %u", &rtt) != 1)
+	unsigned rtt = 0;
+	if (!s->ping_busy)
 		return;
-	s->ping_ok = true;
-	s->ping_rtt = rtt;
+	if (t)
+		sscanf(t, "time = %u", &rtt);
+	for (size_t i = 0; i < s->n_pingq; i++) {
+		if (s->pingq[i].ip == s->ping_ip) {
+			ping_answer(m, i, true, rtt);
+			return;
+		}
+	}
 }
 
 static void on_ping_end_urc(void *ctx, const char *line)
 {
 	(void)line;
-	ping_finish(ctx);
+	struct modem *m = ctx;
+	if (N(m)->ping_busy)
+		ping_run_over(m);
+}
+
+static void on_ping_misc_urc(void *ctx, const char *line)
+{
+	(void)ctx;
+	(void)line; /* "Request timed out.", "Ping statistics for ...": part of a run */
 }
 
 static void on_ping_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
@@ -994,15 +1019,48 @@ static void on_ping_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	(void)final_line;
 	struct modem *m = ctx;
 	struct n11v2 *s = N(m);
-	if (s->ping_busy && s->n_pingq && (uint32_t)s->pingq[0].req == cmd->tag && res != AT_RES_OK)
-		ping_finish(m);
+	if (!s->ping_busy || cmd->tag != s->ping_run || res == AT_RES_OK)
+		return;
+	/* refused: every echo for this address fails now */
+	for (size_t i = 0; i < s->n_pingq;) {
+		if (s->pingq[i].ip == s->ping_ip)
+			ping_answer(m, i, false, 0);
+		else
+			i++;
+	}
+	ping_run_over(m);
 }
 
+/* A run that never ended (lost lines): the line is free again after this. */
 static void on_ping_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	ping_finish(w->data);
+	ping_run_over(w->data);
+}
+
+/* Each request's own deadline. */
+static void on_ping_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct modem *m = w->data;
+	struct n11v2 *s = N(m);
+	ev_tstamp now = ev_now(loop);
+	for (size_t i = 0; i < s->n_pingq;) {
+		if (s->pingq[i].deadline <= now)
+			ping_answer(m, i, false, 0);
+		else
+			i++;
+	}
+	ev_tstamp next = 0;
+	for (size_t i = 0; i < s->n_pingq; i++)
+		if (!next || s->pingq[i].deadline < next)
+			next = s->pingq[i].deadline;
+	if (next) {
+		ev_timer_set(&s->ping_deadline, next - now, 0.);
+		ev_timer_start(loop, &s->ping_deadline);
+	}
 }
 
 static void ping_next(struct modem *m)
@@ -1011,25 +1069,26 @@ static void ping_next(struct modem *m)
 	if (s->ping_busy || s->n_pingq == 0 || !m->up)
 		return;
 	struct at_cmd cmd = { 0 };
-	s->ping_busy = true;
-	s->ping_ok = false;
 	if (!at_cmd_format(cmd.text, sizeof(cmd.text), "AT+PING=%a", s->pingq[0].ip)) {
-		ping_finish(m);
+		ping_answer(m, 0, false, 0);
+		ping_next(m);
 		return;
 	}
+	s->ping_busy = true;
+	s->ping_ip = s->pingq[0].ip;
+	s->ping_run = (uint32_t)s->pingq[0].req;
 	cmd.timeout_ms = m->cfg.cmd_timeout_ms;
 	cmd.done = on_ping_done;
 	cmd.ctx = m;
-	cmd.tag = (uint32_t)s->pingq[0].req;
+	cmd.tag = s->ping_run;
 	if (!at_chan_submit(m->chan, &cmd)) {
-		ping_finish(m);
+		s->ping_busy = false;
+		ping_answer(m, 0, false, 0);
 		return;
 	}
-	/* The module sends its own four echoes and takes its own time; we
-	 * report the first reply, and give up after four times the caller's
-	 * timeout (at most 20 s). */
-	double t = s->pingq[0].timeout_ms / 1000.0 * 4 + 2;
-	ev_timer_set(&s->ping_timer, t < N11V2_PING_TIMEOUT ? t : N11V2_PING_TIMEOUT, 0.);
+	/* four or five requests about a second apart, each waiting up to its
+	 * own timeout: the run is over by then whatever the lines say */
+	ev_timer_set(&s->ping_timer, N11V2_PING_TIMEOUT, 0.);
 	ev_timer_start(m->loop, &s->ping_timer);
 }
 
@@ -1039,10 +1098,18 @@ static int n11v2_ping(struct modem *m, uint32_t ip, unsigned timeout_ms)
 	if (s->n_pingq >= N11V2_QUERY_QUEUE)
 		return -1;
 	int req = modem_next_req(m);
+	ev_tstamp deadline = ev_now(m->loop) + (timeout_ms ? timeout_ms : 1000) / 1000.0;
 	s->pingq[s->n_pingq].req = req;
 	s->pingq[s->n_pingq].ip = ip;
 	s->pingq[s->n_pingq].timeout_ms = timeout_ms;
+	s->pingq[s->n_pingq].deadline = deadline;
 	s->n_pingq++;
+	if (!ev_is_active(&s->ping_deadline) || ev_timer_remaining(m->loop, &s->ping_deadline) >
+	                                                 deadline - ev_now(m->loop)) {
+		ev_timer_stop(m->loop, &s->ping_deadline);
+		ev_timer_set(&s->ping_deadline, deadline - ev_now(m->loop), 0.);
+		ev_timer_start(m->loop, &s->ping_deadline);
+	}
 	ping_next(m);
 	return req;
 }
@@ -1055,11 +1122,11 @@ static void queries_fail_all(struct modem *m)
 		s->dns_busy = true;
 		dns_finish(m, false);
 	}
-	while (s->n_pingq) {
-		s->ping_busy = true;
-		s->ping_ok = false;
-		ping_finish(m);
-	}
+	while (s->n_pingq)
+		ping_answer(m, 0, false, 0);
+	s->ping_busy = false;
+	ev_timer_stop(m->loop, &s->ping_timer);
+	ev_timer_stop(m->loop, &s->ping_deadline);
 }
 
 /* ---- parser hooks ---- */
@@ -1233,8 +1300,8 @@ static void link_down_all(struct modem *m)
 		enum n11v2_link_state st = l->state;
 		bool reported = l->connect_reported, silent = l->silent_close;
 		link_reset(l);
-		if (st == NL_CONNECTING && !reported && m->ev.connected)
-			m->ev.connected(m->ctx, i, false);
+		if (st != NL_FREE && !reported && m->ev.connected)
+			m->ev.connected(m->ctx, i, false); /* also a connect being retried */
 		else if (st != NL_FREE && st != NL_CONNECTING && !silent && m->ev.closed)
 			m->ev.closed(m->ctx, i, true); /* cut off: never a clean end */
 	}
@@ -1415,6 +1482,8 @@ static bool n11v2_create(struct modem *m)
 	ev_timer_init(&s->hold_timer, on_hold_timer, 0., 0.);
 	ev_timer_init(&s->dns_timer, on_dns_timeout, 0., 0.);
 	ev_timer_init(&s->ping_timer, on_ping_timeout, 0., 0.);
+	ev_timer_init(&s->ping_deadline, on_ping_deadline, 0., 0.);
+	s->ping_deadline.data = m;
 	s->retry_timer.data = s->poll_timer.data = s->wait_timer.data = m;
 	s->hold_timer.data = s->dns_timer.data = s->ping_timer.data = m;
 	return true;
@@ -1433,6 +1502,7 @@ static void n11v2_destroy(struct modem *m)
 	ev_timer_stop(m->loop, &s->hold_timer);
 	ev_timer_stop(m->loop, &s->dns_timer);
 	ev_timer_stop(m->loop, &s->ping_timer);
+	ev_timer_stop(m->loop, &s->ping_deadline);
 	free(s);
 	m->d = NULL;
 }
@@ -1449,6 +1519,8 @@ static void n11v2_attach(struct modem *m)
 	at_chan_on_urc(m->chan, "+DNS:", on_dns_urc, NULL, m);
 	at_chan_on_urc(m->chan, "Reply from ", on_ping_reply_urc, NULL, m);
 	at_chan_on_urc(m->chan, "Packets:", on_ping_end_urc, NULL, m);
+	at_chan_on_urc(m->chan, "Request timed out", on_ping_misc_urc, NULL, m);
+	at_chan_on_urc(m->chan, "Ping statistics", on_ping_misc_urc, NULL, m);
 	m->script = at_script_run_new(m->loop, m->chan, on_bringup_done, m);
 }
 

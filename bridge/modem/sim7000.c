@@ -376,6 +376,7 @@ static void on_close_done(void *ctx, const struct at_cmd *cmd, enum at_result re
 		l->reclaimed = true;
 		l->close_wanted = false;
 		l->silent_close = false;
+		l->lost = false;
 		l->state = LINK_CONNECTING;
 		if (!issue_start(m, l))
 			link_connect_failed(l);

@@ -142,8 +142,8 @@ void sim7000_link_down_all(struct modem *m)
 		bool reported = l->connect_reported;
 		bool silent = l->silent_close;
 		sim7000_link_reset(l);
-		if (st == LINK_CONNECTING && !reported && m->ev.connected)
-			m->ev.connected(m->ctx, i, false);
+		if (st != LINK_FREE && !reported && m->ev.connected)
+			m->ev.connected(m->ctx, i, false); /* also a connect being retried */
 		else if (st != LINK_FREE && st != LINK_CONNECTING && !silent && m->ev.closed)
 			m->ev.closed(m->ctx, i, true); /* cut off: never a clean end */
 	}

@@ -248,19 +248,28 @@ dns)
 	[ "$a" = $SRV_ADDR ] || fail "dig answered '$a' with the link idle"
 	pass "name resolved while no link is open"
 	e2e_file big 1048576
-	in_cli curl -sS --max-time 60 -o /dev/null "$url/big" 2>/dev/null &
+	# ip netns exec execs curl: $! is curl itself, so the kill below ends it
+	ip netns exec "$NS_CLI" curl -sS --max-time 60 -o /dev/null "$url/big" 2>/dev/null &
 	pc=$!
 	for _ in $(seq 100); do [ "$(opens)" -ge 1 ] && break; sleep 0.1; done
 	sleep 1
-	start=$(date +%s%N)
-	out=$(in_cli dig +time=5 +tries=1 @$NS_ADDR other.example.test A)
-	ms=$(( ($(date +%s%N) - start) / 1000000 ))
-	echo "$out" | grep -q "status: SERVFAIL" || fail "dig in data mode: $out"
-	[ $ms -lt 2000 ] || fail "SERVFAIL took $ms ms"
-	pass "dig while the link is in data mode: SERVFAIL in $ms ms"
+	# A cached name is answered at once, with the line in data mode.
 	a=$(in_cli dig +time=5 +tries=1 +short @$NS_ADDR www.example.test A)
 	[ "$a" = $SRV_ADDR ] || fail "cached name not answered in data mode: '$a'"
 	pass "cached name answered in data mode"
+	# A new name waits for the line (no command can go out in data mode)
+	# and is answered once the link gives it back, not refused at once.
+	in_cli dig +time=9 +tries=1 +short @$NS_ADDR other.example.test A >"$WORK"/dig.out 2>&1 &
+	pd=$!
+	sleep 1
+	! grep -q "other.example.test" "$WORK"/sim-commands.log || fail "a resolve went out in data mode"
+	kill $pc 2>/dev/null
+	wait $pc 2>/dev/null || true
+	start=$(date +%s%N)
+	wait $pd || fail "dig after the link was given back: $(cat "$WORK"/dig.out)"
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	[ "$(cat "$WORK"/dig.out)" = $SRV_ADDR2 ] || fail "dig that waited for the line: $(cat "$WORK"/dig.out)"
+	pass "a name asked in data mode answered once the line was free ($ms ms after the client left)"
 	kill $pc 2>/dev/null
 	wait $pc 2>/dev/null || true
 	;;

@@ -302,6 +302,20 @@ static void handle(struct fake *f, const char *cmd)
 	} else if (!strcmp(cmd, "ATE0")) {
 		f->echo = false;
 		putline(f, "OK");
+	} else if (!strcmp(cmd, "ATE1")) {
+		f->echo = true;
+		putline(f, "OK");
+	} else if (!strncmp(cmd, "AT+CIPSTATUS=", 13)) {
+		/* manual 8.2.13: the state of one link */
+		int n = atoi(cmd + 13);
+		if (n < 0 || n >= LINKS) {
+			putline(f, "ERROR");
+		} else {
+			const struct flink *l = &f->links[n];
+			putf(f, "+CIPSTATUS: %d,0,\"TCP\",\"127.0.0.1\",\"7\",\"%s\"", n,
+			     l->open && !l->close_after_drain ? "CONNECTED" : l->open ? "REMOTE CLOSING" : "CLOSED");
+			putline(f, "OK");
+		}
 	} else if (!strcmp(cmd, "AT+CPIN?")) {
 		if (f->o.urc_inside_replies)
 			putline(f, "+CIPRXGET: 1,7");
