@@ -2,7 +2,7 @@
 # End-to-end operation: atbridgectl against a running bridge, the metrics
 # file, secrets kept out of logs and status, SIGHUP, a clean SIGTERM, the
 # systemd notification protocol, --netns and --check-config.
-# Usage: ops.sh CASE   (control | sigterm | netns | notify | checkconfig)
+# Usage: ops.sh CASE   (control | sigterm | netns | notify | checkconfig | stuck)
 . "$(dirname "$0")"/lib.sh
 
 case_=${1:?case}
@@ -244,6 +244,36 @@ with open(sys.argv[2], "a", buffering=1) as f:
 	sleep 0.2
 	grep -q "STOPPING=1" "$WORK"/notify.log || fail "no STOPPING=1"
 	pass "sd_notify: STATUS=, READY=1 on data link up, WATCHDOG=1, STOPPING=1; journald priorities"
+	;;
+stuck)
+	# A flow that cannot make progress is visible at the default log level:
+	# a transparent link held by a slow download, a second connection
+	# queued behind it for more than 20 s.
+	e2e_netns
+	e2e_httpd
+	e2e_file big 2000000
+	ip netns exec "$NS_CLI" "$ATBRIDGE" --sim --sim-path "$ATBRIDGE_SIM" --sim-netns "$NS_SRV" \
+		--sim-arg "--hosts=$WORK/hosts" --sim-arg "--model=$ATB_MODEL" --control-socket "$SOCK" \
+		--link transparent --queue-wait-ms 40000 >"$WORK"/bridge.log 2>&1 &
+	BRIDGE_PID=$!
+	for _ in $(seq 300); do grep -q "data link up" "$WORK"/bridge.log && break; sleep 0.1; done
+	grep -q "data link up" "$WORK"/bridge.log || fail "no data link"
+	in_cli curl -sS --limit-rate 20k --max-time 60 -o /dev/null "http://$SRV_ADDR/big" &
+	c1=$!
+	for _ in $(seq 50); do ctl flows | grep -q " open " && break; sleep 0.1; done
+	in_cli curl -sS --max-time 60 -o /dev/null "http://$SRV_ADDR/big" &
+	c2=$!
+	line=
+	for _ in $(seq 350); do
+		line=$(grep "waiting more than 20 s for the module" "$WORK"/bridge.log) && break
+		sleep 0.1
+	done
+	kill $c1 $c2 2>/dev/null
+	wait $c1 $c2 2>/dev/null
+	[ -n "$line" ] || fail "a flow queued for more than 20 s was not logged at the default level"
+	echo "$line"
+	echo "$line" | grep -q "1 flow waiting .* -> $SRV_ADDR:80 queued for 2[0-9] s" || fail "the line does not name the flow: $line"
+	pass "a flow that makes no progress is logged at the default level"
 	;;
 checkconfig)
 	printf '[interface]\nmtu = 1400\n' >"$WORK"/good.conf
