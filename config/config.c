@@ -23,7 +23,7 @@ void config_defaults(struct atb_config *c)
 	c->baud = 115200;
 	c->model = ATB_MODEL_AUTO;
 	strcpy(c->apn, "internet");
-	c->cmd_timeout_ms = 5000;
+	c->cmd_timeout_ms = 12000;
 	c->poll_interval_ms = 2000;
 	c->max_inflight = 8192;
 	c->guard_ms = 1000;
@@ -381,7 +381,7 @@ void config_usage(FILE *out)
 	"  --user NAME            APN user name (default empty)\n"
 	"  --password TEXT        APN password (default empty; never logged)\n"
 	"  --pin DIGITS           SIM PIN, 4 to 8 digits (default none; never logged)\n"
-	"  --cmd-timeout-ms N     default AT command timeout (default 5000)\n"
+	"  --cmd-timeout-ms N     default AT command timeout (default 12000)\n"
 	"  --poll-interval-ms N   safety poll of quiet links (default 2000)\n"
 	"  --max-inflight N       bytes per link sent but not acknowledged (default 8192)\n"
 	"  --link MODE            multi | transparent: one flow at a time in data mode\n"

@@ -546,6 +546,14 @@ static void start_next(struct at_chan *c)
 	if (c->in_flight || c->dead || c->sync != SYNC_NONE)
 		return;
 	if (c->sync_wanted && c->resync_on) {
+		/* ATE1's answer is a bare OK: not while one is still owed */
+		if (c->trail_ok) {
+			if (!ev_is_active(&c->trail_timer)) {
+				ev_timer_set(&c->trail_timer, AT_TRAIL_OK_MS / 1000.0, 0.);
+				ev_timer_start(c->loop, &c->trail_timer);
+			}
+			return;
+		}
 		sync_begin(c, false);
 		return;
 	}

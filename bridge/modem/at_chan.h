@@ -107,7 +107,7 @@ struct at_chan_hooks {
  * counts as stalled. */
 #define AT_SYNC_GUARD_MS 300
 #define AT_SYNC_GUARD_MAX_MS 3000
-#define AT_SYNC_STEP_MS 2000
+#define AT_SYNC_STEP_MS 1000
 #define AT_SYNC_ROUNDS 3
 /* A bare OK owed by an AT_F_TRAIL_OK command is waited for this long
  * before a command whose own answer may be a bare OK is written. */

@@ -153,6 +153,15 @@ static void link_fail(struct n11v2_link *l, const char *why)
 		fprintf(stderr, "atbridge: n11v2 link %d: %s; resetting its flow\n", l->id, why);
 	l->lost = true;
 	l->fin_check = l->fin_sync = false;
+	/* The client hears of it now (RST), not when the module has closed
+	 * the link, which may take a sync check after a stall; the id stays
+	 * taken until the module's close is answered. */
+	if (!l->silent_close && l->connect_reported) {
+		struct modem *m = l->m;
+		l->silent_close = true;
+		if (m->ev.closed)
+			m->ev.closed(m->ctx, l->id, true);
+	}
 	if (l->state != NL_CLOSING || !l->close_wanted)
 		start_close(l);
 }

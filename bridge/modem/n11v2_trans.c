@@ -144,8 +144,12 @@ static enum trans_dns resolve_line(const char *line, uint32_t *ips, size_t *n)
 static enum at_final close_final(const struct at_cmd *cmd, const char *line)
 {
 	(void)cmd;
-	/* "+TRANSCLOSE: 0,OK" then OK: the OK ends it */
-	return after_tag(line, "+TRANSCLOSE") && strstr(line, "ERROR") ? AT_FINAL_ERROR : AT_NOT_FINAL;
+	/* "+TRANSCLOSE: 0,OK" ends it; the format line has an OK after it, the
+	 * examples none: an OK that follows is its own (AT_F_TRAIL_OK). */
+	const char *rest = after_tag(line, "+TRANSCLOSE");
+	if (!rest)
+		return AT_NOT_FINAL;
+	return strstr(rest, "ERROR") ? AT_FINAL_ERROR : strstr(rest, "OK") ? AT_FINAL_OK : AT_NOT_FINAL;
 }
 
 static const struct trans_model model = {

@@ -8,6 +8,7 @@
  * bring-up) go through the channel's queue.
  */
 #include <ev.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,15 @@ void sim7000_link_fail(struct sim7000_link *l, const char *why)
 		fprintf(stderr, "atbridge: sim7000 link %d: %s; resetting its flow\n", l->id, why);
 	l->lost = true;
 	l->fin_check = l->fin_sync = false;
+	/* The client hears of it now (RST), not when the module has closed
+	 * the link, which may take a sync check after a stall; the id stays
+	 * taken until the module's close is answered. */
+	if (!l->silent_close && l->connect_reported) {
+		struct modem *m = l->m;
+		l->silent_close = true;
+		if (m->ev.closed)
+			m->ev.closed(m->ctx, l->id, true);
+	}
 	if (l->state != LINK_CLOSING || !l->close_wanted)
 		start_close(l);
 }
@@ -117,11 +127,15 @@ static enum at_final link_final(const struct at_cmd *cmd, const char *line, cons
 static enum at_final send_final(const struct at_cmd *cmd, const char *line)
 {
 	unsigned v[2];
-	if (!strncmp(line, "DATA ACCEPT:", 12))
-		return at_parse_uints(line + 12, v, 2) && v[0] == (cmd->tag & 0xf) &&
-		                       v[1] <= cmd->data_len
+	/* "DATA ACCEPT:<n>,<len>" (app note), "DATA ACCEPT: <len>" (the
+	 * manual's single-link form, also seen with a link id elsewhere) */
+	if (!strncmp(line, "DATA ACCEPT:", 12)) {
+		if (at_parse_uints(line + 12, v, 2))
+			return v[0] == (cmd->tag & 0xf) && v[1] <= cmd->data_len ? AT_FINAL_OK : AT_NOT_FINAL;
+		return at_parse_uints(line + 12, v, 1) && !strchr(line + 12, ',') && v[0] <= cmd->data_len
 		               ? AT_FINAL_OK
 		               : AT_NOT_FINAL;
+	}
 	enum at_final f = link_final(cmd, line, "SEND OK", AT_FINAL_OK);
 	return f != AT_NOT_FINAL ? f : link_final(cmd, line, "SEND FAIL", AT_FINAL_ERROR);
 }
@@ -180,9 +194,13 @@ static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	}
 	size_t accepted = cmd->data_len;
 	unsigned v[2];
-	if (!strncmp(final_line, "DATA ACCEPT:", 12) && at_parse_uints(final_line + 12, v, 2) &&
-	    v[1] <= cmd->data_len && l->proto == MODEM_TCP)
-		accepted = v[1];
+	if (!strncmp(final_line, "DATA ACCEPT:", 12) && l->proto == MODEM_TCP) {
+		if (at_parse_uints(final_line + 12, v, 2) && v[1] <= cmd->data_len)
+			accepted = v[1];
+		else if (!strchr(final_line + 12, ',') && at_parse_uints(final_line + 12, v, 1) &&
+		         v[0] <= cmd->data_len)
+			accepted = v[0];
+	}
 	if (l->proto == MODEM_UDP && l->n_dgram > 0) {
 		memmove(l->dgram, l->dgram + 1, (l->n_dgram - 1) * sizeof(l->dgram[0]));
 		l->n_dgram--;
@@ -234,23 +252,64 @@ static void on_ack_done(void *ctx, const struct at_cmd *cmd, enum at_result res,
 		ev_timer_start(m->loop, &S(m)->ack_timer);
 }
 
+/* "+CIPRXGET: 2,<id>,<a>,<b>": how many bytes follow, and how many are
+ * left (rest_known false: the module did not say). The app note's example
+ * (AT+CIPRXGET=2,1460 answered "+CIPRXGET: 2,11,0" and 11 bytes) reads a as
+ * the bytes that follow and b as those left; the manual's format line names
+ * them <reqlength>,<cnflength>: the length asked for, then the bytes that
+ * follow. A header with a < asked or b > asked can only be the app note's;
+ * a = asked and b < asked, right after CIPRXGET=4 said fewer than asked
+ * were waiting, only the manual's. Until one of them is seen, ambiguous
+ * headers are read as the app note's example. */
+static bool rxget_header(struct sim7000 *s, const char *line, unsigned *id, size_t *len, size_t *rest,
+                         bool *rest_known)
+{
+	unsigned v[3];
+	if (strncmp(line, "+CIPRXGET: 2,", 13) || !at_parse_uints(line + 13, v, 3))
+		return false;
+	size_t asked = s->rx_req;
+	*id = v[0];
+	if (s->rxget_reading == RXGET_UNKNOWN && asked) {
+		if (v[1] < asked || v[2] > asked)
+			s->rxget_reading = RXGET_APPNOTE;
+		else if (v[2] < v[1] && s->rx_hint != SIZE_MAX)
+			/* the manual's <cnflength> is never below what was asked
+			 * while at least that much waited */
+			s->rxget_reading = s->rx_hint < asked && v[2] >= s->rx_hint ? RXGET_MANUAL
+			                                                           : RXGET_APPNOTE;
+	}
+	if (s->rxget_reading == RXGET_MANUAL) {
+		*len = v[2];
+		*rest = 0;
+		*rest_known = false;
+	} else {
+		*len = v[1];
+		*rest = v[2];
+		*rest_known = true;
+	}
+	return true;
+}
+
 static void on_read_line(void *ctx, const struct at_cmd *cmd, const char *line)
 {
 	struct modem *m = ctx;
 	struct sim7000 *s = S(m);
-	unsigned v[4];
+	unsigned v[4], id;
+	size_t len, rest;
+	bool known;
 	/* A late answer to a read that timed out names another link: its
 	 * payload must not be taken for this one. */
-	if (!strncmp(line, "+CIPRXGET: 2,", 13) && at_parse_uints(line + 13, v + 1, 3) &&
-	    v[1] == (cmd->tag & 0xf)) {
+	if (rxget_header(s, line, &id, &len, &rest, &known) && id == (cmd->tag & 0xf)) {
 		s->rx_header = true;
-		s->rx_len = v[2];
-		s->rx_remaining = v[3];
+		s->rx_len = len;
+		s->rx_remaining = rest;
+		s->rx_rest_known = known;
 	} else if (!strncmp(line, "+CIPRXGET: 4,", 13) && at_parse_uints(line + 13, v + 1, 2) &&
 	           v[1] == (cmd->tag & 0xf)) {
 		s->rx_header = true;
 		s->rx_len = 0;
 		s->rx_remaining = v[2];
+		s->rx_rest_known = true;
 	}
 }
 
@@ -326,9 +385,10 @@ static void on_read_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	}
 	if (res == AT_RES_OK && header) {
 		l->read_errors = 0;
-		l->readable = s->rx_remaining > 0;
+		l->readable = s->rx_rest_known ? s->rx_remaining > 0 : s->rx_len > 0 && s->rx_len >= s->rx_req;
 		l->avail = s->rx_remaining;
-		l->avail_known = true;
+		l->avail_known = s->rx_rest_known;
+		l->avail_by_query = s->rx_req == 0;
 		if (s->rx_len > 0 || s->rx_remaining > 0) {
 			l->poll_backoff = 0;
 			l->poll_skip = 0;
@@ -446,8 +506,15 @@ static void on_status_line(void *ctx, const struct at_cmd *cmd, const char *line
 			start--;
 	}
 	if (start && *start == '"' && (size_t)(end - start - 1) < sizeof(s->status)) {
-		memcpy(s->status, start + 1, (size_t)(end - start - 1));
-		s->status[end - start - 1] = '\0';
+		/* the state, without the padding some firmware puts inside the
+		 * quotes (" CONNECTED ") */
+		start++;
+		while (start < end && *start == ' ')
+			start++;
+		while (end > start && end[-1] == ' ')
+			end--;
+		memcpy(s->status, start, (size_t)(end - start));
+		s->status[end - start] = '\0';
 	}
 }
 
@@ -538,6 +605,7 @@ static bool issue_read(struct modem *m, struct sim7000_link *l, bool query_only)
 	S(m)->rx_header = false;
 	S(m)->rx_bad = false;
 	S(m)->rx_req = query_only ? 0 : want;
+	S(m)->rx_hint = l->avail_known && l->avail_by_query ? l->avail : SIZE_MAX;
 	cmd.final = read_final;
 	cmd.flags = AT_F_STRICT;
 	cmd.line = on_read_line;
@@ -639,6 +707,9 @@ static bool schedule_rx(struct modem *m, struct sim7000_link *l, bool full_only)
 		return false;
 	if (l->hold_len)
 		return false; /* the hold timer delivers it first */
+	if (l->readable && l->window > 0 && !(l->avail_known && l->avail_by_query) &&
+	    S(m)->rxget_reading == RXGET_UNKNOWN)
+		return issue_read(m, l, true); /* how much waits: tells the readings apart */
 	if (l->readable && l->window > 0 &&
 	    (!full_only || l->window >= SIM7000_CHUNK || (l->avail_known && l->avail <= l->window)))
 		return issue_read(m, l, false);
@@ -815,7 +886,7 @@ static void sim7000_stray(void *ctx, const char *line)
 	if ((!strncmp(line, "+CIPRXGET: 2,", 13) || !strncmp(line, "+CIPRXGET: 4,", 13)) &&
 	    at_parse_uints(line + 13, v, 1))
 		id = (int)v[0];
-	else if (!strncmp(line, "DATA ACCEPT:", 12) && at_parse_uints(line + 12, v, 1))
+	else if (!strncmp(line, "DATA ACCEPT:", 12) && at_parse_uints(line + 12, v, 2))
 		id = (int)v[0];
 	else if ((rest = at_skip_link_prefix(line, &id)) == NULL ||
 	         (strcmp(rest, "SEND OK") && strcmp(rest, "SEND FAIL")))
@@ -837,12 +908,14 @@ static void sim7000_synced(void *ctx)
 
 static size_t sim7000_payload_len(void *ctx, const char *line)
 {
-	(void)ctx;
-	unsigned v[3];
-	/* "+CIPRXGET: 2,<id>,<len>,<remaining>[,<ip>:<port>]" */
-	if (strncmp(line, "+CIPRXGET: 2,", 13) || !at_parse_uints(line + 13, v, 3))
+	struct modem *m = ctx;
+	unsigned id;
+	size_t len, rest;
+	bool known;
+	/* "+CIPRXGET: 2,<id>,<a>,<b>[,<ip>:<port>]" */
+	if (!m->d || !rxget_header(S(m), line, &id, &len, &rest, &known))
 		return 0;
-	return v[1];
+	return len;
 }
 
 static const struct at_chan_hooks sim7000_hooks = {

@@ -39,6 +39,7 @@ struct sim7000_link {
 	bool readable;   /* the module holds data for us */
 	bool avail_known;
 	size_t avail;    /* how much, when known (last reply) */
+	bool avail_by_query; /* avail came from CIPRXGET=4, not a read's header */
 	unsigned read_errors;
 	uint8_t hold[SIM7000_CHUNK]; /* read but beyond a window that shrank */
 	size_t hold_len;
@@ -82,6 +83,13 @@ struct sim7000 {
 	size_t rx_len, rx_remaining, rx_req;
 	bool rx_header; /* a header for the link of the read in flight was seen */
 	bool rx_bad;    /* its payload broke the protocol */
+	bool rx_rest_known;
+	size_t rx_hint; /* what a CIPRXGET=4 said just before the read, or SIZE_MAX */
+	/* How "+CIPRXGET: 2,<id>,<a>,<b>" reads (docs/modems.md): the app
+	 * note's example (a = bytes that follow, b = bytes left) or the
+	 * manual's format line (a = <reqlength>, b = <cnflength> that follow).
+	 * Learned from the first header that tells them apart. */
+	enum { RXGET_UNKNOWN = 0, RXGET_APPNOTE, RXGET_MANUAL } rxget_reading;
 	char status[16]; /* the state in the last +CIPSTATUS: <n>,... line */
 };
 

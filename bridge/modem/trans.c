@@ -197,7 +197,8 @@ static void close_done(void *ctx, const struct at_cmd *cmd, enum at_result res, 
 static void send_close(struct modem *m)
 {
 	struct trans *t = T(m);
-	struct at_cmd cmd = { .timeout_ms = 10000, .final = t->mo->close_final, .done = close_done, .ctx = m };
+	struct at_cmd cmd = { .timeout_ms = 10000, .final = t->mo->close_final, .done = close_done, .ctx = m,
+	                      .flags = AT_F_TRAIL_OK };
 	snprintf(cmd.text, sizeof(cmd.text), "%s", t->mo->close_cmd);
 	t->st = TS_CLOSING;
 	if (!at_chan_submit(m->chan, &cmd))

@@ -601,6 +601,43 @@ static void test_trailing_ok_readings(void **state)
 	assert_int_equal(strays_n, 0);
 }
 
+/* A sync check asked for while a trailing OK may still come: ATE1 waits for
+ * it (or AT_TRAIL_OK_MS), so the owed OK is not taken for ATE1's answer. */
+static void test_sync_waits_for_trailing_ok(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	at_chan_set_hooks(t->c, &strict_hooks, t);
+	at_chan_set_resync(t->c, true);
+	struct at_cmd a = mk(t, "AT+ACK", 1000);
+	a.final = ack_final;
+	a.flags = AT_F_STRICT | AT_F_TRAIL_OK;
+	assert_true(at_chan_submit(t->c, &a));
+	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	SAY(t, "\r\n+ACK: 0,5,5\r\n"); /* the examples' reading: no OK */
+	spin(t, 0.01);
+	assert_int_equal(t->done_n, 1);
+	synced_n = 0;
+	at_chan_request_sync(t->c);
+	spin(t, 0.01);
+	assert_int_equal(module_read(t, buf, sizeof(buf)), 0); /* not yet */
+	spin(t, AT_TRAIL_OK_MS / 1000.0 + 0.05);
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "\rATE1\r");
+	SAY(t, "\r\nOK\r\n");
+	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "AT+ATBSYNC=1\r"); /* at once: the OK was ATE1's */
+	SAY(t, "AT+ATBSYNC=1\r\r\nERROR\r\n");
+	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "ATE0\r");
+	SAY(t, "ATE0\r\r\nOK\r\n");
+	spin(t, 0.01);
+	assert_int_equal(synced_n, 1);
+}
+
 /* ---- every interleaving around one timed-out command ----
  *
  * A scripted module answers what the channel writes. AT+SLOW's answer is
@@ -796,6 +833,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stray_ok_is_not_a_result, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_needs_its_prompt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trailing_ok_readings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_waits_for_trailing_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resync_interleavings, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

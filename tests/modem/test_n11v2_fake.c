@@ -333,6 +333,8 @@ static void test_send_error(void **state)
 	run(t, 2);
 	assert_true(t->sent_fail);
 	assert_int_equal(t->closed, 1);
+	assert_int_equal(t->closed_lost, 1);
+	run(t, 0.5); /* the id is free once the module answered the close */
 	assert_int_equal(modem_free_links(t->m), 4);
 	teardown(t);
 }

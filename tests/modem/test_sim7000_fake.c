@@ -579,10 +579,13 @@ static void test_module_stalls(void **state)
 	fake_mute(t->fake, true);
 	uint8_t x[3] = { 1, 2, 3 };
 	modem_send(t->m, t->link, x, 3);
-	run(t, 0.3 + AT_SYNC_ROUNDS * (AT_SYNC_GUARD_MS + 2 * AT_SYNC_STEP_MS) / 1000.0 + 0.5);
+	run(t, 1.0); /* the send's timeout: its flow is told at once */
 	assert_true(t->failed_send);
 	assert_int_equal(t->closed, 1);
 	assert_int_equal(t->closed_lost, 1); /* never a clean end */
+	assert_int_equal(t->downs, 0);
+	run(t, AT_SYNC_ROUNDS * (AT_SYNC_GUARD_MS + 2 * AT_SYNC_STEP_MS) / 1000.0 + 0.5);
+	assert_int_equal(t->closed, 1);
 	assert_int_equal(t->downs, 1);
 	assert_false(modem_is_up(t->m));
 	assert_int_equal(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7), -1);
