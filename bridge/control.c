@@ -43,6 +43,8 @@ static struct {
 	int listen_fd;
 	ev_io accept_w;
 	ev_timer metrics_w;
+	ev_timer stuck_w;
+	double stuck_logged;
 	double started;
 	struct client clients[CONTROL_MAX_CLIENTS];
 } C = {.listen_fd = -1};
@@ -197,7 +199,6 @@ static size_t gather_metrics(struct ctl_metric *m)
 	K("tun_packets_out_total", "Packets written toward the tun", lc.packets_out);
 	K("tun_packets_malformed_total", "Packets dropped as malformed", lc.malformed);
 	K("tun_packets_unsupported_total", "Packets dropped: protocol not handled", lc.unsupported);
-	G("nat_entries", "NAT table entries in use", lc.flows);
 #undef G
 #undef K
 	return n;
@@ -487,12 +488,61 @@ fail:
 	return -1;
 }
 
+/* ---- flows that make no progress ----------------------------------------
+ * A flow still waiting for the module (queued, connecting, accepting) long
+ * after its SYN says the module cannot serve it: one line at the default
+ * level, at most once a minute while it lasts, naming the oldest. */
+
+#define STUCK_AFTER_S 20.
+#define STUCK_EVERY_S 60.
+
+struct stuck {
+	unsigned n;
+	double oldest;
+	char what[96];
+};
+
+static void count_stuck(void *arg, const struct flow_info *fi)
+{
+	struct stuck *st = arg;
+	char c[24], d[24];
+
+	if (fi->age_s < STUCK_AFTER_S || !fi->state ||
+	    (strcmp(fi->state, "queued") && strcmp(fi->state, "connecting") && strcmp(fi->state, "accepting")))
+		return;
+	st->n++;
+	if (fi->age_s > st->oldest) {
+		st->oldest = fi->age_s;
+		endpoint(c, sizeof(c), fi->t.src_ip, fi->t.src_port);
+		endpoint(d, sizeof(d), fi->t.dst_ip, fi->t.dst_port);
+		snprintf(st->what, sizeof(st->what), "%s -> %s %s", c, d, fi->state);
+	}
+}
+
+static void on_stuck_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct stuck st = {0};
+
+	(void)w;
+	(void)revents;
+	flow_foreach(count_stuck, &st);
+	if (!st.n || ev_now(loop) - C.stuck_logged < STUCK_EVERY_S)
+		return;
+	C.stuck_logged = ev_now(loop);
+	log_info("%u flow%s waiting more than %.0f s for the module (oldest: %s for %.0f s; "
+	         "atbridgectl flows lists them)", st.n, st.n == 1 ? "" : "s", STUCK_AFTER_S, st.what, st.oldest);
+}
+
 int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name)
 {
 	C.loop = loop;
 	C.cfg = cfg;
 	C.started = ev_now(loop);
 	snprintf(C.tun, sizeof(C.tun), "%s", tun_name);
+	C.stuck_logged = -STUCK_EVERY_S;
+	ev_timer_init(&C.stuck_w, on_stuck_timer, 5., 5.);
+	ev_timer_start(loop, &C.stuck_w);
+	ev_unref(loop); /* a report timer alone does not keep the loop running */
 	if (cfg->control_socket[0]) {
 		/* The data path is the daemon's job: without its control socket
 		 * it still runs (the error says why atbridgectl cannot reach it). */
@@ -521,6 +571,10 @@ void control_shutdown(void)
 {
 	if (!C.loop)
 		return;
+	if (ev_is_active(&C.stuck_w)) {
+		ev_ref(C.loop);
+		ev_timer_stop(C.loop, &C.stuck_w);
+	}
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (C.clients[i].used)
 			client_close(&C.clients[i]);

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pwd.h>
 #include <ev.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,10 +20,12 @@
 #include "control.h"
 #include "dnsd.h"
 #include "flow.h"
+#include "hooks.h"
 #include "log.h"
 #include "lwip_port.h"
 #include "modem.h"
 #include "ping.h"
+#include "port_lock.h"
 #include "privilege.h"
 #include "service.h"
 #include "sim_spawn.h"
@@ -31,7 +34,16 @@
 
 #define TUN_BURST 64
 
+/* The built-in simulator's sockets carry this mark; with a default route
+ * through the tun, the policy rules of tun/rule.c route them by the main
+ * table (the host's uplink) while everything else takes the tun's default
+ * route in table ATB_ROUTE_TABLE. docs/simulator.md, "On a host". */
+#define ATB_FWMARK 0xa7bu
+#define ATB_ROUTE_TABLE 0xa7bu
+
 static struct {
+	const struct atb_config *cfg;
+	const char *tun_name, *device;
 	int argc;
 	char **argv;
 	struct modem *modem;
@@ -134,6 +146,38 @@ static void on_modem_fatal(void *ctx, const char *msg)
 	ev_break(EV_DEFAULT, EVBREAK_ALL);
 }
 
+/* The simulator and the tun share this network namespace and the tun takes
+ * the default route: without the rules the simulator's own sockets would
+ * loop into the tun (and the host's traffic with them). */
+static bool needs_split_routing(const struct atb_config *c)
+{
+	return c->sim && !c->sim_netns[0] && !c->netns[0] && c->default_route;
+}
+
+/* The data link changed: the hooks hear of it (bridge/hooks.c). */
+static void on_link_change(bool up, const char *local_ip)
+{
+	const struct modem_info *mi = M.modem ? modem_get_info(M.modem) : NULL;
+	char tun_addr[INET_ADDRSTRLEN + 4], dns[INET_ADDRSTRLEN];
+	struct hooks_env e = {
+		.interface = M.tun_name,
+		.netns = M.cfg->netns,
+		.local_ip = local_ip,
+		.tun_address = tun_addr,
+		.dns = dns,
+		.model = mi ? mi->model : "",
+		.link_mode = mi && mi->link_mode ? mi->link_mode : (M.cfg->transparent ? "transparent" : "multi-link"),
+		.device = M.device,
+	};
+	size_t n;
+
+	inet_ntop(AF_INET, &M.cfg->tun_addr, tun_addr, INET_ADDRSTRLEN);
+	n = strlen(tun_addr);
+	snprintf(tun_addr + n, sizeof(tun_addr) - n, "/%u", M.cfg->tun_prefix);
+	inet_ntop(AF_INET, &M.cfg->lwip_addr, dns, sizeof(dns));
+	hooks_link(up, up ? "link-up" : "link-down", &e);
+}
+
 static enum modem_model to_modem_model(enum atb_model m)
 {
 	switch (m) {
@@ -148,13 +192,17 @@ int main(int argc, char **argv)
 	struct atb_config cfg;
 	struct ev_loop *loop = EV_DEFAULT;
 	char tun_name[32], pty[256];
-	pid_t sim_pid = -1;
+	pid_t sim_pid = -1, keeper_pid = -1;
+	int keeper_fd = -1;
+	bool split = false;
+	struct port_lock plock = {.lock_file = ""};
 	struct modem *modem = NULL;
 	ev_io tun_w;
 	ev_signal sigint_w, sigterm_w, sighup_w;
 	int rc = 1, r;
 
 	config_defaults(&cfg);
+	cfg.check_system = true; /* the run-as user and the namespaces exist */
 	r = config_load(&cfg, argc, argv, stderr);
 	if (r != 0)
 		return r > 0 ? 0 : 2;
@@ -167,15 +215,41 @@ int main(int argc, char **argv)
 	log_verbosity = cfg.verbose;
 	log_journal = service_stderr_is_journal();
 	signal(SIGPIPE, SIG_IGN);
+	M.cfg = &cfg;
+	M.tun_name = tun_name;
+	M.device = pty;
+	tun_name[0] = pty[0] = '\0';
+	/* first: the helper must hold none of the fds opened below */
+	if (hooks_start(&cfg) < 0)
+		return 1;
+	service_on_link(on_link_change);
 	service_init(loop);
 
-	if (cfg.sim) {
-		sim_pid = sim_spawn(&cfg, argv[0], pty, sizeof(pty));
-		if (sim_pid < 0)
+	if (needs_split_routing(&cfg)) {
+		/* the keeper first: it must hold no fd of ours (tun, serial) */
+		keeper_fd = tun_rules_keeper(ATB_FWMARK, ATB_ROUTE_TABLE, &keeper_pid);
+		if (keeper_fd < 0 || tun_rules_add(ATB_FWMARK, ATB_ROUTE_TABLE) < 0) {
+			log_err("cannot keep the simulator's sockets out of the tun; "
+			        "--no-default-route or --sim-netns avoid the need");
+			tun_rules_keeper_stop(keeper_fd, keeper_pid);
 			return 1;
+		}
+		split = true;
+		log_info("policy rules: fwmark %#x lookup main, main suppress_prefixlength 0, default via %s in table %u",
+		         ATB_FWMARK, cfg.tun_name, ATB_ROUTE_TABLE);
+	}
+	if (cfg.sim) {
+		sim_pid = sim_spawn(&cfg, argv[0], split ? ATB_FWMARK : 0, pty, sizeof(pty));
+		if (sim_pid < 0) {
+			tun_rules_keeper_stop(keeper_fd, keeper_pid);
+			return 1;
+		}
 		log_info("simulator running on %s", pty);
 	} else {
 		snprintf(pty, sizeof(pty), "%s", cfg.device);
+		/* before anything opens it: a port in use is left alone */
+		if (port_lock_take(cfg.device, &plock) < 0)
+			return 1;
 	}
 
 	{
@@ -186,6 +260,7 @@ int main(int argc, char **argv)
 			.mtu = cfg.mtu,
 			.default_route = cfg.default_route,
 			.netns = cfg.netns,
+			.route_table = split ? ATB_ROUTE_TABLE : 0,
 		};
 
 		M.tun_fd = tun_open(&tc, tun_name, sizeof(tun_name));
@@ -258,6 +333,8 @@ int main(int argc, char **argv)
 		modem = modem_new(loop, &mc, &mev, NULL);
 		if (!modem)
 			goto out;
+		if (!cfg.sim && port_lock_fds(pty) < 0)
+			goto out;
 		flow_set_modem(modem);
 		uflow_set_modem(modem);
 		dnsd_set_modem(modem);
@@ -267,6 +344,13 @@ int main(int argc, char **argv)
 	if (control_init(loop, &cfg, tun_name) < 0)
 		goto out;
 	control_set_modem(modem);
+	/* the lock file must stay removable by the user we become */
+	if (plock.lock_file[0] && cfg.run_as[0] && !cfg.sim) {
+		struct passwd *pw = getpwnam(cfg.run_as);
+
+		if (pw && chown(plock.lock_file, pw->pw_uid, pw->pw_gid) < 0)
+			log_info("%s: %s", plock.lock_file, strerror(errno));
+	}
 	if (privilege_drop(&cfg) < 0)
 		goto out;
 
@@ -286,6 +370,7 @@ int main(int argc, char **argv)
 	ev_timer_stop(loop, &M.drain_w);
 out:
 	service_notify("STOPPING=1");
+	hooks_stop(); /* down hooks while tun0 still exists, like wg-quick's PreDown */
 	control_shutdown();
 	flow_shutdown();
 	uflow_shutdown();
@@ -296,7 +381,9 @@ out:
 	lwip_port_shutdown();
 	if (M.tun_fd >= 0)
 		tun_close(M.tun_fd);
+	port_lock_release(&plock);
 	sim_stop(sim_pid);
+	tun_rules_keeper_stop(keeper_fd, keeper_pid);
 	service_shutdown();
 	return rc;
 }

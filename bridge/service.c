@@ -24,6 +24,7 @@ static struct {
 	const struct modem_events *inner;
 	struct modem_events wrapped;
 	struct service_link link;
+	void (*observer)(bool up, const char *local_ip);
 } SV = {.fd = -1, .link = {.since = -1}};
 
 bool service_notify(const char *fmt, ...)
@@ -130,6 +131,13 @@ static void on_link_state(void *ctx, bool up, const char *local_ip)
 	}
 	if (SV.inner->link_state)
 		SV.inner->link_state(ctx, up, local_ip);
+	if (SV.observer)
+		SV.observer(up, SV.link.ip);
+}
+
+void service_on_link(void (*fn)(bool up, const char *local_ip))
+{
+	SV.observer = fn;
 }
 
 const struct modem_events *service_wrap_events(const struct modem_events *inner)

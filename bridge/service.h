@@ -23,6 +23,10 @@ bool service_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (READY=1 on the first link up, STATUS= on every change). */
 const struct modem_events *service_wrap_events(const struct modem_events *inner);
 
+/* Called on every change of the data link, after the notification
+ * (hooks, bridge/hooks.c). */
+void service_on_link(void (*fn)(bool up, const char *local_ip));
+
 struct service_link {
 	bool up;
 	char ip[16];     /* the module's address while up */

@@ -43,10 +43,21 @@ static void find_sim(const struct atb_config *c, const char *self, char *out, si
 	snprintf(out, len, "atbridge-sim");
 }
 
-static void child(const struct atb_config *c, const char *path, int outfd)
+/* A --hosts among the simulator's arguments: names come from that file
+ * alone; without one the simulator asks the host's resolver. */
+static bool has_hosts(const struct atb_config *c)
 {
-	const char *argv[ATB_MAX_SIM_ARGS + 8];
-	char baud[16];
+	for (unsigned i = 0; i < c->n_sim_args; i++)
+		if (strncmp(c->sim_args[i], "--hosts", 7) == 0 &&
+		    (c->sim_args[i][7] == '\0' || c->sim_args[i][7] == '='))
+			return true;
+	return false;
+}
+
+static void child(const struct atb_config *c, const char *path, int outfd, unsigned fwmark)
+{
+	const char *argv[ATB_MAX_SIM_ARGS + 12];
+	char baud[16], mark[16];
 	unsigned n = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -73,6 +84,13 @@ static void child(const struct atb_config *c, const char *path, int outfd)
 		argv[n++] = "--model";
 		argv[n++] = "n11v2";
 	}
+	if (fwmark) {
+		snprintf(mark, sizeof(mark), "%u", fwmark);
+		argv[n++] = "--fwmark";
+		argv[n++] = mark;
+	}
+	if (!has_hosts(c))
+		argv[n++] = "--host-resolver";
 	for (unsigned i = 0; i < c->n_sim_args; i++)
 		argv[n++] = c->sim_args[i];
 	argv[n] = NULL;
@@ -81,7 +99,7 @@ static void child(const struct atb_config *c, const char *path, int outfd)
 	_exit(127);
 }
 
-pid_t sim_spawn(const struct atb_config *c, const char *self, char *pty, size_t pty_len)
+pid_t sim_spawn(const struct atb_config *c, const char *self, unsigned fwmark, char *pty, size_t pty_len)
 {
 	char path[PATH_MAX];
 	int p[2];
@@ -102,7 +120,7 @@ pid_t sim_spawn(const struct atb_config *c, const char *self, char *pty, size_t 
 	}
 	if (pid == 0) {
 		close(p[0]);
-		child(c, path, p[1]);
+		child(c, path, p[1], fwmark);
 	}
 	close(p[1]);
 	while (got + 1 < pty_len) {

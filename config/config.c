@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <ini.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -45,6 +47,8 @@ void config_defaults(struct atb_config *c)
 	snprintf(c->control_socket, sizeof(c->control_socket), "%s", ATB_CONTROL_SOCKET);
 	c->control_mode = 0600;
 	c->metrics_interval_s = 15;
+	snprintf(c->hook_dir, sizeof(c->hook_dir), "%s", ATB_HOOK_DIR);
+	c->hook_timeout_s = 10;
 }
 
 bool config_parse_uint(const char *what, const char *s, unsigned min, unsigned max,
@@ -188,6 +192,28 @@ static bool parse_flow_control(const char *what, const char *s, bool *rtscts, FI
 		return false;
 	}
 	return true;
+}
+
+static bool parse_dns_setup(const char *what, const char *s, enum atb_dns_setup *out, FILE *err)
+{
+	if (!strcmp(s, "none"))
+		*out = ATB_DNS_SETUP_NONE;
+	else if (!strcmp(s, "resolvconf"))
+		*out = ATB_DNS_SETUP_RESOLVCONF;
+	else if (!strcmp(s, "resolved"))
+		*out = ATB_DNS_SETUP_RESOLVED;
+	else {
+		fprintf(err, "atbridge: %s: '%s' is not one of none, resolvconf, resolved\n", what, s);
+		return false;
+	}
+	return true;
+}
+
+const char *config_dns_setup_name(enum atb_dns_setup d)
+{
+	static const char *const names[] = {"none", "resolvconf", "resolved"};
+
+	return names[d];
 }
 
 static bool parse_dns_mode(const char *what, const char *s, bool *intercept, FILE *err)
@@ -398,6 +424,14 @@ void config_usage(FILE *out)
 	"  --metrics-interval-s N seconds between rewrites, 1 to 3600 (default 15)\n"
 	"  --run-as USER          switch to USER once the devices are open (default: stay,\n"
 	"                         without capabilities)\n"
+	"Hooks:\n"
+	"  --up-script PATH       run when the data link comes up, or none (default none)\n"
+	"  --down-script PATH     run when it goes down and at exit, or none (default none)\n"
+	"  --hook-dir DIR         also run DIR/up.d/* and DIR/down.d/*, or none\n"
+	"                         (default " ATB_HOOK_DIR ")\n"
+	"  --hook-timeout-s N     a hook still running after N s is killed (default 10)\n"
+	"  --dns-setup MODE       none | resolvconf | resolved: point the system's resolver\n"
+	"                         at atbridge's DNS while the link is up (default none)\n"
 	"  -v, --verbose          more log output (same as --log-level debug)\n"
 	"  -h, --help             this text\n"
 	"  --version              print the version\n",
@@ -412,6 +446,7 @@ enum {
 	OPT_DNS, OPT_DNS_TTL, OPT_DNS_TIMEOUT, OPT_PIN, OPT_NETNS, OPT_CONFIG, OPT_CHECK,
 	OPT_LOG_LEVEL, OPT_CTL_SOCKET, OPT_CTL_MODE, OPT_METRICS_FILE, OPT_METRICS_INTERVAL,
 	OPT_LINK, OPT_GUARD, OPT_HOLDOFF, OPT_HOLDOFF_MAX, OPT_MAXFAIL, OPT_RUN_AS,
+	OPT_UP_SCRIPT, OPT_DOWN_SCRIPT, OPT_HOOK_DIR, OPT_HOOK_TIMEOUT, OPT_DNS_SETUP,
 };
 
 /* The file keys are these names ('_' may stand for '-'); the ones with
@@ -464,6 +499,11 @@ static const struct opt_def opt_defs[] = {
 	{"metrics-file", required_argument, OPT_METRICS_FILE, true},
 	{"metrics-interval-s", required_argument, OPT_METRICS_INTERVAL, true},
 	{"run-as", required_argument, OPT_RUN_AS, true},
+	{"up-script", required_argument, OPT_UP_SCRIPT, true},
+	{"down-script", required_argument, OPT_DOWN_SCRIPT, true},
+	{"hook-dir", required_argument, OPT_HOOK_DIR, true},
+	{"hook-timeout-s", required_argument, OPT_HOOK_TIMEOUT, true},
+	{"dns-setup", required_argument, OPT_DNS_SETUP, true},
 	{"verbose", no_argument, 'v', true},
 	{"config", required_argument, OPT_CONFIG, false},
 	{"check-config", no_argument, OPT_CHECK, false},
@@ -498,8 +538,46 @@ static const char *printable(const char *s, size_t n, char *buf, size_t size)
 	return buf;
 }
 
+static bool apply_value(struct atb_config *c, int opt, const char *what, const char *arg,
+                        bool from_file, FILE *err);
+
+static int where_slot(int opt)
+{
+	switch (opt) {
+	case OPT_DEVICE: return ATB_WHERE_DEVICE;
+	case OPT_SIM: return ATB_WHERE_SIM;
+	case OPT_ADDRESS: return ATB_WHERE_ADDRESS;
+	case OPT_LWIP_ADDRESS: return ATB_WHERE_LWIP;
+	case OPT_RUN_AS: return ATB_WHERE_RUN_AS;
+	case OPT_NETNS: return ATB_WHERE_NETNS;
+	case OPT_SIM_NETNS: return ATB_WHERE_SIM_NETNS;
+	case OPT_UP_SCRIPT: return ATB_WHERE_UP;
+	case OPT_DOWN_SCRIPT: return ATB_WHERE_DOWN;
+	case OPT_DNS_SETUP: return ATB_WHERE_DNS_SETUP;
+	default: return -1;
+	}
+}
+
+/* Applies one value and remembers where it came from, for the errors that
+ * are found later (between two values, or on the system). */
 static bool apply_option(struct atb_config *c, int opt, const char *what, const char *arg,
                          bool from_file, FILE *err)
+{
+	int w = where_slot(opt);
+	bool ok = apply_value(c, opt, what, arg, from_file, err);
+
+	if (w >= 0) {
+		snprintf(c->where[w], sizeof(c->where[w]), "%s", what);
+		if (ok)
+			c->where_bad &= ~(1u << w);
+		else
+			c->where_bad |= 1u << w;
+	}
+	return ok;
+}
+
+static bool apply_value(struct atb_config *c, int opt, const char *what, const char *arg,
+                        bool from_file, FILE *err)
 {
 	bool b;
 
@@ -534,6 +612,13 @@ static bool apply_option(struct atb_config *c, int opt, const char *what, const 
 		return config_parse_uint(what, arg, 100, 3600000, &c->holdoff_max_ms, err);
 	case OPT_MAXFAIL: return config_parse_uint(what, arg, 0, 1000000, &c->maxfail, err);
 	case OPT_RUN_AS: return parse_name(what, arg, c->run_as, sizeof(c->run_as), err);
+	case OPT_UP_SCRIPT:
+		return parse_optional_path(what, arg, c->up_script, sizeof(c->up_script), err);
+	case OPT_DOWN_SCRIPT:
+		return parse_optional_path(what, arg, c->down_script, sizeof(c->down_script), err);
+	case OPT_HOOK_DIR: return parse_optional_path(what, arg, c->hook_dir, sizeof(c->hook_dir), err);
+	case OPT_HOOK_TIMEOUT: return config_parse_uint(what, arg, 1, 3600, &c->hook_timeout_s, err);
+	case OPT_DNS_SETUP: return parse_dns_setup(what, arg, &c->dns_setup, err);
 	case OPT_SIM:
 		if (!from_file) {
 			c->sim = true;
@@ -609,19 +694,75 @@ static bool apply_option(struct atb_config *c, int opt, const char *what, const 
 	return false;
 }
 
+/* "FILE:LINE: key" or "--key" of a value, or "--key (the default)". */
+static const char *where_of(const struct atb_config *c, enum atb_where w, const char *key, char *buf,
+                            size_t len)
+{
+	if (c->where[w][0])
+		return c->where[w];
+	snprintf(buf, len, "--%s (the default)", key);
+	return buf;
+}
+
 static bool check_consistency(const struct atb_config *c, FILE *err)
 {
 	uint32_t mask = c->tun_prefix ? htonl(~0u << (32 - c->tun_prefix)) : 0;
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], wbuf[64];
 
+	/* a refused address or lwip-address was reported already */
+	if (c->dns_setup != ATB_DNS_SETUP_NONE && (!c->dns_intercept || c->netns[0])) {
+		fprintf(err, "atbridge: %s: '%s' needs dns = module and no netns (the system's resolver "
+		        "is pointed at atbridge's own DNS on the interface)\n",
+		        c->where[ATB_WHERE_DNS_SETUP], config_dns_setup_name(c->dns_setup));
+		return false;
+	}
+	if (c->where_bad & ((1u << ATB_WHERE_ADDRESS) | (1u << ATB_WHERE_LWIP)))
+		return true;
 	inet_ntop(AF_INET, &c->tun_addr, a, sizeof(a));
 	inet_ntop(AF_INET, &c->lwip_addr, b, sizeof(b));
 	if (c->lwip_addr == c->tun_addr || (c->lwip_addr & mask) != (c->tun_addr & mask)) {
-		fprintf(err, "atbridge: --lwip-address: '%s' must be another address inside %s/%u\n",
-		        b, a, c->tun_prefix);
+		fprintf(err, "atbridge: %s: '%s' must be another address inside %s/%u (%s)\n",
+		        where_of(c, ATB_WHERE_LWIP, "lwip-address", wbuf, sizeof(wbuf)), b, a, c->tun_prefix,
+		        c->where[ATB_WHERE_ADDRESS][0] ? c->where[ATB_WHERE_ADDRESS] : "the default address");
 		return false;
 	}
 	return true;
+}
+
+int config_check_system(const struct atb_config *c, FILE *err)
+{
+	int problems = 0;
+	char wbuf[64];
+
+	if (c->run_as[0] && !getpwnam(c->run_as)) {
+		fprintf(err, "atbridge: %s: '%s': there is no such user (getent passwd %s)\n",
+		        where_of(c, ATB_WHERE_RUN_AS, "run-as", wbuf, sizeof(wbuf)), c->run_as, c->run_as);
+		problems++;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *script = i ? c->down_script : c->up_script;
+
+		if (script[0] && access(script, X_OK) != 0) {
+			fprintf(err, "atbridge: %s: '%s': %s\n", c->where[i ? ATB_WHERE_DOWN : ATB_WHERE_UP], script,
+			        errno == EACCES ? "not executable (chmod +x)" : strerror(errno));
+			problems++;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *ns = i ? c->sim_netns : c->netns;
+		enum atb_where w = i ? ATB_WHERE_SIM_NETNS : ATB_WHERE_NETNS;
+		char path[128];
+
+		if (!ns[0])
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", ns);
+		if (access(path, F_OK) != 0) {
+			fprintf(err, "atbridge: %s: '%s': there is no network namespace %s (ip netns add %s)\n",
+			        where_of(c, w, i ? "sim-netns" : "netns", wbuf, sizeof(wbuf)), ns, path, ns);
+			problems++;
+		}
+	}
+	return problems;
 }
 
 static void build_long_options(struct option *lo)
@@ -635,6 +776,7 @@ static int parse_argv(struct atb_config *c, int argc, char **argv, struct origin
 {
 	struct option lo[N_OPTS + 1];
 	int opt, idx;
+	bool failed = false;
 
 	build_long_options(lo);
 	optind = 1;
@@ -642,6 +784,8 @@ static int parse_argv(struct atb_config *c, int argc, char **argv, struct origin
 	while ((opt = getopt_long(argc, argv, ":vh", lo, &idx)) != -1) {
 		char what[64];
 
+		if ((opt == 'h' || opt == OPT_VERSION) && failed)
+			continue; /* "-Uh": the error stands, no help after it */
 		if (opt == 'h') {
 			config_usage(stdout);
 			return 1;
@@ -663,18 +807,21 @@ static int parse_argv(struct atb_config *c, int argc, char **argv, struct origin
 				o = so;
 				fprintf(err, "atbridge: unknown option '%s' (see --help)\n",
 				        printable(o, 2, buf, sizeof(buf)));
-				return -1;
+				failed = true;
+				continue;
 			}
 			fprintf(err, "atbridge: unknown option '%s' (see --help)\n",
 			        printable(o, strcspn(o, "="), buf, sizeof(buf)));
-			return -1;
+			failed = true;
+			continue;
 		}
 		if (opt == ':') {
 			char buf[256];
 
 			fprintf(err, "atbridge: option '%s' needs a value (see --help)\n",
 			        printable(argv[optind - 1], SIZE_MAX, buf, sizeof(buf)));
-			return -1;
+			failed = true;
+			continue;
 		}
 		if (opt == 'v')
 			snprintf(what, sizeof(what), "--verbose");
@@ -688,22 +835,25 @@ static int parse_argv(struct atb_config *c, int argc, char **argv, struct origin
 
 			fprintf(err, "atbridge: %s needs a value; '%s' looks like the next option (see --help)\n",
 			        what, printable(optarg, strcspn(optarg, "="), buf, sizeof(buf)));
-			return -1;
+			failed = true;
+			continue;
 		}
-		if (!apply_option(c, opt, what, optarg, false, err))
-			return -1;
+		if (!apply_option(c, opt, what, optarg, false, err)) {
+			failed = true;
+			continue;
+		}
 		if (opt == OPT_DEVICE)
 			o->arg_device = true;
 		if (opt == OPT_SIM)
 			o->arg_sim = true;
 	}
-	if (optind < argc) {
+	if (optind < argc && !failed) { /* after a bad option it may be that option's value */
 		/* Not quoted: a stray word may be a secret whose option was
 		 * mistyped ("--pa --password S3CRET"; found by tests/fuzz). */
 		fprintf(err, "atbridge: unexpected argument %d, after the options (see --help)\n", optind);
 		return -1;
 	}
-	return 0;
+	return failed ? -1 : 0;
 }
 
 static int finish(struct atb_config *c, const struct origin *o, FILE *err)
@@ -717,8 +867,10 @@ static int finish(struct atb_config *c, const struct origin *o, FILE *err)
 	if (!c->device[0])
 		c->sim = true;
 	if (c->sim && c->device[0]) {
-		fprintf(err, "atbridge: --sim and --device '%s' exclude each other\n", c->device);
-		return -1;
+		fprintf(err, "atbridge: %s: the simulator and %s: '%s' exclude each other\n",
+		        c->where[ATB_WHERE_SIM][0] ? c->where[ATB_WHERE_SIM] : "--sim",
+		        c->where[ATB_WHERE_DEVICE][0] ? c->where[ATB_WHERE_DEVICE] : "--device", c->device);
+		return check_consistency(c, err), -1;
 	}
 	return check_consistency(c, err) ? 0 : -1;
 }
@@ -742,7 +894,24 @@ struct file_ctx {
 	bool too_long;
 	bool nul_byte;
 	int line_max;    /* longest line inih takes, without its newline */
+	int syntax_errors; /* lines the reader found malformed (and reported) */
 };
+
+/* The lines inih refuses (its rules, with inline comments and lines
+ * without a value off): reported here, as the reader sees them, because
+ * inih itself names only the first. */
+static bool line_is_malformed(const char *line)
+{
+	const char *p = line;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!*p || *p == '#' || *p == ';')
+		return false;
+	if (*p == '[')
+		return !strchr(p + 1, ']');
+	return !strpbrk(p, "=:");
+}
 
 /* fgets-style reader that counts lines (inih's handler gets no line number)
  * and refuses overlong lines instead of letting inih split them. */
@@ -770,6 +939,12 @@ static char *ini_reader_fn(char *str, int num, void *stream)
 	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(fc->fp)) {
 		fc->too_long = true;
 		return NULL;
+	}
+	if (line_is_malformed(str)) {
+		fprintf(fc->err, "atbridge: %s:%d: not a 'key = value' line, a [section] or a comment\n",
+		        fc->path, fc->line);
+		fc->syntax_errors++;
+		fc->failed = true;
 	}
 	return str;
 }
@@ -819,13 +994,11 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
 			fprintf(fc->err, "atbridge: %s:%d: not a setting name (not shown: names are up to "
 			        "40 letters, digits, '-' and '_'; see atbridge.conf(5))\n", fc->path, fc->line);
 		fc->failed = true;
-		return 0;
+		return 1; /* go on: every error is reported */
 	}
 	snprintf(what, sizeof(what), "%s:%d: %s", fc->path, fc->line, d->name);
-	if (!apply_option(fc->c, d->id, what, value ? value : "", true, fc->err)) {
+	if (!apply_option(fc->c, d->id, what, value ? value : "", true, fc->err))
 		fc->failed = true;
-		return 0;
-	}
 	return 1;
 }
 
@@ -839,7 +1012,7 @@ bool config_parse_fp(struct atb_config *c, FILE *fp, const char *path, FILE *err
 	ini_allow_multiline = false;
 	ini_allow_inline_comments = false;
 	ini_allow_no_value = false;
-	ini_stop_on_first_error = true;
+	ini_stop_on_first_error = false;
 	r = ini_parse_stream(ini_reader_fn, &fc, ini_handler_fn, &fc);
 	if (fc.too_long) {
 		fprintf(err, "atbridge: %s:%d: line longer than %d bytes\n", path, fc.line,
@@ -851,7 +1024,9 @@ bool config_parse_fp(struct atb_config *c, FILE *fp, const char *path, FILE *err
 		        fc.line);
 		return false;
 	}
-	if (fc.failed)
+	if (r > 0 && fc.syntax_errors) /* reported line by line */
+		r = 0;
+	if (fc.failed && r == 0)
 		return false;
 	if (r != 0) {
 		if (r > 0)
@@ -908,10 +1083,16 @@ int config_load(struct atb_config *c, int argc, char **argv, FILE *err)
 	if (explicit_path && !parse_path("--config", explicit_path, c->config_path,
 	                                 sizeof(c->config_path), err))
 		return -1;
-	if (!config_parse_file(c, c->config_path, explicit_path != NULL, err))
-		return -1;
+	bool ok = config_parse_file(c, c->config_path, explicit_path != NULL, err);
+
 	r = parse_argv(c, argc, argv, &o, err);
-	return r != 0 ? r : finish(c, &o, err);
+	if (r > 0)
+		return r;
+	ok = r == 0 && ok;
+	ok = finish(c, &o, err) == 0 && ok;
+	if (c->check_system && config_check_system(c, err) > 0)
+		ok = false;
+	return ok ? 0 : -1;
 }
 
 /* ---- printing ---------------------------------------------------------- */
@@ -968,4 +1149,8 @@ void config_print(const struct atb_config *c, FILE *out)
 	        c->metrics_file[0] ? c->metrics_file : "none", c->metrics_interval_s);
 	if (c->run_as[0])
 		fprintf(out, "run-as = %s\n", c->run_as);
+	fprintf(out, "\n[hooks]\nup-script = %s\ndown-script = %s\nhook-dir = %s\nhook-timeout-s = %u\n"
+	        "dns-setup = %s\n", c->up_script[0] ? c->up_script : "none",
+	        c->down_script[0] ? c->down_script : "none", c->hook_dir[0] ? c->hook_dir : "none",
+	        c->hook_timeout_s, config_dns_setup_name(c->dns_setup));
 }

@@ -17,8 +17,20 @@
 #define ATB_CONFIG_FILE "/etc/atbridge.conf"
 #endif
 #define ATB_CONTROL_SOCKET "/run/atbridge/atbridge.sock"
+#ifndef ATB_HOOK_DIR
+#define ATB_HOOK_DIR "/etc/atbridge"
+#endif
 
 enum atb_model { ATB_MODEL_AUTO = 0, ATB_MODEL_SIM7000, ATB_MODEL_N11V2 };
+
+/* pointing the system's resolver at atbridge's DNS while the link is up */
+enum atb_dns_setup { ATB_DNS_SETUP_NONE = 0, ATB_DNS_SETUP_RESOLVCONF, ATB_DNS_SETUP_RESOLVED };
+
+enum atb_where {
+	ATB_WHERE_DEVICE, ATB_WHERE_SIM, ATB_WHERE_ADDRESS, ATB_WHERE_LWIP, ATB_WHERE_RUN_AS,
+	ATB_WHERE_NETNS, ATB_WHERE_SIM_NETNS, ATB_WHERE_UP, ATB_WHERE_DOWN, ATB_WHERE_DNS_SETUP,
+	ATB_WHERE_N
+};
 
 struct atb_config {
 	/* module */
@@ -76,6 +88,21 @@ struct atb_config {
 	char metrics_file[256]; /* Prometheus text file, rewritten periodically; empty: none */
 	unsigned metrics_interval_s;
 	char run_as[33];        /* user to switch to once the devices are open; empty: stay */
+
+	/* hooks (bridge/hooks.c), like pppd's ip-up/ip-down and wg-quick's
+	 * PostUp/PreDown; they run as root in a helper forked before the
+	 * privilege drop */
+	char up_script[256];    /* empty: none */
+	char down_script[256];
+	char hook_dir[256];     /* runs hook_dir/up.d/ and down.d/ (run-parts); empty: none */
+	unsigned hook_timeout_s;
+	enum atb_dns_setup dns_setup;
+
+	/* Where some values came from, for errors that involve more than one
+	 * value or the system: "FILE:LINE: key" or "--key"; empty: default. */
+	char where[ATB_WHERE_N][320];
+	uint32_t where_bad;     /* bit per enum atb_where: its value was refused */
+	bool check_system;      /* config_load also runs config_check_system */
 };
 
 void config_defaults(struct atb_config *c);
@@ -98,8 +125,15 @@ bool config_parse_at_string(const char *what, const char *s, char *out, size_t m
 
 /* The daemon's whole configuration: the file (--config FILE, else
  * ATB_CONFIG_FILE when it exists), then the command line over it. Same
- * return values as config_parse_args. */
+ * return values as config_parse_args. Every error is reported, one line
+ * each (file errors, then the command line's, then those between values,
+ * then with c->check_system those of config_check_system). */
 int config_load(struct atb_config *c, int argc, char **argv, FILE *err);
+
+/* What the values name must exist on this system: the run-as user, the
+ * netns and sim-netns namespaces, the up and down scripts (executable). One line per problem, naming where the
+ * value came from; returns the number of problems. */
+int config_check_system(const struct atb_config *c, FILE *err);
 
 /* Reads one INI file over c. must_exist: a missing file is an error.
  * Returns true, or false after one line on err:
@@ -114,6 +148,7 @@ bool config_parse_fp(struct atb_config *c, FILE *fp, const char *path, FILE *err
 void config_print(const struct atb_config *c, FILE *out);
 
 const char *config_log_level_name(int verbose);
+const char *config_dns_setup_name(enum atb_dns_setup d);
 
 void config_usage(FILE *out);
 

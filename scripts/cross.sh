@@ -135,8 +135,11 @@ for a in $arches; do
 	if [ $test = 1 ]; then
 		skip='install'
 		[ $e2e = 1 ] || skip='e2e|install'
+		# Under qemu on a loaded 2-core machine the timing tests of the
+		# simulator (sim_test_ppp) have missed a deadline once in a few
+		# dozen runs: a failing test gets one more run before it counts.
 		ctest --test-dir "$B" -LE "$skip" ${regex:+-R "$regex"} -j"$jobs" \
-			--output-on-failure --timeout 600 || status=1
+			--output-on-failure --timeout 600 --repeat until-pass:2 || status=1
 	fi
 	if [ $rss = 1 ]; then
 		if [ "$a" = s390x ]; then

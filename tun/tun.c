@@ -137,7 +137,7 @@ static int add_address(struct nl_sock *sk, const char *dev, int ifindex,
 }
 
 static int add_route(struct nl_sock *sk, const char *dev, int ifindex,
-                     uint32_t dst, unsigned len, const char *what)
+                     uint32_t dst, unsigned len, unsigned table, const char *what)
 {
 	struct rtnl_route *r = rtnl_route_alloc();
 	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
@@ -147,7 +147,7 @@ static int add_route(struct nl_sock *sk, const char *dev, int ifindex,
 	if (r && nh && d) {
 		nl_addr_set_prefixlen(d, (int)len);
 		rtnl_route_set_family(r, AF_INET);
-		rtnl_route_set_table(r, RT_TABLE_MAIN);
+		rtnl_route_set_table(r, table ? table : RT_TABLE_MAIN);
 		rtnl_route_set_scope(r, RT_SCOPE_LINK);
 		rtnl_route_set_protocol(r, RTPROT_STATIC);
 		rtnl_route_set_type(r, RTN_UNICAST);
@@ -189,7 +189,7 @@ static int configure(const struct tun_config *cfg, const char *dev)
 	if (link_up(sk, dev, cfg->mtu, &ifindex) < 0 ||
 	    add_address(sk, dev, ifindex, cfg->addr, cfg->prefix_len) < 0)
 		goto out;
-	if (cfg->default_route && add_route(sk, dev, ifindex, 0, 0, "default") < 0)
+	if (cfg->default_route && add_route(sk, dev, ifindex, 0, 0, cfg->route_table, "default") < 0)
 		goto out;
 	for (const char *const *r = cfg->routes; r && *r; r++) {
 		uint32_t dst;
@@ -200,7 +200,7 @@ static int configure(const struct tun_config *cfg, const char *dev)
 			        dev, *r);
 			goto out;
 		}
-		if (add_route(sk, dev, ifindex, dst, len, *r) < 0)
+		if (add_route(sk, dev, ifindex, dst, len, 0, *r) < 0)
 			goto out;
 	}
 	rc = 0;

@@ -1,7 +1,8 @@
 /* Fuzz target for the configuration file parser (libinih + config.c):
  * libFuzzer when built with -fsanitize=fuzzer (ATB_LIBFUZZER), otherwise a
  * ctest-driven run over mutated lines. Any input either parses or yields
- * exactly one message line; a secret never appears in it. */
+ * one or more whole message lines (every error is reported, each on a line
+ * of its own); a secret never appears in them. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,16 +34,27 @@ static bool secret_only_on_secret_lines(const uint8_t *data, size_t size)
 	return true;
 }
 
+/* One or more whole lines, each a message of its own. */
+static bool whole_messages(const char *err)
+{
+	if (!err[0] || err[strlen(err) - 1] != '\n')
+		return false;
+	for (const char *l = err; *l; l = strchr(l, '\n') + 1)
+		if (strncmp(l, "atbridge: ", 10) != 0)
+			return false;
+	return true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct atb_config c;
-	char err[1024] = "";
+	static char err[65536];
 	FILE *in, *e;
 	bool ok;
-	const char *nl;
 
 	if (size == 0)
 		return 0;
+	memset(err, 0, sizeof(err));
 	in = fmemopen((void *)data, size, "r");
 	e = fmemopen(err, sizeof(err) - 1, "w");
 	if (!in || !e)
@@ -51,8 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ok = config_parse_fp(&c, in, "fuzz.conf", e);
 	fclose(in);
 	fclose(e);
-	nl = strchr(err, '\n');
-	if (ok ? err[0] != '\0' : (!nl || nl[1] != '\0'))
+	if (ok ? err[0] != '\0' : !whole_messages(err))
 		abort();
 	if (!ok && strstr(err, "S3CRET-VALUE") && secret_only_on_secret_lines(data, size))
 		abort(); /* the seeds' password, quoted back */

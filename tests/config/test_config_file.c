@@ -150,6 +150,94 @@ static void test_consistency_checked_after_the_file(void **state)
 	assert_non_null(strstr(e, "lwip-address: '10.9.0.1'"));
 }
 
+static int count_lines(const char *e)
+{
+	int n = 0;
+
+	for (; *e; e++)
+		n += *e == '\n';
+	return n;
+}
+
+/* --check-config lists every error, not only the first: the file's in
+ * order of lines, then the command line's, then those between values. */
+static void test_every_error_listed(void **state)
+{
+	struct atb_config c;
+	char e[2048] = "";
+	const char *a, *b, *d, *f;
+
+	(void)state;
+	write_file("mtu = 9000\nthis is not a line\nbaud = 7\n[broken\nmtux = 1\napn = ok\n");
+	assert_int_equal(load(&c, e, sizeof(e), (const char *const[]){"--max-flows", "0", NULL}), -1);
+	assert_int_equal(count_lines(e), 6);
+	a = strstr(e, ":1: mtu: '9000'");
+	b = strstr(e, ":2: not a 'key = value' line");
+	d = strstr(e, ":3: baud: '7'");
+	f = strstr(e, ":4: not a 'key = value' line");
+	if (!a || !b || !d || !f || !(a < b && b < d && d < f) || !strstr(e, ":5: 'mtux' is not a setting") ||
+	    !strstr(e, "atbridge: --max-flows: '0'"))
+		fail_msg("errors missing or out of order:\n%s", e);
+	assert_string_equal(c.apn, "ok"); /* the lines after an error still count */
+}
+
+/* An error between two values names where each came from. */
+static void test_cross_field_error_names_file_and_line(void **state)
+{
+	struct atb_config c;
+	char e[1024] = "";
+
+	(void)state;
+	write_file("# x\naddress = 10.85.0.1/24\n\nlwip-address = 10.9.0.1\n");
+	assert_int_equal(load(&c, e, sizeof(e), NULL), -1);
+	one_line(e);
+	if (!strstr(e, ":4: lwip-address: '10.9.0.1' must be another address inside 10.85.0.1/24 (") ||
+	    !strstr(e, ":2: address)"))
+		fail_msg("lwip-address error without both places: %s", e);
+
+	write_file("address = 10.9.0.1/24\n");
+	assert_int_equal(load(&c, e, sizeof(e), NULL), -1);
+	if (!strstr(e, "--lwip-address (the default): '10.85.0.254' must be another address inside 10.9.0.1/24") ||
+	    !strstr(e, ":1: address)"))
+		fail_msg("default lwip-address error: %s", e);
+
+	write_file("sim = yes\ndevice = /dev/ttyUSB2\n");
+	assert_int_equal(load(&c, e, sizeof(e), NULL), -1);
+	one_line(e);
+	if (!strstr(e, ":1: sim: the simulator and ") || !strstr(e, ":2: device: '/dev/ttyUSB2' exclude"))
+		fail_msg("sim/device error: %s", e);
+
+	/* a refused address is one error, not two */
+	write_file("address = 10.9.0.1/24\nlwip-address = nope\n");
+	assert_int_equal(load(&c, e, sizeof(e), NULL), -1);
+	one_line(e);
+}
+
+static void test_system_checks(void **state)
+{
+	struct atb_config c;
+	char e[1024] = "";
+	FILE *f;
+
+	(void)state;
+	write_file("run-as = atb-no-such-user\nnetns = atb-no-such-ns\n");
+	config_defaults(&c);
+	assert_int_equal(load(&c, e, sizeof(e), (const char *const[]){"--sim-netns", "atb-nons2", NULL}), 0);
+	f = fmemopen(e, sizeof(e), "w");
+	assert_int_equal(config_check_system(&c, f), 3);
+	fclose(f);
+	if (!strstr(e, ":1: run-as: 'atb-no-such-user': there is no such user") ||
+	    !strstr(e, ":2: netns: 'atb-no-such-ns': there is no network namespace /run/netns/atb-no-such-ns") ||
+	    !strstr(e, "atbridge: --sim-netns: 'atb-nons2': there is no network namespace"))
+		fail_msg("system checks: %s", e);
+
+	write_file("run-as = root\n");
+	assert_int_equal(load(&c, e, sizeof(e), NULL), 0);
+	f = fmemopen(e, sizeof(e), "w");
+	assert_int_equal(config_check_system(&c, f), 0);
+	fclose(f);
+}
+
 static void test_long_line_refused(void **state)
 {
 	char text[2048];
@@ -272,6 +360,9 @@ int main(void)
 		cmocka_unit_test(test_command_line_overrides_the_file),
 		cmocka_unit_test(test_bad_values_name_file_line_key_value),
 		cmocka_unit_test(test_consistency_checked_after_the_file),
+		cmocka_unit_test(test_every_error_listed),
+		cmocka_unit_test(test_cross_field_error_names_file_and_line),
+		cmocka_unit_test(test_system_checks),
 		cmocka_unit_test(test_long_line_refused),
 		cmocka_unit_test(test_longest_line_accepted),
 		cmocka_unit_test(test_missing_files),

@@ -102,7 +102,9 @@ e2e_httpd() {
 }
 
 # Starts atbridge in the client namespace against atbridge-sim in the server
-# namespace; extra arguments go to atbridge. Waits for the data link.
+# namespace; extra arguments go to atbridge (a --control-socket among them
+# wins over this test's own, $WORK/atbridge.sock: tests run in parallel and
+# must not share /run/atbridge/atbridge.sock). Waits for the data link.
 # ATB_SIM_READING: the simulator plays that reading of the manual
 # (atbridge-sim --reading, docs/simulator.md), e.g. "alt".
 e2e_bridge() {
@@ -110,8 +112,8 @@ e2e_bridge() {
 	[ -n "${ATB_SIM_READING:-}" ] && reading=(--sim-arg "--reading=$ATB_SIM_READING")
 	ip netns exec "$NS_CLI" "$ATBRIDGE" --sim --sim-path "$ATBRIDGE_SIM" --sim-netns "$NS_SRV" \
 		--sim-arg "--hosts=$WORK/hosts" --sim-arg "--log=$WORK/sim-commands.log" \
-		--sim-arg "--control=$WORK/sim.ctl" --sim-arg "--model=$ATB_MODEL" "${reading[@]}" -v "$@" \
-		>"$WORK"/bridge.log 2>&1 &
+		--sim-arg "--control=$WORK/sim.ctl" --sim-arg "--model=$ATB_MODEL" "${reading[@]}" \
+		--control-socket "$WORK"/atbridge.sock -v "$@" >"$WORK"/bridge.log 2>&1 &
 	BRIDGE_PID=$!
 	for _ in $(seq 300); do
 		grep -q "data link up" "$WORK"/bridge.log 2>/dev/null && return 0

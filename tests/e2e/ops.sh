@@ -2,13 +2,33 @@
 # End-to-end operation: atbridgectl against a running bridge, the metrics
 # file, secrets kept out of logs and status, SIGHUP, a clean SIGTERM, the
 # systemd notification protocol, --netns and --check-config.
-# Usage: ops.sh CASE   (control | sigterm | netns | notify | checkconfig)
+# Usage: ops.sh CASE   (control | sigterm | netns | notify | checkconfig | stuck)
 . "$(dirname "$0")"/lib.sh
 
 case_=${1:?case}
 CTL=${ATBRIDGECTL:?ATBRIDGECTL must name the atbridgectl binary}
 SOCK=$WORK/ctl.sock
 ctl() { "$CTL" --socket "$SOCK" "$@"; }
+# The schema of --json outputs is the jq program in docs/control-json.md.
+SCHEMA=$WORK/schema.jq
+awk '/^```jq$/{f=1; next} /^```$/{f=0} f' "$E2E_DIR"/../../docs/control-json.md >"$SCHEMA"
+[ -s "$SCHEMA" ] || fail "no jq program in docs/control-json.md"
+# json_valid WHAT: stdin is a document of kind WHAT (status, flows, reconnect).
+json_valid() {
+	local doc
+	doc=$(cat)
+	echo "$doc" | jq -e "$(cat "$SCHEMA") ${1}_ok" >/dev/null || fail "$1 JSON does not match docs/control-json.md: $doc"
+}
+# Prometheus text checked by python3-prometheus-client's parser (Debian's
+# python3, where the package installs), plus duplicate-family checks.
+metrics_valid() {
+	local py=/usr/bin/python3 out rc
+	[ -x $py ] || py=python3
+	out=$($py "$E2E_DIR"/check_metrics.py)
+	rc=$?
+	echo "$out"
+	[ $rc = 0 ] || fail "$1: ${out:-check_metrics.py exit $rc}"
+}
 json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 # Waits until atbridge has exited (after a signal); fails after 10 s.
@@ -39,7 +59,8 @@ control)
 	echo "$st" | grep -q "^interface: *tun0" || fail "status does not name tun0"
 	js=$(ctl --json status) || fail "atbridgectl --json status failed"
 	[ "$(echo "$js" | json_get '["link_up"]')" = True ] || fail "status json: link_up is not true: $js"
-	pass "status (text and JSON) shows the link up"
+	echo "$js" | json_valid status
+	pass "status (text and JSON) shows the link up; the JSON matches the documented schema"
 
 	# A download held open by a slow reader: it shows in flows.
 	in_cli curl -sS --limit-rate 100k --max-time 60 -o "$WORK"/got-big "http://$SRV_ADDR/big" &
@@ -54,6 +75,7 @@ control)
 	echo "$row" | grep -q " open " || fail "the flow is not open: $row"
 	fj=$(ctl --json flows) || fail "atbridgectl --json flows failed"
 	[ "$(echo "$fj" | json_get '[0]["destination"]')" = "$SRV_ADDR:80" ] || fail "flows json: $fj"
+	echo "$fj" | json_valid flows
 	st=$(ctl status)
 	echo "$st" | grep -q "^flows: *1 tcp open" || fail "status does not count the open flow: $st"
 	pass "flows lists the open download (text and JSON)"
@@ -71,6 +93,8 @@ control)
 	[ "${down:-0}" -ge 2000000 ] || fail "metrics: tcp_bytes_down_total $down < 2000000"
 	sleep 1.5
 	grep -q '^atbridge_tcp_bytes_down_total' "$WORK"/atbridge.prom || fail "metrics file not written"
+	echo "$m" | metrics_valid "atbridgectl metrics"
+	metrics_valid "the metrics file" <"$WORK"/atbridge.prom
 	pass "metrics (socket and file): $acc flows accepted, $down bytes down"
 
 	# Strict requests: one error line each, and the daemon keeps serving.
@@ -107,6 +131,13 @@ PY
 	[ -n "$ok" ] || fail "status failed after the clients went away"
 	ctl reconnect >"$WORK"/rec.out 2>"$WORK"/rec.err || fail "reconnect refused: $(cat "$WORK"/rec.err)"
 	grep -q "^reconnecting" "$WORK"/rec.out || fail "reconnect answered: $(cat "$WORK"/rec.out)"
+	ok=
+	for _ in $(seq 1 100); do
+		ctl --json status 2>/dev/null | grep -q '"link_up":true' && { ok=1; break; }
+		sleep 0.2
+	done
+	[ -n "$ok" ] || fail "the link did not come back after reconnect"
+	ctl --json reconnect | json_valid reconnect
 	ok=
 	for _ in $(seq 1 100); do
 		ctl --json status 2>/dev/null | grep -q '"link_up":true' && { ok=1; break; }
@@ -214,6 +245,36 @@ with open(sys.argv[2], "a", buffering=1) as f:
 	grep -q "STOPPING=1" "$WORK"/notify.log || fail "no STOPPING=1"
 	pass "sd_notify: STATUS=, READY=1 on data link up, WATCHDOG=1, STOPPING=1; journald priorities"
 	;;
+stuck)
+	# A flow that cannot make progress is visible at the default log level:
+	# a transparent link held by a slow download, a second connection
+	# queued behind it for more than 20 s.
+	e2e_netns
+	e2e_httpd
+	e2e_file big 2000000
+	ip netns exec "$NS_CLI" "$ATBRIDGE" --sim --sim-path "$ATBRIDGE_SIM" --sim-netns "$NS_SRV" \
+		--sim-arg "--hosts=$WORK/hosts" --sim-arg "--model=$ATB_MODEL" --control-socket "$SOCK" \
+		--link transparent --queue-wait-ms 40000 >"$WORK"/bridge.log 2>&1 &
+	BRIDGE_PID=$!
+	for _ in $(seq 300); do grep -q "data link up" "$WORK"/bridge.log && break; sleep 0.1; done
+	grep -q "data link up" "$WORK"/bridge.log || fail "no data link"
+	in_cli curl -sS --limit-rate 20k --max-time 60 -o /dev/null "http://$SRV_ADDR/big" &
+	c1=$!
+	for _ in $(seq 50); do ctl flows | grep -q " open " && break; sleep 0.1; done
+	in_cli curl -sS --max-time 60 -o /dev/null "http://$SRV_ADDR/big" &
+	c2=$!
+	line=
+	for _ in $(seq 350); do
+		line=$(grep "waiting more than 20 s for the module" "$WORK"/bridge.log) && break
+		sleep 0.1
+	done
+	kill $c1 $c2 2>/dev/null
+	wait $c1 $c2 2>/dev/null
+	[ -n "$line" ] || fail "a flow queued for more than 20 s was not logged at the default level"
+	echo "$line"
+	echo "$line" | grep -q "1 flow waiting .* -> $SRV_ADDR:80 queued for 2[0-9] s" || fail "the line does not name the flow: $line"
+	pass "a flow that makes no progress is logged at the default level"
+	;;
 checkconfig)
 	printf '[interface]\nmtu = 1400\n' >"$WORK"/good.conf
 	out=$("$ATBRIDGE" --config "$WORK"/good.conf --check-config --max-flows 9) || fail "--check-config failed"
@@ -228,6 +289,20 @@ checkconfig)
 	err=$("$ATBRIDGE" --config "$WORK"/bad.conf 2>&1)
 	[ "$(echo "$err" | wc -l)" = 1 ] || fail "start-up with a bad file printed more than one line: $err"
 	pass "--check-config prints the effective configuration; a bad value is one line naming file, line, key, value"
+	# Every error, each with its place; what names the system is checked too.
+	printf 'mtu = 99999\nrun-as = atb-nosuchuser\nbaud = 7\n' >"$WORK"/bad2.conf
+	err=$("$ATBRIDGE" --config "$WORK"/bad2.conf --netns atb-nosuchns --check-config 2>&1 >/dev/null)
+	rc=$?
+	echo "$err"
+	[ $rc = 2 ] || fail "several errors: exit $rc, want 2"
+	[ "$(echo "$err" | wc -l)" = 4 ] || fail "want 4 lines (mtu, baud, run-as, netns): $err"
+	echo "$err" | grep -q "^atbridge: $WORK/bad2.conf:1: mtu: '99999'" || fail "mtu error: $err"
+	echo "$err" | grep -q "^atbridge: $WORK/bad2.conf:3: baud: '7'" || fail "baud error: $err"
+	echo "$err" | grep -q "^atbridge: $WORK/bad2.conf:2: run-as: 'atb-nosuchuser': there is no such user" ||
+		fail "run-as error: $err"
+	echo "$err" | grep -q "^atbridge: --netns: 'atb-nosuchns': there is no network namespace" ||
+		fail "netns error: $err"
+	pass "--check-config lists every error with file:line, and a missing run-as user and netns"
 	;;
 *)
 	fail "unknown case $case_"

@@ -2,8 +2,9 @@
  * The input is split at NUL bytes into at most 24 arguments after
  * "atbridge".
  *
- * Checks: the result is -1, 0 or 1; -1 comes with exactly one line on the
- * error stream, 0 and 1 with none; a value given to --password or --pin is
+ * Checks: the result is -1, 0 or 1; -1 comes with one or more whole lines
+ * on the error stream, each a message of its own ("atbridge: ..."; every
+ * error is reported), 0 and 1 with none; a value given to --password or --pin is
  * never quoted back (unless it also appears elsewhere in the input, where it
  * may be an ordinary word); the strings of the configuration stay
  * terminated within their arrays.
@@ -38,6 +39,17 @@ static void check(bool ok, const char *what)
 	abort();
 }
 
+/* One or more whole lines, each a message of its own. */
+static bool whole_messages(const char *err)
+{
+	if (!err[0] || err[strlen(err) - 1] != '\n')
+		return false;
+	for (const char *l = err; *l; l = strchr(l, '\n') + 1)
+		if (strncmp(l, "atbridge: ", 10) != 0)
+			return false;
+	return true;
+}
+
 /* The secret value given with argument i, or NULL; *at: the argument
  * that holds it. */
 static const char *secret_of(char **argv, int argc, int i, int *at)
@@ -68,7 +80,8 @@ static bool appears_elsewhere(char **argv, int argc, int skip, const char *v)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct atb_config c;
-	char *copy = malloc(size + 1), *argv[MAX_ARGS + 2], err[2048] = "";
+	static char err[65536];
+	char *copy = malloc(size + 1), *argv[MAX_ARGS + 2];
 	int argc = 1;
 	if (!copy)
 		return 0;
@@ -80,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += strlen(copy + i) + 1;
 	}
 	argv[argc] = NULL;
+	memset(err, 0, sizeof(err));
 	FILE *e = fmemopen(err, sizeof(err) - 1, "w");
 	if (!e)
 		abort();
@@ -90,9 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur_argc = argc;
 	cur_err = err;
 	check(r == -1 || r == 0 || r == 1, "result other than -1, 0, 1");
-	const char *nl = strchr(err, '\n');
 	if (r == -1)
-		check(nl && nl[1] == '\0', "an error is not exactly one line");
+		check(whole_messages(err), "an error is not whole 'atbridge: ' lines");
 	else
 		check(err[0] == '\0', "a message without an error");
 	/* Values marked S3CRET stand for passwords: never in a message. */

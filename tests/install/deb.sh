@@ -50,13 +50,20 @@ for f in usr/lib/systemd/system/atbridge.service etc/atbridge.conf \
 	usr/share/man/man8/atbridge.8 usr/share/man/man8/atbridgectl.8 \
 	usr/share/man/man1/atbridge-sim.1 usr/share/man/man5/atbridge.conf.5 \
 	usr/share/doc/atbridge/examples/atbridge.conf usr/share/doc/atbridge/configuration.md \
-	usr/share/doc/atbridge/containers.md; do
+	usr/share/doc/atbridge/containers.md usr/share/doc/atbridge/modemmanager.md \
+	usr/lib/udev/rules.d/90-atbridge-modemmanager.rules; do
 	[ -f "$R/$f" ] || fail "missing /$f"
 done
 [ "$(stat -c %a "$R"/etc/atbridge.conf)" = 600 ] || fail "/etc/atbridge.conf is not mode 600 (it may hold secrets)"
 grep -qx "ExecStart=/usr/sbin/atbridge" "$R"/usr/lib/systemd/system/atbridge.service || fail "unit ExecStart"
 grep -qx "Type=notify" "$R"/usr/lib/systemd/system/atbridge.service || fail "unit Type"
-pass "files: binaries, unit, man pages, configuration and docs in place"
+grep -q 'ENV{ID_MM_DEVICE_IGNORE}="1"' "$R"/usr/lib/udev/rules.d/90-atbridge-modemmanager.rules ||
+	fail "the udev rule does not set ID_MM_DEVICE_IGNORE"
+if command -v udevadm >/dev/null; then
+	out=$(udevadm verify "$R"/usr/lib/udev/rules.d/90-atbridge-modemmanager.rules 2>&1) ||
+		{ echo "$out" | grep -q "Unknown command\|unknown command" || fail "udevadm verify: $out"; }
+fi
+pass "files: binaries, unit, man pages, udev rule, configuration and docs in place"
 
 "$R"/usr/sbin/atbridge --version | grep -q '^atbridge ' || fail "unpacked atbridge --version"
 out=$("$R"/usr/sbin/atbridge --config "$R"/etc/atbridge.conf --check-config) ||

@@ -400,6 +400,16 @@ bool sim_link_open(struct sim_link *l, bool udp, struct in_addr a, int port, int
 		sim_delay(latency(), connect_fail, l, NULL, 0);
 		return true;
 	}
+	if (S.o.fwmark) {
+		/* atbridge --sim routes marked sockets around its own tun */
+		unsigned mark = (unsigned)S.o.fwmark;
+		if (setsockopt(l->fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
+			close(l->fd);
+			l->fd = -1;
+			sim_delay(latency(), connect_fail, l, NULL, 0);
+			return true;
+		}
+	}
 	if (!udp) {
 		/* a module's TCP send window is small; keep the host's alike so
 		 * that CIPACK and the tx buffer see a slow receiver */

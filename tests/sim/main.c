@@ -24,6 +24,8 @@ static void usage(FILE *f)
 	      "  --baud N               pace the line at N/10 bytes/s each way (0 = unpaced, default)\n"
 	      "  --latency-ms N         one-way network delay for data and connect results (default 0)\n"
 	      "  --hosts FILE           name resolution (\"name ip\" or \"ip name [aliases]\" lines)\n"
+	      "  --host-resolver        resolve names not in --hosts with the host's resolver\n"
+	      "  --fwmark N             firewall mark (SO_MARK) on every host socket\n"
 	      "  --link PATH            also make PATH a symlink to the slave (removed on exit)\n"
 	      "  --control PATH         UNIX stream control socket for fault injection\n"
 	      "  --seed N               seed for all randomness (default 1)\n"
@@ -62,7 +64,8 @@ static bool parse_long(const char *flag, const char *v, long lo, long hi, long *
 static bool parse_args(int argc, char **argv)
 {
 	enum { O_MODEL = 256, O_BAUD, O_LAT, O_HOSTS, O_LINK, O_CONTROL, O_SEED, O_RACE,
-	       O_JITTER, O_RXBUF, O_LOG, O_VERBOSE, O_HELP, O_PPP, O_READING, O_PINGIV };
+	       O_JITTER, O_RXBUF, O_LOG, O_VERBOSE, O_HELP, O_PPP, O_READING, O_PINGIV,
+	       O_RESOLVER, O_FWMARK };
 	static const struct option lo[] = {
 		{ "model", required_argument, 0, O_MODEL },
 		{ "baud", required_argument, 0, O_BAUD },
@@ -80,6 +83,8 @@ static bool parse_args(int argc, char **argv)
 		{ "ppp-cmd", required_argument, 0, O_PPP },
 		{ "reading", required_argument, 0, O_READING },
 		{ "ping-interval-ms", required_argument, 0, O_PINGIV },
+		{ "host-resolver", no_argument, 0, O_RESOLVER },
+		{ "fwmark", required_argument, 0, O_FWMARK },
 		{ 0, 0, 0, 0 },
 	};
 	/* readings depend on --model, which may come later: applied at the end */
@@ -128,6 +133,12 @@ static bool parse_args(int argc, char **argv)
 		case O_LOG: S.o.log = optarg; break;
 		case O_VERBOSE: S.o.verbose = true; break;
 		case O_PPP: S.o.ppp_cmd = optarg; break;
+		case O_RESOLVER: sim_hosts_use_resolver(true); break;
+		case O_FWMARK:
+			if (!parse_long("--fwmark", optarg, 0, 0xffffffffL, &v))
+				return false;
+			S.o.fwmark = (unsigned long)v;
+			break;
 		case O_READING:
 			if (nreadings == (int)(sizeof readings / sizeof readings[0])) {
 				fprintf(stderr, "atbridge-sim: too many --reading flags\n");

@@ -203,7 +203,12 @@ void n11_close_all(void)
 	}
 	if (n11.in == IN_TRANS)
 		sim_trans_stop();
-	n11.in = IN_CMD;
+	/* A send's data phase takes its announced bytes whatever happens to
+	 * the link meanwhile (manual 8.2: the module "sends data after
+	 * receiving data of the specified length"), then answers an error:
+	 * the rest of the data never reaches the command interpreter. */
+	if (n11.in != IN_DATA)
+		n11.in = IN_CMD;
 }
 
 /* drop the PPP link, reporting every open connection */

@@ -43,6 +43,7 @@ struct sim_opts {
 	const char *log;
 	bool verbose;
 	const char *ppp_cmd;     /* --ppp-cmd: program behind ATD*99# */
+	unsigned long fwmark;    /* --fwmark: SO_MARK of every host socket (0: none) */
 	long ping_interval_ms;   /* --ping-interval-ms: N11V2 AT+PING reply spacing */
 };
 
@@ -75,6 +76,9 @@ struct sim_host {
 	struct in_addr addr;
 };
 bool sim_hosts_load(const char *path);
+/* --host-resolver: names not in --hosts go to the host's resolver
+ * (getaddrinfo, blocking); off by default so that tests never query it. */
+void sim_hosts_use_resolver(bool on);
 bool sim_hosts_parse_line(const char *line);
 void sim_hosts_clear(void);
 /* Fills up to max addresses for name; returns the count (0 = unknown). */
