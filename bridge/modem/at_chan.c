@@ -46,6 +46,20 @@ struct at_chan {
 	bool trail_ok;
 	/* the sync check */
 	bool resync_on, sync_wanted, echo_by_us, echo_seen;
+	/* A send that timed out before its prompt: the module may still give
+	 * the prompt and then take exactly this many bytes as data (a sized
+	 * send has no cancel). Nothing else is written until the prompt came
+	 * (then these bytes, its own data, complete the data phase), the send
+	 * was refused, or AT_ORPHAN_MS passed. */
+	/* A bare error to a strict command before anything of its answer: a
+	 * stray one looks the same, so it stands only if nothing of the
+	 * command's own answer follows within AT_ERROR_WAIT_MS. */
+	bool err_pending;
+	char err_line[64];
+	ev_timer err_timer;
+	uint8_t orphan[AT_OUT_MAX];
+	size_t orphan_len;
+	double orphan_since;
 	enum sync_step sync;
 	unsigned sync_rounds;
 	unsigned nonce;
@@ -191,11 +205,13 @@ static void complete(struct at_chan *c, enum at_result res, const char *final_li
 	struct at_cmd cmd = c->cur;
 	ev_timer_stop(c->loop, &c->timer);
 	cmd.tainted = c->tainted;
+	c->err_pending = false;
+	ev_timer_stop(c->loop, &c->err_timer);
 	c->in_flight = false;
 	c->prompt_seen = false;
 	c->part_seen = false;
 	c->tainted = false;
-	c->parser.prompt_armed = false;
+	c->parser.prompt_armed = c->orphan_len > 0;
 	c->payload_dest = DEST_NONE;
 	if (res == AT_RES_ERROR)
 		c->stats.errors++;
@@ -209,15 +225,18 @@ static void complete(struct at_chan *c, enum at_result res, const char *final_li
 static void command_timed_out(struct at_chan *c)
 {
 	c->stats.timeouts++;
-	/* A send that never saw its prompt may still be waiting for data:
-	 * ESC cancels it so that nothing written later is taken as payload. */
-	if (c->cur.data_len > 0 && !c->prompt_seen) {
-		static const uint8_t esc = 0x1b;
-		out_append(c, &esc, 1);
-	}
 	/* Whatever was half received belongs to the answer given up on; a
 	 * payload cut by a module restart must not swallow its boot lines. */
 	at_parser_reset(&c->parser);
+	/* A send that never saw its prompt may still get one, and then the
+	 * module takes the next data_len bytes as data, whatever they are:
+	 * keep its data to complete it (see orphan) and write nothing else. */
+	if (c->cur.data_len > 0 && !c->prompt_seen && c->cur.data_len <= sizeof(c->orphan)) {
+		memcpy(c->orphan, c->cur.data, c->cur.data_len);
+		c->orphan_len = c->cur.data_len;
+		c->orphan_since = ev_now(c->loop);
+		c->parser.prompt_armed = true;
+	}
 	ev_timer_stop(c->loop, &c->payload_timer);
 	if (c->resync_on && c->hooks->stalled) {
 		/* Nothing is written until the sync check has shown where the
@@ -310,6 +329,8 @@ static void sync_echo_on(struct at_chan *c)
 
 static void sync_begin(struct at_chan *c, bool guard)
 {
+	if (c->orphan_len)
+		guard = true; /* nothing is written while a prompt may come */
 	if (c->sync != SYNC_NONE && !guard)
 		return;
 	if (c->sync == SYNC_NONE)
@@ -360,6 +381,12 @@ static void on_sync_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct at_chan *c = w->data;
 	switch (c->sync) {
 	case SYNC_GUARD:
+		if (c->orphan_len && ev_now(c->loop) - c->orphan_since < AT_ORPHAN_MS / 1000.0) {
+			sync_arm(c, c->sync_guard); /* the prompt may still come */
+			break;
+		}
+		c->orphan_len = 0;
+		c->parser.prompt_armed = false;
 		sync_echo_on(c);
 		break;
 	case SYNC_ECHO_ON:
@@ -407,6 +434,10 @@ static void stray(struct at_chan *c, const char *line)
 /* A line while the sync check runs. */
 static void sync_line(struct at_chan *c, const char *line)
 {
+	if (c->orphan_len && at_final_generic(line) == AT_FINAL_ERROR) {
+		c->orphan_len = 0; /* the send was refused: no prompt to come */
+		c->parser.prompt_armed = false;
+	}
 	if (c->trail_ok && !strcmp(line, "OK")) {
 		c->trail_ok = false; /* the last command's, before the check began */
 		return;
@@ -522,6 +553,18 @@ static void start(struct at_chan *c, const struct at_cmd *cmd)
 	ev_timer_start(c->loop, &c->timer);
 	out_append(c, cmd->text, strlen(cmd->text));
 	out_append(c, "\r", 1);
+}
+
+static void on_err_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct at_chan *c = w->data;
+	char line[sizeof(c->err_line)];
+	if (!c->err_pending || !c->in_flight)
+		return;
+	memcpy(line, c->err_line, sizeof(line));
+	complete(c, AT_RES_ERROR, line);
 }
 
 static void on_trail_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -715,8 +758,10 @@ static enum at_final classify(struct at_chan *c, const char *line)
 	enum at_final g = at_final_generic(line);
 	if (!(cmd->flags & AT_F_STRICT))
 		return f != AT_NOT_FINAL ? f : g;
-	if (f == AT_FINAL_ERROR || g == AT_FINAL_ERROR)
+	if (f == AT_FINAL_ERROR)
 		return AT_FINAL_ERROR;
+	if (g == AT_FINAL_ERROR)
+		return c->part_seen || c->prompt_seen ? AT_FINAL_ERROR : AT_BARE_ERROR;
 	if (cmd->data_len > 0 && !c->prompt_seen)
 		return AT_NOT_FINAL; /* before the prompt only an error fits */
 	if (f != AT_NOT_FINAL)
@@ -746,6 +791,23 @@ static size_t on_line(void *ctx, const char *line, size_t len)
 			c->sync_wanted = true;
 	} else if (c->in_flight) {
 		enum at_final f = classify(c, line);
+		if (f == AT_BARE_ERROR) {
+			if (!c->err_pending) {
+				c->err_pending = true;
+				snprintf(c->err_line, sizeof(c->err_line), "%s", line);
+				ev_timer_set(&c->err_timer, AT_ERROR_WAIT_MS / 1000.0, 0.);
+				ev_timer_start(c->loop, &c->err_timer);
+			} else {
+				lost_sync(c, line); /* a second one: a repeat */
+			}
+			return 0;
+		}
+		if (c->err_pending && f != AT_NOT_FINAL) {
+			/* the command's own answer after all: the error was stray */
+			c->err_pending = false;
+			ev_timer_stop(c->loop, &c->err_timer);
+			lost_sync(c, c->err_line);
+		}
 		if (f == AT_FINAL_OK || f == AT_FINAL_ERROR) {
 			/* Set before complete(): the next command starts in it. */
 			c->trail_ok = f == AT_FINAL_OK && (c->cur.flags & AT_F_TRAIL_OK) && strcmp(line, "OK");
@@ -788,6 +850,16 @@ static size_t on_line(void *ctx, const char *line, size_t len)
 static void on_prompt(void *ctx)
 {
 	struct at_chan *c = ctx;
+	if (!c->in_flight && c->orphan_len) {
+		/* The prompt of a send given up on: its own data completes the
+		 * module's data phase (its link has ended with loss already;
+		 * the remote gets the stream's right next bytes). */
+		out_append(c, c->orphan, c->orphan_len);
+		c->orphan_len = 0;
+		c->parser.prompt_armed = false;
+		lost_sync(c, ">");
+		return;
+	}
 	if (!c->in_flight || c->prompt_seen || c->cur.data_len == 0) {
 		/* A prompt no send is waiting for: the module wants data we will
 		 * not give. ESC cancels the send it thinks it is in. */
@@ -797,6 +869,12 @@ static void on_prompt(void *ctx)
 		return;
 	}
 	c->prompt_seen = true;
+	if (c->err_pending) {
+		/* the send's own prompt after all: the error was stray */
+		c->err_pending = false;
+		ev_timer_stop(c->loop, &c->err_timer);
+		lost_sync(c, c->err_line);
+	}
 	out_append(c, c->cur.data, c->cur.data_len);
 }
 
@@ -891,6 +969,8 @@ struct at_chan *at_chan_new(struct ev_loop *loop, int fd, const struct at_chan_h
 	c->sync_timer.data = c;
 	ev_timer_init(&c->trail_timer, on_trail_timer, 0., 0.);
 	c->trail_timer.data = c;
+	ev_timer_init(&c->err_timer, on_err_timer, 0., 0.);
+	c->err_timer.data = c;
 	c->baud = 115200;
 	c->sync_guard = AT_SYNC_GUARD_MS / 1000.0;
 	c->sync_step = AT_SYNC_STEP_MS / 1000.0;
@@ -914,6 +994,7 @@ void at_chan_free(struct at_chan *c)
 	ev_timer_stop(c->loop, &c->payload_timer);
 	ev_timer_stop(c->loop, &c->sync_timer);
 	ev_timer_stop(c->loop, &c->trail_timer);
+	ev_timer_stop(c->loop, &c->err_timer);
 	free(c);
 }
 

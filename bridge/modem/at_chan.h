@@ -29,7 +29,10 @@ enum at_result { AT_RES_OK = 0, AT_RES_ERROR, AT_RES_TIMEOUT, AT_RES_CANCELLED }
  * not final for this command (N11V2 sends: OK, then +TCPSEND: <n>,<len>). */
 /* AT_PART: the command's distinctive line (a read header, "+CIPACK: ..."):
  * part of its answer, not yet the end; it goes to line(). */
-enum at_final { AT_NOT_FINAL = 0, AT_FINAL_OK, AT_FINAL_ERROR, AT_INTERMEDIATE, AT_PART };
+enum at_final { AT_NOT_FINAL = 0, AT_FINAL_OK, AT_FINAL_ERROR, AT_INTERMEDIATE, AT_PART,
+	/* internal to the channel: a bare ERROR/+CME ERROR to a strict command
+	 * before anything of its own answer */
+	AT_BARE_ERROR };
 
 /* at_cmd.flags */
 /* Strict: the answer is matched by content. Every line must be taken by
@@ -109,9 +112,16 @@ struct at_chan_hooks {
 #define AT_SYNC_GUARD_MAX_MS 3000
 #define AT_SYNC_STEP_MS 1000
 #define AT_SYNC_ROUNDS 3
+/* How long a send that timed out before its prompt may still get one:
+ * until then nothing is written (docs/architecture.md). */
+#define AT_ORPHAN_MS 10000
 /* A bare OK owed by an AT_F_TRAIL_OK command is waited for this long
  * before a command whose own answer may be a bare OK is written. */
 #define AT_TRAIL_OK_MS 100
+/* A bare error to a strict command before anything of its own answer
+ * stands only if nothing of that answer follows within this time: a stray
+ * ERROR between answers looks the same, and must cost no flow. */
+#define AT_ERROR_WAIT_MS 250
 /* A binary payload that stops arriving is abandoned after this much slack
  * plus three times its length at the line rate (a module that restarted
  * mid-payload must not have its boot messages eaten as data). The slack

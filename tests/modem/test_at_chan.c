@@ -562,6 +562,77 @@ static void test_send_needs_its_prompt(void **state)
 	assert_null(memchr(buf, 'G', n));
 }
 
+/* A bare ERROR before a read's header, and then the read's own answer: the
+ * ERROR was a stray (it costs the read nothing); without an answer after it,
+ * it stands after AT_ERROR_WAIT_MS. */
+static void test_stray_error_before_answer(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	at_chan_set_hooks(t->c, &strict_hooks, t);
+	at_chan_set_resync(t->c, true);
+	strays_n = 0;
+	struct at_cmd a = mk(t, "AT+READ", 1000), b = mk(t, "AT+READ", 1000);
+	a.final = b.final = rd_final;
+	a.flags = b.flags = AT_F_STRICT;
+	assert_true(at_chan_submit(t->c, &a));
+	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	SAY(t, "\r\nERROR\r\n\r\n+DATA: 3\r\nabc\r\nOK\r\n");
+	spin(t, 0.05);
+	assert_int_equal(t->done_n, 1);
+	assert_int_equal(t->res[0], AT_RES_OK);
+	assert_int_equal(t->payload_len, 3);
+	assert_int_equal(strays_n, 1);
+	/* a real error: nothing follows it */
+	at_chan_set_resync(t->c, false);
+	assert_true(at_chan_submit(t->c, &b));
+	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	SAY(t, "\r\n+CME ERROR: 3\r\n");
+	spin(t, 0.05);
+	assert_int_equal(t->done_n, 1);
+	spin(t, AT_ERROR_WAIT_MS / 1000.0);
+	assert_int_equal(t->done_n, 2);
+	assert_int_equal(t->res[1], AT_RES_ERROR);
+	assert_string_equal(t->final[1], "+CME ERROR: 3");
+}
+
+/* A sized send that timed out before its prompt: the module may still give
+ * the prompt and take exactly len bytes. Nothing is written meanwhile (no
+ * ESC, no sync check: they would be taken as data and the payload's tail
+ * would run as commands); a late prompt gets the send's own data, then the
+ * sync check runs. */
+static void test_late_prompt_gets_its_data(void **state)
+{
+	struct t *t = *state;
+	char buf[512];
+	static const uint8_t data[] = "\rAT+GMI\r";
+	struct at_cmd a = mk(t, "AT+SEND=8", 100);
+	a.data = data;
+	a.data_len = 8;
+	a.final = send_final;
+	a.flags = AT_F_STRICT;
+	at_chan_set_hooks(t->c, &strict_hooks, t);
+	at_chan_set_resync(t->c, true);
+	at_chan_set_sync_times(t->c, 20, 300);
+	assert_true(at_chan_submit(t->c, &a));
+	spin(t, 0.01);
+	module_read(t, buf, sizeof(buf));
+	spin(t, 0.6); /* timed out; the guard would have ended long ago */
+	assert_int_equal(t->done_n, 1);
+	assert_int_equal(t->res[0], AT_RES_TIMEOUT);
+	assert_int_equal(module_read(t, buf, sizeof(buf)), 0); /* nothing at all */
+	SAY(t, "\r\n> ");
+	spin(t, 0.01);
+	assert_int_equal(module_read(t, buf, sizeof(buf)), 8);
+	assert_memory_equal(buf, data, 8);
+	SAY(t, "\r\nSEND OK\r\n");
+	spin(t, 0.2);
+	module_read(t, buf, sizeof(buf));
+	assert_string_equal(buf, "\rATE1\r"); /* now the check */
+}
+
 /* "+ACK: ..." ends the command; an OK after it (the format line's reading)
  * is its own, not the next command's; without it (the examples' reading)
  * the next command still gets its own answer. */
@@ -832,6 +903,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resync_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stray_ok_is_not_a_result, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_needs_its_prompt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_prompt_gets_its_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stray_error_before_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trailing_ok_readings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_waits_for_trailing_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resync_interleavings, setup, teardown),
