@@ -40,6 +40,7 @@ struct at_chan {
 	struct at_cmd cur;
 	bool in_flight, prompt_seen;
 	bool part_seen; /* the command's AT_PART line arrived */
+	uint64_t garbage_at_part; /* parser.garbage_lines when it did */
 	bool tainted;   /* a stray arrived after it */
 	unsigned timeouts_in_row;
 	/* a bare OK that an AT_F_TRAIL_OK command may still send */
@@ -204,7 +205,10 @@ static void complete(struct at_chan *c, enum at_result res, const char *final_li
 {
 	struct at_cmd cmd = c->cur;
 	ev_timer_stop(c->loop, &c->timer);
-	cmd.tainted = c->tainted;
+	/* a garbled line inside the answer (bytes no reading accounts for)
+	 * taints it like a stray line */
+	cmd.tainted = c->tainted || (c->part_seen && (c->cur.flags & AT_F_STRICT) &&
+	                             c->parser.garbage_lines != c->garbage_at_part);
 	c->err_pending = false;
 	ev_timer_stop(c->loop, &c->err_timer);
 	c->in_flight = false;
@@ -818,6 +822,7 @@ static size_t on_line(void *ctx, const char *line, size_t len)
 			return 0;
 		if (f == AT_PART) {
 			c->part_seen = true;
+			c->garbage_at_part = c->parser.garbage_lines;
 			c->trail_ok = false;
 			c->payload_dest = DEST_CMD;
 			if (c->cur.line)
