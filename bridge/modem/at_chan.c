@@ -760,8 +760,13 @@ static enum at_final classify(struct at_chan *c, const char *line)
 	const struct at_cmd *cmd = &c->cur;
 	enum at_final f = cmd->final ? cmd->final(cmd, line) : AT_NOT_FINAL;
 	enum at_final g = at_final_generic(line);
-	if (!(cmd->flags & AT_F_STRICT))
+	if (!(cmd->flags & AT_F_STRICT)) {
+		/* a bare error before anything else of the answer may be a
+		 * stray one: it stands only if no OK follows (see err_timer) */
+		if (f == AT_NOT_FINAL && g == AT_FINAL_ERROR && !c->part_seen && !c->prompt_seen)
+			return AT_BARE_ERROR;
 		return f != AT_NOT_FINAL ? f : g;
+	}
 	if (f == AT_FINAL_ERROR)
 		return AT_FINAL_ERROR;
 	if (g == AT_FINAL_ERROR)
@@ -834,6 +839,7 @@ static size_t on_line(void *ctx, const char *line, size_t len)
 		} else if (c->cur.flags & AT_F_STRICT) {
 			lost_sync(c, line);
 		} else {
+			c->part_seen = true; /* an answer line: an error after it is the answer's */
 			c->payload_dest = DEST_CMD;
 			if (c->cur.line)
 				c->cur.line(c->cur.ctx, &c->cur, line);
