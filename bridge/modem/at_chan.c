@@ -40,6 +40,7 @@ struct at_chan {
 	struct at_cmd cur;
 	bool in_flight, prompt_seen;
 	bool part_seen; /* the command's AT_PART line arrived */
+	uint64_t garbage_at_part; /* parser.garbage_lines when it did */
 	bool tainted;   /* a stray arrived after it */
 	unsigned timeouts_in_row;
 	/* a bare OK that an AT_F_TRAIL_OK command may still send */
@@ -204,7 +205,10 @@ static void complete(struct at_chan *c, enum at_result res, const char *final_li
 {
 	struct at_cmd cmd = c->cur;
 	ev_timer_stop(c->loop, &c->timer);
-	cmd.tainted = c->tainted;
+	/* a garbled line inside the answer (bytes no reading accounts for)
+	 * taints it like a stray line */
+	cmd.tainted = c->tainted || (c->part_seen && (c->cur.flags & AT_F_STRICT) &&
+	                             c->parser.garbage_lines != c->garbage_at_part);
 	c->err_pending = false;
 	ev_timer_stop(c->loop, &c->err_timer);
 	c->in_flight = false;
@@ -756,8 +760,13 @@ static enum at_final classify(struct at_chan *c, const char *line)
 	const struct at_cmd *cmd = &c->cur;
 	enum at_final f = cmd->final ? cmd->final(cmd, line) : AT_NOT_FINAL;
 	enum at_final g = at_final_generic(line);
-	if (!(cmd->flags & AT_F_STRICT))
+	if (!(cmd->flags & AT_F_STRICT)) {
+		/* a bare error before anything else of the answer may be a
+		 * stray one: it stands only if no OK follows (see err_timer) */
+		if (f == AT_NOT_FINAL && g == AT_FINAL_ERROR && !c->part_seen && !c->prompt_seen)
+			return AT_BARE_ERROR;
 		return f != AT_NOT_FINAL ? f : g;
+	}
 	if (f == AT_FINAL_ERROR)
 		return AT_FINAL_ERROR;
 	if (g == AT_FINAL_ERROR)
@@ -818,6 +827,7 @@ static size_t on_line(void *ctx, const char *line, size_t len)
 			return 0;
 		if (f == AT_PART) {
 			c->part_seen = true;
+			c->garbage_at_part = c->parser.garbage_lines;
 			c->trail_ok = false;
 			c->payload_dest = DEST_CMD;
 			if (c->cur.line)
@@ -829,6 +839,7 @@ static size_t on_line(void *ctx, const char *line, size_t len)
 		} else if (c->cur.flags & AT_F_STRICT) {
 			lost_sync(c, line);
 		} else {
+			c->part_seen = true; /* an answer line: an error after it is the answer's */
 			c->payload_dest = DEST_CMD;
 			if (c->cur.line)
 				c->cur.line(c->cur.ctx, &c->cur, line);

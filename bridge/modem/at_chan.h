@@ -118,9 +118,10 @@ struct at_chan_hooks {
 /* A bare OK owed by an AT_F_TRAIL_OK command is waited for this long
  * before a command whose own answer may be a bare OK is written. */
 #define AT_TRAIL_OK_MS 100
-/* A bare error to a strict command before anything of its own answer
- * stands only if nothing of that answer follows within this time: a stray
- * ERROR between answers looks the same, and must cost no flow. */
+/* A bare error before anything else of a command's answer stands only if
+ * nothing of that answer (its distinctive line, its prompt, an OK) follows
+ * within this time: a stray ERROR between answers looks the same, and must
+ * cost no flow (nor a transparent link's open). */
 #define AT_ERROR_WAIT_MS 250
 /* A binary payload that stops arriving is abandoned after this much slack
  * plus three times its length at the line rate (a module that restarted

@@ -258,9 +258,11 @@ static void on_ack_done(void *ctx, const struct at_cmd *cmd, enum at_result res,
  * the bytes that follow and b as those left; the manual's format line names
  * them <reqlength>,<cnflength>: the length asked for, then the bytes that
  * follow. A header with a < asked or b > asked can only be the app note's;
- * a = asked and b < asked, right after CIPRXGET=4 said fewer than asked
- * were waiting, only the manual's. Until one of them is seen, ambiguous
- * headers are read as the app note's example. */
+ * a = asked and b = exactly what CIPRXGET=4 said just before (fewer than
+ * asked) is the manual's. Until one of them is seen, ambiguous headers are
+ * read as the app note's example. A wrong guess cannot end a stream
+ * cleanly: the bytes it leaves over are garbage inside the read's answer,
+ * which taints the read (its link ends with RST). */
 static bool rxget_header(struct sim7000 *s, const char *line, unsigned *id, size_t *len, size_t *rest,
                          bool *rest_known)
 {
@@ -275,7 +277,10 @@ static bool rxget_header(struct sim7000 *s, const char *line, unsigned *id, size
 		else if (v[2] < v[1] && s->rx_hint != SIZE_MAX)
 			/* the manual's <cnflength> is never below what was asked
 			 * while at least that much waited */
-			s->rxget_reading = s->rx_hint < asked && v[2] >= s->rx_hint ? RXGET_MANUAL
+			/* exactly what CIPRXGET=4 said, right before: the app
+			 * note's reading would need exactly <asked> new bytes
+			 * in between; anything else keeps the app note's */
+			s->rxget_reading = s->rx_hint < asked && v[2] == s->rx_hint ? RXGET_MANUAL
 			                                                           : RXGET_APPNOTE;
 	}
 	if (s->rxget_reading == RXGET_MANUAL) {

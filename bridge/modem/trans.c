@@ -226,13 +226,69 @@ static void link_down_all(struct modem *m)
 
 /* ---- data mode: receive ---- */
 
-/* Longest tail of rx that is the start of (or a whole) end line. */
+#define TAIL_MAX 128 /* result lines that may follow an end line */
+
+/* The module's own lines after an end line: complete "\r\n<line>\r\n"
+ * blocks, each a result code (a stray OK, ERROR) or another end line, and
+ * perhaps the start of one more. Payload that merely contains an end line
+ * is followed by other bytes. */
+static bool result_lines(const struct trans *t, const uint8_t *p, size_t n, bool *complete)
+{
+	*complete = true;
+	while (n > 0) {
+		if (n < 2 || p[0] != '\r' || p[1] != '\n') {
+			*complete = false;
+			return n == 1 && p[0] == '\r';
+		}
+		const uint8_t *end = NULL;
+		for (size_t i = 2; i + 1 < n; i++)
+			if (p[i] == '\r' && p[i + 1] == '\n') {
+				end = p + i;
+				break;
+			}
+		if (!end) {
+			*complete = false;
+			for (size_t i = 2; i < n; i++)
+				if (p[i] < 0x20 && p[i] != '\r')
+					return false;
+			return n - 2 < 64;
+		}
+		char line[64];
+		size_t len = (size_t)(end - p - 2);
+		if (len >= sizeof(line))
+			return false;
+		memcpy(line, p + 2, len);
+		line[len] = '\0';
+		bool known = at_final_generic(line) != AT_NOT_FINAL || t->mo->classify(line) != TL_NONE;
+		if (!known)
+			return false;
+		n -= len + 4;
+		p = end + 2;
+	}
+	return true;
+}
+
+/* Longest tail of rx that may end data mode: a whole end line, perhaps
+ * followed by the module's result lines (a stray result right after a
+ * remote close), or the start of an end line. */
 static size_t marker_tail(const struct trans *t, bool *whole)
 {
 	size_t best = 0;
 	*whole = false;
 	for (const char *const *mk = t->mo->markers; *mk; mk++) {
 		size_t len = strlen(*mk);
+		size_t from = t->rx_len > TAIL_MAX + len ? t->rx_len - TAIL_MAX - len : 0;
+		for (size_t at = from; at + len < t->rx_len; at++) {
+			bool complete;
+			if (!memcmp(t->rx + at, *mk, len) &&
+			    result_lines(t, t->rx + at + len, t->rx_len - at - len, &complete)) {
+				if (t->rx_len - at > best) {
+					best = t->rx_len - at;
+					*whole = complete;
+				}
+				break;
+			}
+		}
 		for (size_t k = len < t->rx_len ? len : t->rx_len; k > best; k--) {
 			if (!memcmp(t->rx + t->rx_len - k, *mk, k)) {
 				best = k;
@@ -326,8 +382,9 @@ static void on_quiet(struct ev_loop *loop, ev_timer *w, int revents)
 		deliver(m);
 		return;
 	}
-	/* Data mode is over: the line goes to the parser as a URC. */
-	uint8_t line[64];
+	/* Data mode is over: the lines go to the parser (the end line as a
+	 * URC, a result after it as a stray). */
+	uint8_t line[TAIL_MAX + 64];
 	if (k > sizeof(line))
 		k = sizeof(line);
 	memcpy(line, t->rx + t->rx_len - k, k);

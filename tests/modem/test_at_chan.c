@@ -186,6 +186,8 @@ static void test_one_in_flight(void **state)
 	assert_string_equal(buf, "AT+B\r");
 	SAY(t, "\r\n+CME ERROR: 3\r\n");
 	spin(t, 0.02);
+	assert_int_equal(t->done_n, 1); /* a bare error waits to see it is no stray */
+	spin(t, AT_ERROR_WAIT_MS / 1000.0 + 0.05);
 	assert_int_equal(t->done_n, 2);
 	assert_int_equal(t->res[1], AT_RES_ERROR);
 	assert_string_equal(t->final[1], "+CME ERROR: 3");
