@@ -366,6 +366,8 @@ static void on_rx(void *ctx, const uint8_t *buf, size_t len)
 	deliver(m);
 	if (RX_CAP - t->rx_len < RX_READ)
 		at_chan_pause_rx(m->chan, true);
+	if (!t->rx_hold)
+		pump(m); /* writing may have waited for an end line in doubt */
 }
 
 /* The line was quiet after a possible end line. */
@@ -380,6 +382,7 @@ static void on_quiet(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!k || !whole) {
 		t->rx_hold = 0;
 		deliver(m);
+		pump(m); /* writing waited while the end line was in doubt */
 		return;
 	}
 	/* Data mode is over: the lines go to the parser (the end line as a
@@ -388,6 +391,23 @@ static void on_quiet(struct ev_loop *loop, ev_timer *w, int revents)
 	if (k > sizeof(line))
 		k = sizeof(line);
 	memcpy(line, t->rx + t->rx_len - k, k);
+	/* A remote close reported together with the loss of the context or a
+	 * restart ("+TCPTRANS: Link Closed" then "GPRS DISCONNECTION") was not
+	 * the remote's: the stream was cut. */
+	for (size_t i = 0; i + 2 < k; i++) {
+		if (line[i] != '\n')
+			continue;
+		char l[64];
+		size_t n = 0;
+		while (i + 1 + n < k && line[i + 1 + n] != '\r' && n + 1 < sizeof(l)) {
+			l[n] = (char)line[i + 1 + n];
+			n++;
+		}
+		l[n] = '\0';
+		enum trans_line tl = t->mo->classify(l);
+		if (tl == TL_DOWN || tl == TL_REBOOT)
+			t->lost = true;
+	}
 	t->rx_len -= k;
 	t->rx_hold = 0;
 	if (t->st == TS_ESC_WAIT || t->st == TS_ESC_SENT)
@@ -456,6 +476,11 @@ static void pump(struct modem *m)
 {
 	struct trans *t = T(m);
 	if (t->st != TS_DATA || t->pumping)
+		return;
+	/* The module may have left data mode (what it wrote last may be its
+	 * end line): nothing more is written until that is settled, or the
+	 * bytes would reach its command interpreter. */
+	if (t->rx_hold)
 		return;
 	t->pumping = true;
 	bool held = false;
