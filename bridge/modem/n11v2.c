@@ -74,6 +74,12 @@ struct n11v2 {
 	} pingq[N11V2_QUERY_QUEUE];
 	uint32_t ping_ip, ping_run; /* the run on the line: its address, its tag */
 	ev_timer ping_deadline;
+	/* a reply of the run that no echo was waiting for, kept briefly: an
+	 * echo sent at the same moment (ping's own pace, 1 s, is the module's)
+	 * must not lose the race against it */
+	ev_tstamp spare_at;
+	unsigned spare_rtt;
+	ev_timer spare_timer;
 	size_t n_dnsq, n_pingq;
 	bool dns_busy, ping_busy;
 	uint32_t dns_ips[MODEM_RESOLVE_MAX];
@@ -989,6 +995,7 @@ static void ping_run_over(struct modem *m)
 {
 	struct n11v2 *s = N(m);
 	s->ping_busy = false;
+	s->spare_at = 0;
 	ev_timer_stop(m->loop, &s->ping_timer);
 	ping_next(m);
 }
@@ -1006,6 +1013,26 @@ static void on_ping_reply_urc(void *ctx, const char *line)
 	for (size_t i = 0; i < s->n_pingq; i++) {
 		if (s->pingq[i].ip == s->ping_ip) {
 			ping_answer(m, i, true, rtt);
+			return;
+		}
+	}
+	s->spare_at = ev_now(m->loop);
+	s->spare_rtt = rtt;
+}
+
+#define PING_SPARE_S 0.5
+
+/* An echo for the run's address just after a reply nobody took. */
+static void on_spare_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct modem *m = w->data;
+	struct n11v2 *s = N(m);
+	for (size_t i = 0; i < s->n_pingq; i++) {
+		if (s->ping_busy && s->pingq[i].ip == s->ping_ip) {
+			s->spare_at = 0;
+			ping_answer(m, i, true, s->spare_rtt);
 			return;
 		}
 	}
@@ -1115,6 +1142,12 @@ static int n11v2_ping(struct modem *m, uint32_t ip, unsigned timeout_ms)
 	s->pingq[s->n_pingq].timeout_ms = timeout_ms;
 	s->pingq[s->n_pingq].deadline = deadline;
 	s->n_pingq++;
+	if (s->ping_busy && ip == s->ping_ip && s->spare_at &&
+	    ev_now(m->loop) - s->spare_at < PING_SPARE_S && !ev_is_active(&s->spare_timer)) {
+		/* answered from the loop, never inside this call */
+		ev_timer_set(&s->spare_timer, 0., 0.);
+		ev_timer_start(m->loop, &s->spare_timer);
+	}
 	if (!ev_is_active(&s->ping_deadline) || ev_timer_remaining(m->loop, &s->ping_deadline) >
 	                                                 deadline - ev_now(m->loop)) {
 		ev_timer_stop(m->loop, &s->ping_deadline);
@@ -1495,6 +1528,8 @@ static bool n11v2_create(struct modem *m)
 	ev_timer_init(&s->ping_timer, on_ping_timeout, 0., 0.);
 	ev_timer_init(&s->ping_deadline, on_ping_deadline, 0., 0.);
 	s->ping_deadline.data = m;
+	ev_timer_init(&s->spare_timer, on_spare_timer, 0., 0.);
+	s->spare_timer.data = m;
 	s->retry_timer.data = s->poll_timer.data = s->wait_timer.data = m;
 	s->hold_timer.data = s->dns_timer.data = s->ping_timer.data = m;
 	return true;
@@ -1514,6 +1549,7 @@ static void n11v2_destroy(struct modem *m)
 	ev_timer_stop(m->loop, &s->dns_timer);
 	ev_timer_stop(m->loop, &s->ping_timer);
 	ev_timer_stop(m->loop, &s->ping_deadline);
+	ev_timer_stop(m->loop, &s->spare_timer);
 	free(s);
 	m->d = NULL;
 }
