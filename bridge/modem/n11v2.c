@@ -69,7 +69,6 @@ struct n11v2 {
 	struct {
 		int req;
 		uint32_t ip;
-		unsigned timeout_ms;
 		ev_tstamp deadline;
 	} pingq[N11V2_QUERY_QUEUE];
 	uint32_t ping_ip, ping_run; /* the run on the line: its address, its tag */
@@ -819,7 +818,12 @@ static void n11v2_synced(void *ctx)
 	struct modem *m = ctx;
 	for (int i = 0; i < N11V2_LINKS; i++) {
 		struct n11v2_link *l = &N(m)->links[i];
-		if (l->fin_sync && l->state == NL_DRAINING && !l->busy)
+		if (!l->fin_sync || l->state != NL_DRAINING || l->busy)
+			continue;
+		l->fin_sync = false;
+		if (l->readable || l->hold_len)
+			at_chan_kick(m->chan); /* more came meanwhile: drain it, check again */
+		else
 			link_closed(l);
 	}
 }
@@ -1139,7 +1143,6 @@ static int n11v2_ping(struct modem *m, uint32_t ip, unsigned timeout_ms)
 	ev_tstamp deadline = ev_now(m->loop) + (timeout_ms ? timeout_ms : 1000) / 1000.0;
 	s->pingq[s->n_pingq].req = req;
 	s->pingq[s->n_pingq].ip = ip;
-	s->pingq[s->n_pingq].timeout_ms = timeout_ms;
 	s->pingq[s->n_pingq].deadline = deadline;
 	s->n_pingq++;
 	if (s->ping_busy && ip == s->ping_ip && s->spare_at &&

@@ -908,7 +908,12 @@ static void sim7000_synced(void *ctx)
 	struct modem *m = ctx;
 	for (int i = 0; i < SIM7000_LINKS; i++) {
 		struct sim7000_link *l = &S(m)->links[i];
-		if (l->fin_sync && l->state == LINK_DRAINING && !l->busy)
+		if (!l->fin_sync || l->state != LINK_DRAINING || l->busy)
+			continue;
+		l->fin_sync = false;
+		if (l->readable || l->hold_len)
+			at_chan_kick(m->chan); /* more came meanwhile: drain it, check again */
+		else
 			link_closed(l);
 	}
 }
