@@ -257,33 +257,49 @@ static void on_ack_done(void *ctx, const struct at_cmd *cmd, enum at_result res,
  * (AT+CIPRXGET=2,1460 answered "+CIPRXGET: 2,11,0" and 11 bytes) reads a as
  * the bytes that follow and b as those left; the manual's format line names
  * them <reqlength>,<cnflength>: the length asked for, then the bytes that
- * follow. A header with a < asked or b > asked can only be the app note's;
- * a = asked and b = exactly what CIPRXGET=4 said just before (fewer than
- * asked) is the manual's. Until one of them is seen, ambiguous headers are
- * read as the app note's example. A wrong guess cannot end a stream
- * cleanly: the bytes it leaves over are garbage inside the read's answer,
- * which taints the read (its link ends with RST). */
-static bool rxget_header(struct sim7000 *s, const char *line, unsigned *id, size_t *len, size_t *rest,
-                         bool *rest_known)
+ * follow. Until the module has shown which it plays, a read asks for no more
+ * than CIPRXGET=4 said was waiting (hint), and bytes never leave the module's
+ * buffer but through our reads, so at least <asked> wait:
+ *   manual:   "2,<asked>,<asked>"
+ *   app note: "2,<asked>,<waiting - asked>"
+ * Both put <asked> bytes after the header; only "<asked>,<asked>" leaves the
+ * reading open, and a read asking for less than half the hint closes it
+ * (the app note's b would then exceed <asked>). A header neither reading can
+ * give is refused (-1): the read's answer is then garbage and taints it.
+ * A UDP read cannot ask for less (it would cut a datagram): it asks 1460,
+ * and "1460,<k>" with k below is the manual's for sure when more than 1460+k
+ * waited; otherwise it is guessed, without settling anything: the manual's
+ * when fewer than 1460 waited at the query, the app note's (a datagram of
+ * exactly 1460) when more did. A wrong guess costs that datagram, through
+ * the taint. */
+static int rxget_decode(int reading, size_t asked, size_t hint, bool dgram, const unsigned v[3],
+                        size_t *len, size_t *rest, bool *rest_known)
 {
-	unsigned v[3];
-	if (strncmp(line, "+CIPRXGET: 2,", 13) || !at_parse_uints(line + 13, v, 3))
-		return false;
-	size_t asked = s->rx_req;
-	*id = v[0];
-	if (s->rxget_reading == RXGET_UNKNOWN && asked) {
+	if (reading == RXGET_UNKNOWN && asked) {
 		if (v[1] < asked || v[2] > asked)
-			s->rxget_reading = RXGET_APPNOTE;
-		else if (v[2] < v[1] && s->rx_hint != SIZE_MAX)
-			/* the manual's <cnflength> is never below what was asked
-			 * while at least that much waited */
-			/* exactly what CIPRXGET=4 said, right before: the app
-			 * note's reading would need exactly <asked> new bytes
-			 * in between; anything else keeps the app note's */
-			s->rxget_reading = s->rx_hint < asked && v[2] == s->rx_hint ? RXGET_MANUAL
-			                                                           : RXGET_APPNOTE;
+			reading = RXGET_APPNOTE;
+		else if (dgram && hint != SIZE_MAX && hint > asked + v[2])
+			reading = RXGET_MANUAL;
+		else if (dgram) {
+			bool manual = hint == SIZE_MAX || hint < asked;
+			*len = manual ? v[2] : v[1];
+			*rest_known = !manual;
+			*rest = manual ? 0 : v[2];
+			return RXGET_UNKNOWN;
+		} else if (hint == SIZE_MAX || hint < asked)
+			return -1; /* undecided reads ask no more than the hint */
+		else if (v[2] < asked)
+			reading = RXGET_APPNOTE;
+		else if (2 * (size_t)asked < hint)
+			reading = RXGET_MANUAL;
+		else {
+			*len = asked;
+			*rest_known = false;
+			*rest = 0;
+			return RXGET_UNKNOWN;
+		}
 	}
-	if (s->rxget_reading == RXGET_MANUAL) {
+	if (reading == RXGET_MANUAL) {
 		*len = v[2];
 		*rest = 0;
 		*rest_known = false;
@@ -292,7 +308,19 @@ static bool rxget_header(struct sim7000 *s, const char *line, unsigned *id, size
 		*rest = v[2];
 		*rest_known = true;
 	}
-	return true;
+	return reading == RXGET_UNKNOWN ? RXGET_APPNOTE : reading;
+}
+
+/* A read's header, for link id; returns the reading it shows (RXGET_UNKNOWN
+ * while it shows neither), -1 when it is not a header the read can have. */
+static int rxget_header(const struct sim7000 *s, const char *line, unsigned *id, size_t *len, size_t *rest,
+                        bool *rest_known)
+{
+	unsigned v[3];
+	if (strncmp(line, "+CIPRXGET: 2,", 13) || !at_parse_uints(line + 13, v, 3))
+		return -1;
+	*id = v[0];
+	return rxget_decode(s->rxget_reading, s->rx_req, s->rx_hint, s->rx_dgram, v, len, rest, rest_known);
 }
 
 static void on_read_line(void *ctx, const struct at_cmd *cmd, const char *line)
@@ -304,7 +332,10 @@ static void on_read_line(void *ctx, const struct at_cmd *cmd, const char *line)
 	bool known;
 	/* A late answer to a read that timed out names another link: its
 	 * payload must not be taken for this one. */
-	if (rxget_header(s, line, &id, &len, &rest, &known) && id == (cmd->tag & 0xf)) {
+	int reading = rxget_header(s, line, &id, &len, &rest, &known);
+	if (reading >= 0 && id == (cmd->tag & 0xf)) {
+		if (s->rxget_reading == RXGET_UNKNOWN)
+			s->rxget_reading = reading;
 		s->rx_header = true;
 		s->rx_len = len;
 		s->rx_remaining = rest;
@@ -603,6 +634,16 @@ static bool issue_read(struct modem *m, struct sim7000_link *l, bool query_only)
 {
 	struct at_cmd cmd = { 0 };
 	size_t want = l->window < SIM7000_CHUNK ? l->window : SIM7000_CHUNK;
+	if (!query_only && S(m)->rxget_reading == RXGET_UNKNOWN && l->proto != MODEM_UDP) {
+		/* rxget_decode: no more than the hint, less than half of it
+		 * where that settles the reading */
+		if (!l->avail_known || !l->avail_by_query || !l->avail)
+			query_only = true;
+		else if (l->avail >= 3 && want > (l->avail - 1) / 2)
+			want = (l->avail - 1) / 2;
+		else if (want > l->avail)
+			want = l->avail;
+	}
 	bool ok = query_only
 	                  ? at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPRXGET=4,%u", (unsigned)l->id)
 	                  : at_cmd_format(cmd.text, sizeof(cmd.text), "AT+CIPRXGET=2,%u,%u",
@@ -612,6 +653,7 @@ static bool issue_read(struct modem *m, struct sim7000_link *l, bool query_only)
 	S(m)->rx_header = false;
 	S(m)->rx_bad = false;
 	S(m)->rx_req = query_only ? 0 : want;
+	S(m)->rx_dgram = l->proto == MODEM_UDP;
 	S(m)->rx_hint = l->avail_known && l->avail_by_query ? l->avail : SIZE_MAX;
 	cmd.final = read_final;
 	cmd.flags = AT_F_STRICT;
@@ -925,7 +967,7 @@ static size_t sim7000_payload_len(void *ctx, const char *line)
 	size_t len, rest;
 	bool known;
 	/* "+CIPRXGET: 2,<id>,<a>,<b>[,<ip>:<port>]" */
-	if (!m->d || !rxget_header(S(m), line, &id, &len, &rest, &known))
+	if (!m->d || rxget_header(S(m), line, &id, &len, &rest, &known) < 0)
 		return 0;
 	return len;
 }

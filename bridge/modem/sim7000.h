@@ -90,6 +90,7 @@ struct sim7000 {
 	 * manual's format line (a = <reqlength>, b = <cnflength> that follow).
 	 * Learned from the first header that tells them apart. */
 	enum { RXGET_UNKNOWN = 0, RXGET_APPNOTE, RXGET_MANUAL } rxget_reading;
+	bool rx_dgram; /* the read in flight is a UDP link's */
 	char status[16]; /* the state in the last +CIPSTATUS: <n>,... line */
 };
 

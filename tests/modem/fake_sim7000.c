@@ -18,6 +18,8 @@ struct flink {
 	bool open;
 	uint8_t rx[RXCAP]; /* echoed bytes waiting to be read */
 	size_t rx_len;
+	uint8_t late[RXCAP]; /* o.late_halves: echoed bytes not yet arrived */
+	size_t late_len;
 	uint64_t tx_total;
 	unsigned ack_queries;
 	bool close_after_drain;
@@ -226,8 +228,15 @@ static void data_complete(struct fake *f)
 		fprintf(stderr, "fake: link rx overflow\n");
 		abort();
 	}
-	memcpy(l->rx + l->rx_len, f->data, n);
-	l->rx_len += n;
+	size_t now = !f->o.late_halves ? n : l->late_len ? 0 : n / 2; /* order kept */
+	memcpy(l->rx + l->rx_len, f->data, now);
+	l->rx_len += now;
+	if (l->late_len + n - now > RXCAP) {
+		fprintf(stderr, "fake: link late overflow\n");
+		abort();
+	}
+	memcpy(l->late + l->late_len, f->data + now, n - now);
+	l->late_len += n - now;
 	l->tx_total += n;
 	if (was_empty)
 		notify(f, (int)f->data_link);
@@ -249,6 +258,14 @@ static void cmd_ciprxget(struct fake *f, const char *args)
 	if (mode == 4) {
 		putf(f, "+CIPRXGET: 4,%d,%zu", n, l->rx_len);
 		putline(f, "OK");
+		/* order kept: late bytes follow those already waiting */
+		if (l->rx_len + l->late_len > RXCAP) {
+			fprintf(stderr, "fake: link rx overflow\n");
+			abort();
+		}
+		memcpy(l->rx + l->rx_len, l->late, l->late_len);
+		l->rx_len += l->late_len;
+		l->late_len = 0;
 		return;
 	}
 	if (mode != 2 || k != 3 || req < 1 || req > 1460 || (f->o.error_link > 0 && n == f->o.error_link)) {
@@ -260,7 +277,10 @@ static void cmd_ciprxget(struct fake *f, const char *args)
 	if (f->o.urc_inside_replies)
 		putf(f, "+CIPRXGET: 1,%d", (n + 1) % LINKS);
 	size_t got = l->rx_len < (size_t)req ? l->rx_len : (size_t)req;
-	putf(f, "+CIPRXGET: 2,%d,%zu,%zu", n, got, l->rx_len - got);
+	if (f->o.rxget_manual)
+		putf(f, "+CIPRXGET: 2,%d,%d,%zu", n, req, got);
+	else
+		putf(f, "+CIPRXGET: 2,%d,%zu,%zu", n, got, l->rx_len - got);
 	put(f, l->rx, got);
 	memmove(l->rx, l->rx + got, l->rx_len - got);
 	l->rx_len -= got;

@@ -24,6 +24,11 @@ struct fake_opts {
 	int send_fail_link;      /* sends on this link (if > 0) end in "<n>, SEND FAIL" */
 	int error_link;          /* sends and reads on this link (if > 0) are answered ERROR */
 	bool already_connect_0;  /* the first CIPSTART on link 0 says ALREADY CONNECT */
+	bool rxget_manual;       /* "+CIPRXGET: 2,<n>,<reqlength>,<cnflength>" (the manual's
+	                          * format line) instead of the app note's <read>,<left> */
+	bool late_halves;        /* half of each echo arrives only after the next
+	                          * CIPRXGET=4 is answered (data coming between a
+	                          * query and the read that follows it) */
 };
 
 struct fake *fake_new(struct ev_loop *loop, const struct fake_opts *o, char *slave_path, size_t cap);

@@ -254,6 +254,42 @@ static void test_spacing_variants(void **state)
 	teardown(t);
 }
 
+/* The manual's "+CIPRXGET: 2,<n>,<reqlength>,<cnflength>" and the app note's
+ * "<read>,<left>", each while bytes arrive between CIPRXGET=4 and the read
+ * after it: the reading is learnt without a wrong guess (a guess would take
+ * the bytes after a short read for payload and reset the link), and then
+ * reads go full size. */
+static void rxget_reading_case(bool manual)
+{
+	struct fake_opts o = { .rxget_manual = manual, .late_halves = true };
+	struct t *t = setup(&o, 0, 200);
+	bring_up(t);
+	open_link(t, 7);
+	assert_int_equal(t->connected_ok, 1);
+	/* a short echo first: 150 bytes waiting when asked, 300 at the read */
+	t->tx_len = 300;
+	pump_tx(t);
+	run(t, 10);
+	assert_false(t->timed_out);
+	assert_int_equal(t->rx_len, 300);
+	echo_bulk(t);
+	assert_int_equal(t->closed_lost, 0);
+	assert_int_equal(fake_max_read_req(t->fake), 1460);
+	teardown(t);
+}
+
+static void test_rxget_manual_late(void **state)
+{
+	(void)state;
+	rxget_reading_case(true);
+}
+
+static void test_rxget_appnote_late(void **state)
+{
+	(void)state;
+	rxget_reading_case(false);
+}
+
 /* No +CIPRXGET: 1 ever: the safety poll (CIPRXGET=4) finds the data. */
 static void test_lost_notification(void **state)
 {
@@ -604,6 +640,8 @@ int main(void)
 		cmocka_unit_test(test_bulk_echo),
 		cmocka_unit_test(test_spacing_variants),
 		cmocka_unit_test(test_lost_notification),
+		cmocka_unit_test(test_rxget_manual_late),
+		cmocka_unit_test(test_rxget_appnote_late),
 		cmocka_unit_test(test_inflight_bound),
 		cmocka_unit_test(test_connect_fail),
 		cmocka_unit_test(test_remote_close_drains),
