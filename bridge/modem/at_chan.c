@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 struct at_urc {
@@ -938,6 +939,23 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 	at_parser_feed(&c->parser, buf, (size_t)n);
 	if (!c->parser.in_payload)
 		ev_timer_stop(loop, &c->payload_timer);
+}
+
+/* Takes what has arrived, now: data mode reads the line before it writes,
+ * so that what the module said last (an end line, a restart) is seen
+ * before more payload goes out. */
+void at_chan_poll_rx(struct at_chan *c)
+{
+	if (!c->rx_paused && !c->dead)
+		on_readable(c->loop, &c->rio, EV_READ);
+}
+
+/* Drops what is not yet on the line: ours, and the kernel's. */
+void at_chan_drop_out(struct at_chan *c)
+{
+	c->out_off = c->out_len = 0;
+	ev_io_stop(c->loop, &c->wio);
+	tcflush(c->fd, TCOFLUSH);
 }
 
 /* ---- setup ---- */

@@ -179,6 +179,10 @@ bool at_chan_in_data_mode(const struct at_chan *c);
 size_t at_chan_out_space(const struct at_chan *c);
 /* Stops (true) or resumes reading the line: backpressure in data mode. */
 void at_chan_pause_rx(struct at_chan *c, bool pause);
+/* Reads what has arrived now (unless paused), through the usual path. */
+void at_chan_poll_rx(struct at_chan *c);
+/* Drops output not yet written to the line, and the kernel's queue. */
+void at_chan_drop_out(struct at_chan *c);
 /* Parses bytes as if they had been read (a data-mode ending such as
  * "CLOSED" handed back to the URC handlers). */
 void at_chan_feed(struct at_chan *c, const uint8_t *buf, size_t len);

@@ -116,7 +116,9 @@ static const char *const markers[] = {
 	"\r\n+TCPTRANS: Link Closed\r\n", "\r\n+UDPTRANS: Link Closed\r\n",
 	"\r\n+TCPTRANS:Link Closed\r\n", "\r\n+UDPTRANS:Link Closed\r\n",
 	/* the context lost: the link's line, then this one */
-	"\r\nGPRS DISCONNECTION\r\n", NULL,
+	"\r\nGPRS DISCONNECTION\r\n",
+	/* the module restarted under the link */
+	"\r\n+PBREADY\r\n", NULL,
 };
 
 static bool resolve_cmd(char *out, size_t cap, const char *name)

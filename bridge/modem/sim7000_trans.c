@@ -92,7 +92,8 @@ static enum trans_line classify(const char *line)
 	return TL_NONE;
 }
 
-static const char *const markers[] = { "\r\nCLOSED\r\n", "\r\n+PDP: DEACT\r\n", NULL };
+/* RDY: the module restarted under the link (its banner follows). */
+static const char *const markers[] = { "\r\nCLOSED\r\n", "\r\n+PDP: DEACT\r\n", "\r\nRDY\r\n", NULL };
 
 static bool resolve_cmd(char *out, size_t cap, const char *name)
 {

@@ -228,6 +228,17 @@ static void link_down_all(struct modem *m)
 
 #define TAIL_MAX 128 /* result lines that may follow an end line */
 
+/* What a module prints as it comes up, after its restart line (RDY,
+ * +PBREADY): part of the banner, not payload. */
+static bool boot_line(const char *line)
+{
+	static const char *const prefixes[] = { "+CFUN:", "+CPIN:", "SMS Ready", "Call Ready", NULL };
+	for (const char *const *p = prefixes; *p; p++)
+		if (!strncmp(line, *p, strlen(*p)))
+			return true;
+	return false;
+}
+
 /* The module's own lines after an end line: complete "\r\n<line>\r\n"
  * blocks, each a result code (a stray OK, ERROR) or another end line, and
  * perhaps the start of one more. Payload that merely contains an end line
@@ -259,7 +270,8 @@ static bool result_lines(const struct trans *t, const uint8_t *p, size_t n, bool
 			return false;
 		memcpy(line, p + 2, len);
 		line[len] = '\0';
-		bool known = at_final_generic(line) != AT_NOT_FINAL || t->mo->classify(line) != TL_NONE;
+		bool known = at_final_generic(line) != AT_NOT_FINAL || t->mo->classify(line) != TL_NONE ||
+		             boot_line(line);
 		if (!known)
 			return false;
 		n -= len + 4;
@@ -298,6 +310,28 @@ static size_t marker_tail(const struct trans *t, bool *whole)
 		}
 	}
 	return best;
+}
+
+/* A remote close reported together with the loss of the context or a
+ * restart ("+TCPTRANS: Link Closed" then "GPRS DISCONNECTION"), or a
+ * restart alone, was not the remote's: the stream was cut. */
+static bool tail_lost(const struct trans *t, const uint8_t *tail, size_t k)
+{
+	for (size_t i = 0; i + 2 < k; i++) {
+		if (tail[i] != '\n')
+			continue;
+		char l[64];
+		size_t n = 0;
+		while (i + 1 + n < k && tail[i + 1 + n] != '\r' && n + 1 < sizeof(l)) {
+			l[n] = (char)tail[i + 1 + n];
+			n++;
+		}
+		l[n] = '\0';
+		enum trans_line tl = t->mo->classify(l);
+		if (tl == TL_DOWN || tl == TL_REBOOT)
+			return true;
+	}
+	return false;
 }
 
 static void on_rx_escaping(struct modem *m, const uint8_t *buf, size_t len)
@@ -356,6 +390,12 @@ static void on_rx(void *ctx, const uint8_t *buf, size_t len)
 	 * or the client would get it in two pieces. */
 	if (t->rx_hold && t->proto == MODEM_UDP)
 		t->rx_hold = t->rx_len;
+	if (t->rx_hold && whole && !t->lost && tail_lost(t, t->rx + t->rx_len - t->rx_hold, t->rx_hold)) {
+		/* Restarted, or its context lost: nothing written from now on
+		 * is data any more; what still waits to go out is dropped. */
+		t->lost = true;
+		at_chan_drop_out(m->chan);
+	}
 	if (t->rx_hold) {
 		ev_timer_stop(m->loop, &t->quiet_timer);
 		ev_timer_set(&t->quiet_timer, whole ? QUIET_FULL : QUIET_PART + 40.0 / line_rate(m), 0.);
@@ -391,23 +431,8 @@ static void on_quiet(struct ev_loop *loop, ev_timer *w, int revents)
 	if (k > sizeof(line))
 		k = sizeof(line);
 	memcpy(line, t->rx + t->rx_len - k, k);
-	/* A remote close reported together with the loss of the context or a
-	 * restart ("+TCPTRANS: Link Closed" then "GPRS DISCONNECTION") was not
-	 * the remote's: the stream was cut. */
-	for (size_t i = 0; i + 2 < k; i++) {
-		if (line[i] != '\n')
-			continue;
-		char l[64];
-		size_t n = 0;
-		while (i + 1 + n < k && line[i + 1 + n] != '\r' && n + 1 < sizeof(l)) {
-			l[n] = (char)line[i + 1 + n];
-			n++;
-		}
-		l[n] = '\0';
-		enum trans_line tl = t->mo->classify(l);
-		if (tl == TL_DOWN || tl == TL_REBOOT)
-			t->lost = true;
-	}
+	if (tail_lost(t, line, k))
+		t->lost = true;
 	t->rx_len -= k;
 	t->rx_hold = 0;
 	if (t->st == TS_ESC_WAIT || t->st == TS_ESC_SENT)
@@ -483,6 +508,13 @@ static void pump(struct modem *m)
 	if (t->rx_hold)
 		return;
 	t->pumping = true;
+	/* What the module wrote last first: a restart or an end line seen
+	 * now stops the payload before it is written. */
+	at_chan_poll_rx(m->chan);
+	if (t->st != TS_DATA || t->rx_hold) {
+		t->pumping = false;
+		return;
+	}
 	bool held = false;
 	while (t->tx_len > 0) {
 		size_t n = at_chan_out_space(m->chan);
