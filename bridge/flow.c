@@ -328,8 +328,6 @@ static void local_dns_reply(uint32_t token, const uint8_t *resp, size_t len)
 	tcp_output(f->pcb);
 }
 
-static void close_pcb(struct flow *f);
-
 /* Reads length-prefixed queries (RFC 1035 4.2.2) and answers each. */
 static err_t local_dns_recv(struct flow *f, struct pbuf *p)
 {

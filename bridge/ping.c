@@ -119,8 +119,3 @@ void ping_shutdown(void)
 {
 	ping_link_down();
 }
-
-void ping_get_stats(struct ping_stats *out)
-{
-	*out = P.st;
-}

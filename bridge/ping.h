@@ -20,7 +20,6 @@ struct ping_stats {
 int ping_init(struct ev_loop *loop);
 void ping_set_modem(struct modem *m);
 void ping_shutdown(void);
-void ping_get_stats(struct ping_stats *out);
 
 /* lwip_port callback */
 void ping_on_echo(void *ctx, const struct lwip_port_echo *e);

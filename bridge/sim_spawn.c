@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
+
 static int sim_out_fd = -1;
 
 /* The simulator beside our own binary (installed layout and build tree),
@@ -68,7 +70,7 @@ static void child(const struct atb_config *c, const char *path, int outfd, unsig
 		snprintf(ns, sizeof(ns), "/run/netns/%s", c->sim_netns);
 		fd = open(ns, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-			fprintf(stderr, "atbridge: --sim-netns: cannot enter network namespace '%s': %s\n",
+			log_err("--sim-netns: cannot enter network namespace '%s': %s",
 			        c->sim_netns, strerror(errno));
 			_exit(127);
 		}
@@ -95,7 +97,7 @@ static void child(const struct atb_config *c, const char *path, int outfd, unsig
 		argv[n++] = c->sim_args[i];
 	argv[n] = NULL;
 	execvp(path, (char *const *)argv);
-	fprintf(stderr, "atbridge: cannot run the simulator '%s': %s\n", path, strerror(errno));
+	log_err("cannot run the simulator '%s': %s", path, strerror(errno));
 	_exit(127);
 }
 
@@ -108,12 +110,12 @@ pid_t sim_spawn(const struct atb_config *c, const char *self, unsigned fwmark, c
 
 	find_sim(c, self, path, sizeof(path));
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		fprintf(stderr, "atbridge: pipe: %s\n", strerror(errno));
+		log_err("pipe: %s", strerror(errno));
 		return -1;
 	}
 	pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "atbridge: fork: %s\n", strerror(errno));
+		log_err("fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return -1;
@@ -141,7 +143,7 @@ pid_t sim_spawn(const struct atb_config *c, const char *self, unsigned fwmark, c
 	 * with SIGPIPE; closed in sim_stop(). */
 	sim_out_fd = p[0];
 	if (got == 0 || pty[0] != '/') {
-		fprintf(stderr, "atbridge: the simulator '%s' did not print its pty path\n", path);
+		log_err("the simulator '%s' did not print its pty path", path);
 		sim_stop(pid);
 		return -1;
 	}

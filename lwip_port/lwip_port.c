@@ -19,7 +19,6 @@
 
 #include <ev.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +33,7 @@
 #include "lwip/udp.h"
 
 #include "ip6.h"
+#include "log.h"
 #include "nat.h"
 #include "packet.h"
 
@@ -607,11 +607,11 @@ int lwip_port_init(struct ev_loop *loop, const struct lwip_port_config *cfg,
 	if (g.up)
 		return -1;
 	if (h == 0 || (h & NAT_PSEUDO_MASK) == NAT_PSEUDO_NET || h >= 0xe0000000u) {
-		fprintf(stderr, "lwip_port: netif address must not be 0, multicast or in 100.64.0.0/10 (used for pseudo addresses)\n");
+		log_err("lwip_port: netif address must not be 0, multicast or in 100.64.0.0/10 (used for pseudo addresses)");
 		return -1;
 	}
 	if (cfg->mtu < 576) {
-		fprintf(stderr, "lwip_port: mtu %u is below 576\n", cfg->mtu);
+		log_err("lwip_port: mtu %u is below 576", cfg->mtu);
 		return -1;
 	}
 	memset(&g.cnt, 0, sizeof g.cnt);
@@ -621,7 +621,7 @@ int lwip_port_init(struct ev_loop *loop, const struct lwip_port_config *cfg,
 	g.cb = *cb;
 	g.ctx = ctx;
 	if (nat_init(&g.nat, cfg->max_flows, cfg->netif_ip, htons(LWIP_PORT_LISTEN_PORT)) < 0) {
-		fprintf(stderr, "lwip_port: cannot allocate a NAT table of %u flows (1..%u)\n",
+		log_err("lwip_port: cannot allocate a NAT table of %u flows (1..%u)",
 		        cfg->max_flows, NAT_MAX_FLOWS);
 		return -1;
 	}
@@ -634,7 +634,7 @@ int lwip_port_init(struct ev_loop *loop, const struct lwip_port_config *cfg,
 	mask.addr = 0xffffffffu;
 	gw.addr = 0;
 	if (!netif_add(&g.netif, &ip, &mask, &gw, NULL, netif_setup, ip_input)) {
-		fprintf(stderr, "lwip_port: netif_add failed\n");
+		log_err("lwip_port: netif_add failed");
 		nat_destroy(&g.nat);
 		return -1;
 	}
@@ -642,7 +642,7 @@ int lwip_port_init(struct ev_loop *loop, const struct lwip_port_config *cfg,
 	netif_set_up(&g.netif);
 	netif_set_link_up(&g.netif);
 	if (start_listener() < 0) {
-		fprintf(stderr, "lwip_port: cannot bind the TCP listener and UDP pcb on the netif address\n");
+		log_err("lwip_port: cannot bind the TCP listener and UDP pcb on the netif address");
 		netif_remove(&g.netif);
 		nat_destroy(&g.nat);
 		return -1;
