@@ -15,13 +15,11 @@
 
 #include "config.h"
 #include "control_proto.h"
-#include "dnsd.h"
-#include "flow.h"
+#include "bridge.h"
 #include "log.h"
 #include "lwip_port.h"
 #include "modem.h"
 #include "service.h"
-#include "uflow.h"
 
 struct client {
 	bool used;
@@ -39,6 +37,7 @@ static struct {
 	struct ev_loop *loop;
 	const struct atb_config *cfg;
 	char tun[32];
+	struct bridge *bridge;
 	struct modem *modem;
 	int listen_fd;
 	ev_io accept_w;
@@ -61,8 +60,8 @@ static void gather_status(struct ctl_status *st, char *ip, size_t iplen)
 	const struct modem_info *mi = C.modem ? modem_get_info(C.modem) : NULL;
 
 	service_get_link(&link);
-	flow_get_stats(&fs);
-	uflow_get_stats(&us);
+	flow_get_stats(C.bridge->tcp, &fs);
+	uflow_get_stats(C.bridge->udp, &us);
 	if (C.modem)
 		modem_get_stats(C.modem, &ms);
 	snprintf(ip, iplen, "%s", link.ip);
@@ -145,9 +144,9 @@ static size_t gather_metrics(struct ctl_metric *m)
 	size_t n = 0;
 
 	service_get_link(&link);
-	flow_get_stats(&fs);
-	uflow_get_stats(&us);
-	dnsd_get_stats(&ds);
+	flow_get_stats(C.bridge->tcp, &fs);
+	uflow_get_stats(C.bridge->udp, &us);
+	dnsd_get_stats(C.bridge->dns, &ds);
 	lwip_port_get_counters(&lc);
 	if (C.modem)
 		modem_get_stats(C.modem, &ms);
@@ -260,7 +259,7 @@ static void respond(struct sbuf *out, const char *line, size_t len)
 	case CTL_FLOWS: {
 		struct rows r = {0};
 
-		flow_foreach(add_row, &r);
+		flow_foreach(C.bridge->tcp, add_row, &r);
 		ctl_render_flows(out, r.v, r.n, req.json);
 		free(r.v);
 		break;
@@ -525,7 +524,7 @@ static void on_stuck_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
-	flow_foreach(count_stuck, &st);
+	flow_foreach(C.bridge->tcp, count_stuck, &st);
 	if (!st.n || ev_now(loop) - C.stuck_logged < STUCK_EVERY_S)
 		return;
 	C.stuck_logged = ev_now(loop);
@@ -533,9 +532,12 @@ static void on_stuck_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	         "atbridgectl flows lists them)", st.n, st.n == 1 ? "" : "s", STUCK_AFTER_S, st.what, st.oldest);
 }
 
-int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name)
+int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name,
+                 struct bridge *b)
 {
 	C.loop = loop;
+	C.bridge = b;
+	C.modem = b->modem;
 	C.cfg = cfg;
 	C.started = ev_now(loop);
 	snprintf(C.tun, sizeof(C.tun), "%s", tun_name);
@@ -560,11 +562,6 @@ metrics:
 		write_metrics_file();
 	}
 	return 0;
-}
-
-void control_set_modem(struct modem *m)
-{
-	C.modem = m;
 }
 
 void control_shutdown(void)

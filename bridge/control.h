@@ -7,8 +7,8 @@
 
 #include <stdbool.h>
 
+struct bridge;
 struct ev_loop;
-struct modem;
 struct atb_config;
 
 #define CONTROL_MAX_CLIENTS 16
@@ -18,9 +18,10 @@ struct atb_config;
  * starts the metrics file timer (unless cfg->metrics_file is empty).
  * tun_name: the interface actually made. A socket that cannot be made
  * (e.g. another atbridge listens there) is logged and left out: the data
- * path runs without it. Returns 0. */
-int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name);
-void control_set_modem(struct modem *m);
+ * path runs without it. Reports on bridge b (its flows, its modem).
+ * Returns 0. */
+int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name,
+                 struct bridge *b);
 /* Closes every client, removes the socket and the metrics file. */
 void control_shutdown(void);
 

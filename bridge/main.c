@@ -16,21 +16,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "config.h"
 #include "control.h"
-#include "dnsd.h"
-#include "flow.h"
 #include "hooks.h"
 #include "log.h"
-#include "lwip_port.h"
-#include "modem.h"
-#include "ping.h"
 #include "port_lock.h"
 #include "privilege.h"
 #include "service.h"
 #include "sim_spawn.h"
 #include "tun.h"
-#include "uflow.h"
 
 #define TUN_BURST 64
 
@@ -47,6 +42,7 @@ static struct {
 	int argc;
 	char **argv;
 	struct modem *modem;
+	struct bridge bridge;
 	ev_timer drain_w;
 	double drain_started;
 	int tun_fd;
@@ -268,41 +264,34 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	{
-		struct lwip_port_config lc = {
-			.netif_ip = cfg.lwip_addr,
-			.mtu = (uint16_t)cfg.mtu,
-			.max_flows = cfg.max_flows * 2,
-			.hold_timeout_ms = cfg.queue_wait_ms + 90000,
-			.udp_idle_timeout_ms = cfg.udp_idle_timeout_ms,
-		};
-		struct lwip_port_callbacks cb = {
-			.tcp_syn = flow_on_tcp_syn,
-			.tcp_accepted = flow_on_tcp_accepted,
-			.tcp_abandoned = flow_on_tcp_abandoned,
+		struct bridge_config bc = {
+			.stack = {
+				.netif_ip = cfg.lwip_addr,
+				.mtu = (uint16_t)cfg.mtu,
+				.max_flows = cfg.max_flows * 2,
+				.hold_timeout_ms = cfg.queue_wait_ms + 90000,
+				.udp_idle_timeout_ms = cfg.udp_idle_timeout_ms,
+			},
+			.tcp = {
+				.max_flows = cfg.max_flows,
+				.queue_len = cfg.queue_len,
+				.queue_wait_ms = cfg.queue_wait_ms,
+				.intercept_dns = cfg.dns_intercept,
+			},
+			.udp = {
+				.max_flows = cfg.max_udp_flows,
+				.intercept_dns = cfg.dns_intercept,
+			},
+			.dns = {
+				.ttl_s = cfg.dns_ttl_s,
+				.timeout_ms = cfg.dns_timeout_ms,
+				.cache_size = 256,
+				.max_waiting = 64,
+			},
 			.output = tun_output,
-			.udp_recv = uflow_on_recv,
-			.udp_expired = uflow_on_expired,
-			.icmp_echo = ping_on_echo,
-		};
-		struct flow_config fc = {
-			.max_flows = cfg.max_flows,
-			.queue_len = cfg.queue_len,
-			.queue_wait_ms = cfg.queue_wait_ms,
-			.intercept_dns = cfg.dns_intercept,
-		};
-		struct uflow_config uc = {
-			.max_flows = cfg.max_udp_flows,
-			.intercept_dns = cfg.dns_intercept,
-		};
-		struct dnsd_config dc = {
-			.ttl_s = cfg.dns_ttl_s,
-			.timeout_ms = cfg.dns_timeout_ms,
-			.cache_size = 256,
-			.max_waiting = 64,
 		};
 
-		if (flow_init(loop, &fc) < 0 || uflow_init(loop, &uc) < 0 || dnsd_init(loop, &dc) < 0 || ping_init(loop) < 0 ||
-		    lwip_port_init(loop, &lc, &cb, NULL) < 0) {
+		if (bridge_init(&M.bridge, loop, &bc) < 0) {
 			log_err("cannot initialise the packet stack");
 			goto out;
 		}
@@ -327,23 +316,19 @@ int main(int argc, char **argv)
 			.pin = cfg.pin,
 		};
 
-		struct modem_events mev = *service_wrap_events(&flow_modem_events);
+		struct modem_events mev = *service_wrap_events(&bridge_modem_events);
 		mev.fatal = on_modem_fatal; /* modem_new() copies the table */
 
-		modem = modem_new(loop, &mc, &mev, NULL);
+		modem = modem_new(loop, &mc, &mev, &M.bridge);
 		if (!modem)
 			goto out;
 		if (!cfg.sim && port_lock_fds(pty) < 0)
 			goto out;
-		flow_set_modem(modem);
-		uflow_set_modem(modem);
-		dnsd_set_modem(modem);
-		ping_set_modem(modem);
+		bridge_set_modem(&M.bridge, modem);
 		M.modem = modem;
 	}
-	if (control_init(loop, &cfg, tun_name) < 0)
+	if (control_init(loop, &cfg, tun_name, &M.bridge) < 0)
 		goto out;
-	control_set_modem(modem);
 	/* the lock file must stay removable by the user we become */
 	if (plock.lock_file[0] && cfg.run_as[0] && !cfg.sim) {
 		struct passwd *pw = getpwnam(cfg.run_as);
@@ -372,13 +357,9 @@ out:
 	service_notify("STOPPING=1");
 	hooks_stop(); /* down hooks while tun0 still exists, like wg-quick's PreDown */
 	control_shutdown();
-	flow_shutdown();
-	uflow_shutdown();
-	dnsd_shutdown();
-	ping_shutdown();
+	bridge_shutdown(&M.bridge);
 	if (modem)
 		modem_free(modem);
-	lwip_port_shutdown();
 	if (M.tun_fd >= 0)
 		tun_close(M.tun_fd);
 	port_lock_release(&plock);
