@@ -58,7 +58,7 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 	struct bridge *b = ctx;
 
 	if (b->output)
-		b->output(b->output_ctx, pkt, len);
+		b->output(b->ctx, pkt, len);
 }
 
 static const struct lwip_port_callbacks stack_callbacks = {
@@ -87,14 +87,16 @@ static void on_link_state(void *ctx, bool up, const char *local_ip)
 	if (up) {
 		log_info("module data link up, local address %s", local_ip ? local_ip : "?");
 		bridge_admit_waiting(b);
-		return;
+	} else {
+		log_info("module data link down: resetting every flow");
+		links_clear(&b->links);
+		uflow_link_down(b->udp);
+		dnsd_link_down(b->dns);
+		ping_link_down(b->ping);
+		flow_link_down(b->tcp);
 	}
-	log_info("module data link down: resetting every flow");
-	links_clear(&b->links);
-	uflow_link_down(b->udp);
-	dnsd_link_down(b->dns);
-	ping_link_down(b->ping);
-	flow_link_down(b->tcp);
+	if (b->link_changed)
+		b->link_changed(b->ctx, up, local_ip);
 }
 
 static void on_connected(void *ctx, int link, bool ok)
@@ -184,7 +186,8 @@ int bridge_init(struct bridge *b, struct ev_loop *loop, const struct bridge_conf
 	memset(b, 0, sizeof(*b));
 	b->loop = loop;
 	b->output = cfg->output;
-	b->output_ctx = cfg->output_ctx;
+	b->link_changed = cfg->link_changed;
+	b->ctx = cfg->ctx;
 	b->tcp = flow_table_new(b, &cfg->tcp);
 	b->udp = uflow_table_new(b, &cfg->udp);
 	b->dns = dnsd_new(loop, &cfg->dns);

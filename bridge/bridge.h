@@ -31,9 +31,11 @@ struct bridge_config {
 	struct flow_config tcp;
 	struct uflow_config udp;
 	struct dnsd_config dns;
-	/* Packets for the tun. */
+	/* The bridge's owner: packets for the tun, and the data link's
+	 * changes (after the bridge acted on them). ctx is passed to both. */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
-	void *output_ctx;
+	void (*link_changed)(void *ctx, bool up, const char *local_ip);
+	void *ctx;
 };
 
 struct bridge {
@@ -45,7 +47,8 @@ struct bridge {
 	struct dnsd *dns;
 	struct ping *ping;
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
-	void *output_ctx;
+	void (*link_changed)(void *ctx, bool up, const char *local_ip);
+	void *ctx;
 };
 
 /* Starts lwip_port (lwIP, the NAT, its timer on loop) with the bridge's
