@@ -188,16 +188,15 @@ int bridge_init(struct bridge *b, struct ev_loop *loop, const struct bridge_conf
 	b->output = cfg->output;
 	b->link_changed = cfg->link_changed;
 	b->ctx = cfg->ctx;
+	b->stack = lwip_port_new(loop, &cfg->stack, &stack_callbacks, b);
+	if (!b->stack)
+		return -1;
 	b->tcp = flow_table_new(b, &cfg->tcp);
 	b->udp = uflow_table_new(b, &cfg->udp);
 	b->dns = dnsd_new(loop, &cfg->dns);
-	b->ping = ping_new(loop);
+	b->ping = ping_new(loop, b->stack);
 	if (!b->tcp || !b->udp || !b->dns || !b->ping) {
-		free_components(b);
-		return -1;
-	}
-	if (lwip_port_init(loop, &cfg->stack, &stack_callbacks, b) < 0) {
-		free_components(b);
+		bridge_shutdown(b);
 		return -1;
 	}
 	return 0;
@@ -212,8 +211,9 @@ void bridge_set_modem(struct bridge *b, struct modem *m)
 
 void bridge_shutdown(struct bridge *b)
 {
-	if (!b->tcp)
+	if (!b->stack)
 		return;
 	free_components(b);
-	lwip_port_shutdown();
+	lwip_port_free(b->stack);
+	b->stack = NULL;
 }

@@ -40,6 +40,7 @@ struct bridge_config {
 
 struct bridge {
 	struct ev_loop *loop;
+	struct lwip_port *stack;  /* the packet stack the flows' pcbs live in */
 	struct modem *modem;      /* NULL until bridge_set_modem() */
 	struct link_table links;  /* module link -> owning flow */
 	struct flow_table *tcp;

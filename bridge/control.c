@@ -149,7 +149,7 @@ static size_t gather_metrics(struct control *ctl, struct ctl_metric *m)
 	flow_get_stats(ctl->bridge->tcp, &fs);
 	uflow_get_stats(ctl->bridge->udp, &us);
 	dnsd_get_stats(ctl->bridge->dns, &ds);
-	lwip_port_get_counters(&lc);
+	lwip_port_get_counters(ctl->bridge->stack, &lc);
 	if (ctl->modem)
 		modem_get_stats(ctl->modem, &ms);
 #define G(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, false, (double)(v_)}

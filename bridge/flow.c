@@ -3,7 +3,7 @@
  * Backpressure, both ways, visible at the call sites:
  *  - upload: bytes from the client stay in f->up (lwIP pbufs) until the
  *    modem takes them; tcp_recved() is called only when the modem reports
- *    them accepted by the module (flow_modem_sent), so the client's window
+ *    them accepted by the module (flow_link_sent), so the client's window
  *    closes while the serial line is the bottleneck;
  *  - download: the modem reads from the module only up to the window given
  *    with modem_recv_window(), which is the pcb's free send buffer.
@@ -117,7 +117,7 @@ static void queue_remove(struct flow *f)
 
 static void flow_refuse(struct flow *f)
 {
-	lwip_port_tcp_refuse(f->id);
+	lwip_port_tcp_refuse(f->ft->b->stack, f->id);
 	f->ft->st.refused++;
 	flow_free(f);
 }
@@ -176,7 +176,7 @@ void flow_on_tcp_syn(struct flow_table *ft, uint32_t flow_id, const struct nat_t
 	if (!f || !m || !modem_is_up(m)) {
 		log_debug("refusing %s: %s", tuple_str(t, buf, sizeof(buf)),
 		          f ? "module link down" : "flow table full");
-		lwip_port_tcp_refuse(flow_id);
+		lwip_port_tcp_refuse(ft->b->stack, flow_id);
 		ft->st.refused++;
 		return;
 	}
@@ -192,7 +192,7 @@ void flow_on_tcp_syn(struct flow_table *ft, uint32_t flow_id, const struct nat_t
 		/* answered here through the module's resolver: no link needed */
 		f->local_dns = true;
 		f->state = FLOW_ADMITTED;
-		lwip_port_tcp_admit(flow_id);
+		lwip_port_tcp_admit(ft->b->stack, flow_id);
 		return;
 	}
 	if (!ft->qhead && flow_connect(f))
@@ -512,7 +512,7 @@ static void flow_link_connected(void *owner, int link, bool ok)
 	log_debug("flow %u: module link %d connected", f->id, link);
 	f->state = FLOW_ADMITTED;
 	f->since = ev_now(f->ft->b->loop);
-	lwip_port_tcp_admit(f->id);
+	lwip_port_tcp_admit(f->ft->b->stack, f->id);
 }
 
 static void flow_link_data(void *owner, int link, const uint8_t *buf, size_t len)

@@ -47,6 +47,7 @@ struct daemon {
 	struct bridge bridge;
 	struct service *service;
 	struct control *control;
+	struct hooks hooks;
 	ev_timer drain_w;
 	double drain_started;
 	int tun_fd;
@@ -71,7 +72,7 @@ static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (n == 0)
 			return;
-		lwip_port_input(d->tun_pkt, (size_t)n);
+		lwip_port_input(d->bridge.stack, d->tun_pkt, (size_t)n);
 	}
 }
 
@@ -184,7 +185,7 @@ static void on_link_change(void *ctx, bool up, const char *local_ip)
 	n = strlen(tun_addr);
 	snprintf(tun_addr + n, sizeof(tun_addr) - n, "/%u", d->cfg->tun_prefix);
 	inet_ntop(AF_INET, &d->cfg->lwip_addr, dns, sizeof(dns));
-	hooks_link(up, up ? "link-up" : "link-down", &e);
+	hooks_link(&d->hooks, up, up ? "link-up" : "link-down", &e);
 }
 
 static enum modem_model to_modem_model(enum atb_model m)
@@ -198,7 +199,7 @@ static enum modem_model to_modem_model(enum atb_model m)
 
 int main(int argc, char **argv)
 {
-	struct daemon dm = {.tun_fd = -1};
+	struct daemon dm = {.tun_fd = -1, .hooks = {.fd = -1, .pid = -1}};
 	struct daemon *d = &dm;
 	struct atb_config cfg;
 	struct ev_loop *loop = EV_DEFAULT;
@@ -231,7 +232,7 @@ int main(int argc, char **argv)
 	d->device = pty;
 	tun_name[0] = pty[0] = '\0';
 	/* first: the helper must hold none of the fds opened below */
-	if (hooks_start(&cfg) < 0)
+	if (hooks_start(&d->hooks, &cfg) < 0)
 		return 1;
 	d->service = service_new(loop);
 
@@ -377,7 +378,7 @@ int main(int argc, char **argv)
 	ev_timer_stop(loop, &d->drain_w);
 out:
 	service_notify(d->service, "STOPPING=1");
-	hooks_stop(); /* down hooks while tun0 still exists, like wg-quick's PreDown */
+	hooks_stop(&d->hooks); /* down hooks while tun0 still exists, like wg-quick's PreDown */
 	control_free(d->control);
 	bridge_shutdown(&d->bridge);
 	if (modem)

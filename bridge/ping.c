@@ -21,6 +21,7 @@ struct pending {
 
 struct ping {
 	struct ev_loop *loop;
+	struct lwip_port *stack;
 	struct modem *modem;
 	struct pending p[PINGS_MAX];
 	double tokens;
@@ -88,7 +89,7 @@ void ping_on_reply(struct ping *pg, int req, bool ok, unsigned rtt_ms)
 		}
 		log_debug("ping: module reply in %u ms", rtt_ms);
 		s->e.ttl = 0; /* lwip_port's default */
-		if (lwip_port_icmp_echo_reply(&s->e) == 0)
+		if (lwip_port_icmp_echo_reply(pg->stack, &s->e) == 0)
 			pg->st.replies++;
 		return;
 	}
@@ -100,13 +101,14 @@ void ping_link_down(struct ping *pg)
 		pg->p[i].used = false;
 }
 
-struct ping *ping_new(struct ev_loop *loop)
+struct ping *ping_new(struct ev_loop *loop, struct lwip_port *stack)
 {
 	struct ping *pg = calloc(1, sizeof(*pg));
 
 	if (!pg)
 		return NULL;
 	pg->loop = loop;
+	pg->stack = stack;
 	pg->tokens = BURST;
 	pg->last_fill = ev_now(loop);
 	return pg;

@@ -18,7 +18,8 @@ struct ping_stats {
 	uint64_t requests, replies, failed, rate_limited, busy;
 };
 
-struct ping *ping_new(struct ev_loop *loop);
+/* Replies go out through stack. */
+struct ping *ping_new(struct ev_loop *loop, struct lwip_port *stack);
 void ping_set_modem(struct ping *pg, struct modem *m);
 void ping_free(struct ping *pg);
 

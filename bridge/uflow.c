@@ -72,7 +72,7 @@ static void uflow_free(struct uflow *f)
 	if (f->link >= 0)
 		links_release(&ut->b->links, f->link, f);
 	if (!f->nat_gone)
-		lwip_port_udp_close(f->id);
+		lwip_port_udp_close(ut->b->stack, f->id);
 	memset(f, 0, sizeof(*f));
 	f->ut = ut;
 	f->link = -1;
@@ -116,9 +116,10 @@ static bool try_connect(struct uflow *f)
 
 static void dns_reply(void *arg, uint32_t token, const uint8_t *resp, size_t len)
 {
-	(void)arg;
+	struct uflow_table *ut = arg;
+
 	/* the flow may be gone by now: lwip_port then refuses quietly */
-	lwip_port_udp_send(token, resp, len);
+	lwip_port_udp_send(ut->b->stack, token, resp, len);
 }
 
 void uflow_on_recv(struct uflow_table *ut, uint32_t flow_id, const struct nat_tuple *t,
@@ -130,7 +131,7 @@ void uflow_on_recv(struct uflow_table *ut, uint32_t flow_id, const struct nat_tu
 
 	if (ut->cfg.intercept_dns && ntohs(t->dst_port) == 53) {
 		ut->st.dns_queries++;
-		dnsd_query(ut->b->dns, data, len, dns_reply, NULL, flow_id);
+		dnsd_query(ut->b->dns, data, len, dns_reply, ut, flow_id);
 		return;
 	}
 	if (len > DGRAM_MAX) {
@@ -252,7 +253,7 @@ static void uflow_link_data(void *owner, int link, const uint8_t *buf, size_t le
 	struct uflow *f = owner;
 
 	f->last = ev_now(f->ut->b->loop);
-	if (lwip_port_udp_send(f->id, buf, len) == 0)
+	if (lwip_port_udp_send(f->ut->b->stack, f->id, buf, len) == 0)
 		f->ut->st.datagrams_down++;
 	modem_recv_window(f->ut->b->modem, link, DOWN_WINDOW);
 }

@@ -263,7 +263,7 @@ static void client_segment(struct client *c, uint8_t flags, const void *data, si
 		.opts = syn ? mss_ws : NULL, .optlen = syn ? sizeof(mss_ws) : 0,
 		.data = data, .len = len});
 	c->snd_nxt += (uint32_t)len + (syn ? 1 : 0) + ((flags & TCPF_FIN) ? 1 : 0);
-	lwip_port_input(pkt, n);
+	lwip_port_input(bridge.stack, pkt, n);
 }
 
 void client_syn(struct client *c)
@@ -317,7 +317,7 @@ void client_udp(struct client *c, uint16_t dport, const void *data, size_t len)
 		.src = CLIENT, .dst = SERVER, .sport = c->sport, .dport = dport,
 		.data = data, .len = len});
 
-	lwip_port_input(pkt, n);
+	lwip_port_input(bridge.stack, pkt, n);
 }
 
 void pattern(uint8_t *buf, size_t len, unsigned seed)
