@@ -15,6 +15,7 @@
 #include "testpkt.h"
 
 struct fake_modem fake;
+struct icmp_capture icmp_out;
 
 static struct bridge bridge;
 static struct ev_loop *loop;
@@ -217,6 +218,13 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 	struct client *c;
 
 	(void)ctx;
+	if (len >= 20 && pkt[9] == 1) { /* ICMP */
+		assert_true(len <= sizeof(icmp_out.pkt));
+		memcpy(icmp_out.pkt, pkt, len);
+		icmp_out.len = len;
+		icmp_out.n++;
+		return;
+	}
 	assert_int_equal(pkt_parse(pkt, len, &v), PKT_OK); /* checksums too */
 	assert_int_equal(v.dst, tp_ip(CLIENT));
 	c = client_of(ntohs(v.dport));
@@ -320,6 +328,16 @@ void client_udp(struct client *c, uint16_t dport, const void *data, size_t len)
 	lwip_port_input(bridge.stack, pkt, n);
 }
 
+void client_ping(uint16_t id, uint16_t seq, const void *data, size_t len)
+{
+	static uint8_t pkt[1600];
+	size_t n = tp_build_echo(pkt, &(struct tp_echo){
+		.src = CLIENT, .dst = SERVER, .type = 8, .id = id, .seq = seq,
+		.data = data, .len = len});
+
+	lwip_port_input(bridge.stack, pkt, n);
+}
+
 void pattern(uint8_t *buf, size_t len, unsigned seed)
 {
 	for (size_t i = 0; i < len; i++)
@@ -347,8 +365,9 @@ void harness_setup(unsigned max_links, unsigned queue_len)
 			.hold_timeout_ms = 5000,
 			.udp_idle_timeout_ms = 5000,
 		},
-		.tcp = {.max_flows = 8, .queue_len = queue_len, .queue_wait_ms = 5000},
-		.udp = {.max_flows = 4},
+		.tcp = {.max_flows = 8, .queue_len = queue_len, .queue_wait_ms = 5000,
+		        .intercept_dns = true},
+		.udp = {.max_flows = 4, .intercept_dns = true},
 		.dns = {.ttl_s = 10, .timeout_ms = 1000, .cache_size = 4, .max_waiting = 4},
 		.output = on_output,
 	};
@@ -356,6 +375,7 @@ void harness_setup(unsigned max_links, unsigned queue_len)
 	assert_true(max_links <= FAKE_LINKS);
 	memset(&fake, 0, sizeof(fake));
 	memset(clients, 0, sizeof(clients));
+	memset(&icmp_out, 0, sizeof(icmp_out));
 	fake.max_links = (int)max_links;
 	fake.space = SIZE_MAX;
 	fake.take_max = SIZE_MAX;

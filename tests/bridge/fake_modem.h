@@ -48,7 +48,8 @@ struct fake_modem {
 extern struct fake_modem fake;
 
 /* A bridge over lwip_port (netif 192.0.0.1, no tun) and the fake modem:
- * max_links links, link up, TCP queue of queue_len. */
+ * max_links links, link up, TCP queue of queue_len, DNS to port 53
+ * answered by the bridge. */
 void harness_setup(unsigned max_links, unsigned queue_len);
 void harness_teardown(void);
 
@@ -86,6 +87,16 @@ void client_fin(struct client *c);
  * link, SYN-ACK, ACK. */
 void client_open(struct client *c, int link);
 void client_udp(struct client *c, uint16_t dport, const void *data, size_t len);
+/* An ICMP echo request from CLIENT to SERVER. */
+void client_ping(uint16_t id, uint16_t seq, const void *data, size_t len);
+
+/* ICMP the bridge wrote toward the tun: how many, and the last one. */
+struct icmp_capture {
+	int n;
+	uint8_t pkt[1600];
+	size_t len;
+};
+extern struct icmp_capture icmp_out;
 
 /* Deterministic test bytes. */
 void pattern(uint8_t *buf, size_t len, unsigned seed);
