@@ -33,6 +33,8 @@ struct client {
 	struct sbuf out;
 	size_t out_off;
 	bool close_after_write;
+	uid_t uid;       /* the peer's, from SO_PEERCRED */
+	ev_tstamp last;  /* connected, or last heard from */
 };
 
 static struct {
@@ -366,6 +368,7 @@ static void on_client_readable(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	cl->inlen += (size_t)n;
+	cl->last = ev_now(C.loop);
 	ev_timer_again(C.loop, &cl->idle);
 	/* One response at a time: the next line waits until this one is out. */
 	while (cl->used && !ev_is_active(&cl->ww) && !cl->out.len && client_serve_one(cl))
@@ -390,6 +393,51 @@ static void on_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
 	client_close(w->data);
 }
 
+static uid_t peer_uid(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return (uid_t)-1;
+	return cr.uid;
+}
+
+/* A slot for a new client of uid. Idle clients never lock the others out:
+ * when every slot is taken, or uid already holds CONTROL_MAX_PER_UID, the
+ * connection heard from least recently (of that uid, when it is at its
+ * bound) gives way, unless it is in the middle of a request or a reply. */
+static struct client *client_slot(uid_t uid)
+{
+	struct client *free_slot = NULL, *oldest = NULL, *oldest_uid = NULL;
+	int of_uid = 0;
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct client *c = &C.clients[i];
+		if (!c->used) {
+			if (!free_slot)
+				free_slot = c;
+			continue;
+		}
+		bool busy = c->inlen > 0 || c->out.len > 0 || ev_is_active(&c->ww);
+		if (c->uid == uid)
+			of_uid++;
+		if (busy)
+			continue;
+		if (!oldest || c->last < oldest->last)
+			oldest = c;
+		if (c->uid == uid && (!oldest_uid || c->last < oldest_uid->last))
+			oldest_uid = c;
+	}
+	struct client *victim = of_uid >= CONTROL_MAX_PER_UID ? oldest_uid : free_slot ? NULL : oldest;
+	if (of_uid >= CONTROL_MAX_PER_UID && !victim)
+		return NULL;
+	if (victim) {
+		log_debug("control: closing an idle client to make room");
+		client_close(victim);
+		return victim;
+	}
+	return free_slot;
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -399,9 +447,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (fd < 0)
 		return;
-	for (int i = 0; i < CONTROL_MAX_CLIENTS && !cl; i++)
-		if (!C.clients[i].used)
-			cl = &C.clients[i];
+	uid_t uid = peer_uid(fd);
+	cl = client_slot(uid);
 	if (!cl) {
 		static const char busy[] = "error: too many control clients\n\n";
 
@@ -412,6 +459,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	memset(cl, 0, sizeof(*cl));
 	cl->used = true;
 	cl->fd = fd;
+	cl->uid = uid;
+	cl->last = ev_now(C.loop);
 	ev_io_init(&cl->rw, on_client_readable, fd, EV_READ);
 	ev_io_init(&cl->ww, on_client_writable, fd, EV_WRITE);
 	ev_timer_init(&cl->idle, on_client_idle, 0., CONTROL_IDLE_S);
