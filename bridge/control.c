@@ -172,6 +172,19 @@ static size_t gather_metrics(struct ctl_metric *m)
 	K("tcp_flows_accepted_total", "TCP flows the module connected", fs.accepted);
 	K("tcp_flows_refused_total", "TCP flows refused (RST or unreachable)", fs.refused);
 	K("tcp_queue_timeouts_total", "TCP flows that waited too long for a link", fs.queue_timeouts);
+	K("tcp_refused_queue_full_total", "TCP flows refused: the admission queue was full",
+	  fs.refused_queue_full);
+	K("tcp_refused_source_cap_total",
+	  "TCP flows refused: their client already had queue-per-source connections waiting",
+	  fs.refused_source_cap);
+	K("tcp_refused_table_full_total", "TCP flows refused: the flow table was full",
+	  fs.refused_table_full);
+	K("tcp_refused_link_down_total", "TCP flows refused: the module's data link was down",
+	  fs.refused_link_down);
+	K("tcp_links_reclaimed_halfclosed_total",
+	  "Module links closed under half-closed flows whose server was quiet", fs.reclaimed_halfclosed);
+	K("tcp_flows_reset_idle_total", "Idle TCP flows reset to give a waiting connection a link",
+	  fs.reclaimed_idle);
 	K("tcp_flows_reset_by_link_loss_total", "TCP flows reset when the data link was lost",
 	  fs.reset_by_link_loss);
 	K("tcp_bytes_up_total", "TCP payload bytes from clients to the module", fs.bytes_up);
@@ -184,12 +197,22 @@ static size_t gather_metrics(struct ctl_metric *m)
 	K("udp_datagrams_down_total", "UDP datagrams received from the module", us.datagrams_down);
 	K("udp_dropped_total", "UDP datagrams dropped (table or queue full, too big)",
 	  us.dropped_table_full + us.dropped_queue_full + us.dropped_too_big);
+	K("udp_dropped_table_full_total", "UDP datagrams dropped: the UDP flow table was full",
+	  us.dropped_table_full);
+	K("udp_dropped_queue_full_total", "UDP datagrams dropped: their flow's queue was full",
+	  us.dropped_queue_full);
+	K("udp_dropped_too_big_total", "UDP datagrams dropped: larger than one module send",
+	  us.dropped_too_big);
+	K("nat_table_full_total",
+	  "New flows turned away because the NAT table, or their protocol's share of it, was full",
+	  lc.table_full);
 	K("udp_links_recycled_total", "Idle UDP links closed for another flow", us.links_recycled);
 	K("dns_queries_total", "DNS queries answered by atbridge", ds.queries);
 	K("dns_cache_hits_total", "DNS queries answered from the cache", ds.cache_hits);
 	K("dns_lookups_total", "Lookups through the module's resolver", ds.lookups);
 	K("dns_servfail_total", "DNS queries answered with SERVFAIL", ds.servfail);
 	K("dns_nxdomain_total", "DNS queries answered with NXDOMAIN", ds.nxdomain);
+	K("dns_refused_total", "DNS queries refused (a name no module command can carry)", ds.refused);
 	K("module_bytes_sent_total", "Payload bytes sent to the module", ms.bytes_to_module);
 	K("module_bytes_received_total", "Payload bytes received from the module", ms.bytes_from_module);
 	K("serial_tx_bytes_total", "All bytes written to the serial line", ms.line_tx);
