@@ -190,8 +190,10 @@ void dnsd_query(struct dnsd *d, const uint8_t *msg, size_t len, dnsd_reply_fn fn
 	}
 	e->req = modem_resolve(d->modem, q.name);
 	if (e->req < 0) {
+		/* a name no module command can carry: refused, not a failure */
+		enum dns_rcode rc = e->req == MODEM_NAME_REFUSED ? DNS_REFUSED : DNS_SERVFAIL;
 		memset(e, 0, sizeof(*e));
-		answer(d, &q, DNS_SERVFAIL, NULL, 0, 0, &to);
+		answer(d, &q, rc, NULL, 0, 0, &to);
 		return;
 	}
 	d->st.lookups++;

@@ -48,6 +48,9 @@ struct flow {
 	size_t dns_len;
 	ev_tstamp since;       /* entered the current state */
 	ev_tstamp created;
+	ev_tstamp active;      /* a byte last moved either way, or the client's FIN */
+	ev_tstamp down_at;     /* the module last delivered bytes (or opened) */
+	bool reclaiming;       /* half-closed and quiet: its link is being closed */
 	struct flow *qnext;
 	uint64_t bytes_up, bytes_down;
 };
@@ -122,12 +125,31 @@ static void flow_refuse(struct flow *f)
 	flow_free(f);
 }
 
+/* Module links TCP flows may hold at once: all but one by default, so a
+ * UDP flow always finds one. */
+static unsigned tcp_link_cap(const struct flow_table *ft)
+{
+	int links = modem_max_links(ft->b->modem);
+
+	if (ft->cfg.max_links)
+		return ft->cfg.max_links;
+	return links > 1 ? (unsigned)links - 1 : 1; /* one stays UDP's */
+}
+
+static unsigned tcp_links_held(const struct flow_table *ft)
+{
+	return links_count(&ft->b->links, &flow_link_ops);
+}
+
 /* Starts the module connection of a flow. Returns false when no link is free. */
 static bool flow_connect(struct flow *f)
 {
 	struct bridge *b = f->ft->b;
-	int link = modem_open(b->modem, MODEM_TCP, f->t.dst_ip, ntohs(f->t.dst_port));
+	int link;
 
+	if (tcp_links_held(f->ft) >= tcp_link_cap(f->ft))
+		return false;
+	link = modem_open(b->modem, MODEM_TCP, f->t.dst_ip, ntohs(f->t.dst_port));
 	if (link < 0)
 		return false;
 	if (!links_claim(&b->links, link, &flow_link_ops, f)) {
@@ -141,12 +163,60 @@ static bool flow_connect(struct flow *f)
 	return true;
 }
 
+/* Module links held (or being opened) by flows from client address src. */
+static unsigned links_of(const struct flow_table *ft, uint32_t src)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ft->cfg.max_flows; i++) {
+		const struct flow *f = &ft->flows[i];
+
+		n += f->state != FLOW_FREE && f->state != FLOW_QUEUED && f->link >= 0 &&
+		     f->t.src_ip == src;
+	}
+	return n;
+}
+
+static unsigned queued_of(const struct flow_table *ft, uint32_t src)
+{
+	unsigned n = 0;
+
+	for (const struct flow *q = ft->qhead; q; q = q->qnext)
+		n += q->t.src_ip == src;
+	return n;
+}
+
+/* The next flow to get a link: the oldest of the client address holding
+ * the fewest links, so that one host's burst cannot keep another waiting
+ * for more than one link's turn. */
+static struct flow *next_waiting(const struct flow_table *ft)
+{
+	struct flow *best = NULL;
+	unsigned best_links = 0;
+
+	for (struct flow *q = ft->qhead; q; q = q->qnext) {
+		bool seen = false;
+
+		for (struct flow *p = ft->qhead; p != q && !seen; p = p->qnext)
+			seen = p->t.src_ip == q->t.src_ip;
+		if (seen)
+			continue; /* only the oldest of each address competes */
+		unsigned n = links_of(ft, q->t.src_ip);
+		if (!best || n < best_links) {
+			best = q;
+			best_links = n;
+		}
+	}
+	return best;
+}
+
 void flow_admit_waiting(struct flow_table *ft)
 {
 	struct modem *m = ft->b->modem;
 
-	while (ft->qhead && m && modem_is_up(m) && modem_free_links(m) > 0) {
-		struct flow *f = ft->qhead;
+	while (ft->qhead && m && modem_is_up(m) && modem_free_links(m) > 0 &&
+	       tcp_links_held(ft) < tcp_link_cap(ft)) {
+		struct flow *f = next_waiting(ft);
 
 		queue_remove(f);
 		if (!flow_connect(f)) {
@@ -159,6 +229,65 @@ void flow_admit_waiting(struct flow_table *ft)
 unsigned flow_queued(const struct flow_table *ft)
 {
 	return ft->st.queued;
+}
+
+static void abort_pcb(struct flow *f);
+
+/* The client sent FIN and the server has been quiet: the module cannot
+ * half-close, so the link is closed here; its closed() ends the client's
+ * side with FIN once what the module held was delivered. */
+static void reclaim_halfclosed(struct flow *f)
+{
+	struct flow_table *ft = f->ft;
+
+	log_debug("flow %u: half-closed and quiet for %.0f s; closing module link %d", f->id,
+	          ev_now(ft->b->loop) - f->active, f->link);
+	f->reclaiming = true;
+	ft->st.reclaimed_halfclosed++;
+	modem_close(ft->b->modem, f->link);
+}
+
+static bool open_with_link(const struct flow *f)
+{
+	return f->state == FLOW_OPEN && f->link >= 0 && !f->link_closed && !f->reclaiming;
+}
+
+/* A SYN waits for a link: the half-closed flow quiet the longest (at least
+ * HALFCLOSE_MIN_QUIET) gives way at once; failing that, with
+ * idle_reclaim_s, the flow idle both ways the longest past it is reset. */
+#define HALFCLOSE_MIN_QUIET 1.0
+static void reclaim_for_waiting(struct flow_table *ft, ev_tstamp now)
+{
+	struct flow *half = NULL, *idle = NULL;
+
+	for (unsigned i = 0; i < ft->cfg.max_flows; i++) {
+		struct flow *f = &ft->flows[i];
+
+		if (!open_with_link(f))
+			continue;
+		if (f->client_fin && !f->up && now - f->active >= HALFCLOSE_MIN_QUIET &&
+		    (!half || f->active < half->active))
+			half = f;
+		if (ft->cfg.idle_reclaim_s && now - f->active >= ft->cfg.idle_reclaim_s &&
+		    (!idle || f->active < idle->active))
+			idle = f;
+	}
+	if (half) {
+		reclaim_halfclosed(half);
+		return;
+	}
+	if (idle) {
+		log_info("flow %u: idle for %.0f s while a connection waits for a link; resetting it",
+		         idle->id, now - idle->active);
+		ft->st.reclaimed_idle++;
+		abort_pcb(idle);
+		if (idle->up) {
+			pbuf_free(idle->up);
+			idle->up = NULL;
+		}
+		idle->state = FLOW_CLOSING;
+		modem_close(ft->b->modem, idle->link);
+	}
 }
 
 void flow_on_tcp_syn(struct flow_table *ft, uint32_t flow_id, const struct nat_tuple *t)
@@ -178,6 +307,10 @@ void flow_on_tcp_syn(struct flow_table *ft, uint32_t flow_id, const struct nat_t
 		          f ? "module link down" : "flow table full");
 		lwip_port_tcp_refuse(ft->b->stack, flow_id);
 		ft->st.refused++;
+		if (f)
+			ft->st.refused_link_down++;
+		else
+			ft->st.refused_table_full++;
 		return;
 	}
 	memset(f, 0, sizeof(*f));
@@ -185,7 +318,7 @@ void flow_on_tcp_syn(struct flow_table *ft, uint32_t flow_id, const struct nat_t
 	f->id = flow_id;
 	f->t = *t;
 	f->link = -1;
-	f->since = f->created = ev_now(ft->b->loop);
+	f->since = f->created = f->active = ev_now(ft->b->loop);
 	ft->st.open++;
 	log_debug("flow %u: SYN %s", flow_id, tuple_str(t, buf, sizeof(buf)));
 	if (ft->cfg.intercept_dns && ntohs(t->dst_port) == 53) {
@@ -201,9 +334,18 @@ void flow_on_tcp_syn(struct flow_table *ft, uint32_t flow_id, const struct nat_t
 	uflow_recycle_idle_link(ft->b->udp);
 	if (ft->st.queued >= ft->cfg.queue_len) {
 		log_debug("flow %u: admission queue full", flow_id);
+		ft->st.refused_queue_full++;
 		flow_refuse(f);
 		return;
 	}
+	if (ft->cfg.queue_per_source && queued_of(ft, t->src_ip) >= ft->cfg.queue_per_source) {
+		log_debug("flow %u: %u connections of this client wait already", flow_id,
+		          ft->cfg.queue_per_source);
+		ft->st.refused_source_cap++;
+		flow_refuse(f);
+		return;
+	}
+	reclaim_for_waiting(ft, ev_now(ft->b->loop));
 	f->state = FLOW_QUEUED;
 	if (ft->qtail)
 		ft->qtail->qnext = f;
@@ -381,6 +523,7 @@ static err_t on_pcb_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		 * the link stays open and the reply keeps flowing until the remote
 		 * closes. */
 		f->client_fin = true;
+		f->active = ev_now(f->ft->b->loop);
 		log_debug("flow %u: client FIN", f->id);
 		if (f->local_dns) {
 			close_pcb(f);
@@ -390,6 +533,7 @@ static err_t on_pcb_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 	}
 	if (f->local_dns)
 		return local_dns_recv(f, p);
+	f->active = ev_now(f->ft->b->loop);
 	if (f->up)
 		pbuf_cat(f->up, p);
 	else
@@ -541,6 +685,7 @@ static void flow_link_data(void *owner, int link, const uint8_t *buf, size_t len
 		f->bytes_down += n;
 		f->ft->st.bytes_down += n;
 	}
+	f->active = ev_now(f->ft->b->loop);
 	tcp_output(f->pcb);
 	update_window(f);
 }
@@ -639,7 +784,13 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			f->state = FLOW_CLOSING;
 			modem_close(ft->b->modem, f->link);
 		}
+		if (ft->cfg.halfclose_s && open_with_link(f) && f->client_fin && !f->up &&
+		    now - f->active >= ft->cfg.halfclose_s)
+			reclaim_halfclosed(f);
 	}
+	if (ft->qhead && ft->b->modem &&
+	    (modem_free_links(ft->b->modem) == 0 || tcp_links_held(ft) >= tcp_link_cap(ft)))
+		reclaim_for_waiting(ft, now);
 }
 
 struct flow_table *flow_table_new(struct bridge *b, const struct flow_config *cfg)

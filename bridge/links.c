@@ -39,3 +39,12 @@ void links_clear(struct link_table *lt)
 {
 	memset(lt, 0, sizeof(*lt));
 }
+
+unsigned links_count(const struct link_table *lt, const struct link_ops *ops)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < LINKS_MAX; i++)
+		n += lt->slot[i].ops == ops;
+	return n;
+}

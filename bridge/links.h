@@ -46,5 +46,7 @@ struct link_slot links_get(const struct link_table *lt, int link);
 /* The slot of link, freed in the same step. */
 struct link_slot links_take(struct link_table *lt, int link);
 void links_clear(struct link_table *lt);
+/* Links held by owners of this kind (ops). */
+unsigned links_count(const struct link_table *lt, const struct link_ops *ops);
 
 #endif

@@ -94,6 +94,15 @@ static void flush_queue(struct uflow *f)
 	}
 }
 
+unsigned uflow_link_cap(const struct uflow_table *ut)
+{
+	struct modem *m = ut->b->modem;
+	int links = m ? modem_max_links(m) : 0;
+	unsigned half = links > 1 ? (unsigned)links / 2 : 1;
+
+	return ut->cfg.max_links ? ut->cfg.max_links : half;
+}
+
 static bool try_connect(struct uflow *f)
 {
 	struct bridge *b = f->ut->b;
@@ -101,6 +110,8 @@ static bool try_connect(struct uflow *f)
 
 	if (!b->modem || !modem_is_up(b->modem) || modem_free_links(b->modem) <= 0)
 		return false;
+	if (links_count(&b->links, &uflow_link_ops) >= uflow_link_cap(f->ut))
+		return false; /* the rest are TCP's: a UDP flood must not starve it */
 	link = modem_open(b->modem, MODEM_UDP, f->t.dst_ip, ntohs(f->t.dst_port));
 	if (link < 0)
 		return false;

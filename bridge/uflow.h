@@ -17,6 +17,7 @@ struct uflow_table;
 struct uflow_config {
 	unsigned max_flows;     /* UDP flows at once; past it datagrams are dropped and counted */
 	bool intercept_dns;     /* answer port 53 ourselves (dns = module) */
+	unsigned max_links;     /* module links UDP may hold; 0: half the module's */
 };
 
 struct uflow_stats {
@@ -29,6 +30,8 @@ struct uflow_stats {
 struct uflow_table *uflow_table_new(struct bridge *b, const struct uflow_config *cfg);
 void uflow_table_free(struct uflow_table *ut);
 void uflow_get_stats(const struct uflow_table *ut, struct uflow_stats *out);
+/* Module links UDP flows may hold at once. */
+unsigned uflow_link_cap(const struct uflow_table *ut);
 
 /* From lwip_port, through the bridge. */
 void uflow_on_recv(struct uflow_table *ut, uint32_t flow_id, const struct nat_tuple *t,

@@ -631,6 +631,7 @@ struct lwip_port *lwip_port_new(struct ev_loop *loop, const struct lwip_port_con
 		free(lp);
 		return NULL;
 	}
+	nat_set_caps(&lp->nat, cfg->nat_tcp, cfg->nat_udp);
 	if (!lwip_ready) {
 		sys_init();
 		lwip_init();

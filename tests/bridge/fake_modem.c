@@ -357,6 +357,12 @@ struct tcp_pcb *only_pcb(void)
 
 void harness_setup(unsigned max_links, unsigned queue_len)
 {
+	harness_setup_caps(max_links, queue_len, max_links, max_links);
+}
+
+void harness_setup_caps(unsigned max_links, unsigned queue_len, unsigned tcp_links,
+                        unsigned udp_links)
+{
 	struct bridge_config bc = {
 		.stack = {
 			.netif_ip = tp_ip("192.0.0.1"),
@@ -366,8 +372,8 @@ void harness_setup(unsigned max_links, unsigned queue_len)
 			.udp_idle_timeout_ms = 5000,
 		},
 		.tcp = {.max_flows = 8, .queue_len = queue_len, .queue_wait_ms = 5000,
-		        .intercept_dns = true},
-		.udp = {.max_flows = 4, .intercept_dns = true},
+		        .intercept_dns = true, .max_links = tcp_links},
+		.udp = {.max_flows = 4, .intercept_dns = true, .max_links = udp_links},
 		.dns = {.ttl_s = 10, .timeout_ms = 1000, .cache_size = 4, .max_waiting = 4},
 		.output = on_output,
 	};

@@ -49,8 +49,12 @@ extern struct fake_modem fake;
 
 /* A bridge over lwip_port (netif 192.0.0.1, no tun) and the fake modem:
  * max_links links, link up, TCP queue of queue_len, DNS to port 53
- * answered by the bridge. */
+ * answered by the bridge. TCP and UDP may each hold every link. */
 void harness_setup(unsigned max_links, unsigned queue_len);
+/* The same with the bridge's own bounds on the links TCP and UDP hold
+ * (0: its defaults). */
+void harness_setup_caps(unsigned max_links, unsigned queue_len, unsigned tcp_links,
+                        unsigned udp_links);
 void harness_teardown(void);
 
 /* The module's side. */

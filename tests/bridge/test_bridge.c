@@ -135,12 +135,41 @@ static void test_abandoned_while_connecting(void **state)
 	client_open(&c, 0);
 }
 
+/* By default TCP holds all links but one, which stays UDP's: the counts
+ * come from the link-owner table. */
+static void test_default_link_split(void **state)
+{
+	struct client a, b, c, u;
+
+	(void)state;
+	harness_teardown();
+	harness_setup_caps(3, 2, 0, 0);
+	client_init(&a, 40200);
+	client_init(&b, 40201);
+	client_init(&c, 40202);
+	client_init(&u, 5400);
+	client_open(&a, 0);
+	client_open(&b, 1);
+	client_syn(&c); /* a link is free, but it is UDP's */
+	assert_int_equal(fake.opens, 2);
+	assert_int_equal(c.segments, 0);
+	client_udp(&u, 7000, "u", 1);
+	assert_int_equal(fake.opens, 3);
+	assert_int_equal(fake.link[2].proto, MODEM_UDP);
+	fake_closed(0, false); /* a TCP link freed: the waiting SYN takes it */
+	assert_int_equal(fake.opens, 4);
+	assert_int_equal(fake.link[0].proto, MODEM_TCP);
+	fake_connected(0, true);
+	assert_true(c.synack);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_dns_through_resolver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_through_module, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abandoned_while_connecting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_link_split, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
