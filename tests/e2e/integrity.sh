@@ -58,7 +58,6 @@ PY
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # seconds from $1 (ms) to now, two decimals
 secs() { local d=$(($(now_ms) - $1)); printf '%d.%02d' $((d / 1000)) $((d % 1000 / 10)); }
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # The upload: random bytes with, every few hundred bytes, something a module
 # or the bridge's parser could take for a command, a prompt or a result.
