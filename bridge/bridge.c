@@ -73,7 +73,9 @@ static const struct lwip_port_callbacks stack_callbacks = {
 
 /* --- from the modem ----------------------------------------------------- */
 
-void bridge_admit_waiting(struct bridge *b)
+/* A module link may be free: queued TCP flows first (each holds a
+ * client's SYN), then waiting UDP flows. */
+static void bridge_admit_waiting(struct bridge *b)
 {
 	flow_admit_waiting(b->tcp);
 	if (flow_queued(b->tcp) == 0)

@@ -62,8 +62,4 @@ void bridge_shutdown(struct bridge *b);
 /* For modem_new(); ctx is the struct bridge. */
 extern const struct modem_events bridge_modem_events;
 
-/* A module link may be free: queued TCP flows first (each holds a
- * client's SYN), then waiting UDP flows. */
-void bridge_admit_waiting(struct bridge *b);
-
 #endif

@@ -94,7 +94,9 @@ static void flush_queue(struct uflow *f)
 	}
 }
 
-unsigned uflow_link_cap(const struct uflow_table *ut)
+/* Module links UDP flows may hold at once: half the module's by default,
+ * so a UDP flood cannot starve TCP. */
+static unsigned uflow_link_cap(const struct uflow_table *ut)
 {
 	struct modem *m = ut->b->modem;
 	int links = m ? modem_max_links(m) : 0;

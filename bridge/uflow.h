@@ -30,8 +30,6 @@ struct uflow_stats {
 struct uflow_table *uflow_table_new(struct bridge *b, const struct uflow_config *cfg);
 void uflow_table_free(struct uflow_table *ut);
 void uflow_get_stats(const struct uflow_table *ut, struct uflow_stats *out);
-/* Module links UDP flows may hold at once. */
-unsigned uflow_link_cap(const struct uflow_table *ut);
 
 /* From lwip_port, through the bridge. */
 void uflow_on_recv(struct uflow_table *ut, uint32_t flow_id, const struct nat_tuple *t,

@@ -75,7 +75,7 @@ static void delete_all(struct nl_sock *sk, uint32_t mark, uint32_t table)
 			;
 }
 
-void tun_rules_remove(uint32_t mark, uint32_t table)
+static void tun_rules_remove(uint32_t mark, uint32_t table)
 {
 	struct nl_sock *sk = rt_socket();
 
