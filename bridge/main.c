@@ -204,7 +204,8 @@ int main(int argc, char **argv)
 	struct atb_config cfg;
 	struct ev_loop *loop = EV_DEFAULT;
 	char tun_name[32], pty[256];
-	pid_t sim_pid = -1, keeper_pid = -1;
+	struct sim_proc sim = {.pid = -1, .out_fd = -1};
+	pid_t keeper_pid = -1;
 	int keeper_fd = -1;
 	bool split = false;
 	struct port_lock plock = {.lock_file = ""};
@@ -250,8 +251,7 @@ int main(int argc, char **argv)
 		         ATB_FWMARK, cfg.tun_name, ATB_ROUTE_TABLE);
 	}
 	if (cfg.sim) {
-		sim_pid = sim_spawn(&cfg, argv[0], split ? ATB_FWMARK : 0, pty, sizeof(pty));
-		if (sim_pid < 0) {
+		if (sim_spawn(&sim, &cfg, argv[0], split ? ATB_FWMARK : 0, pty, sizeof(pty)) < 0) {
 			tun_rules_keeper_stop(keeper_fd, keeper_pid);
 			return 1;
 		}
@@ -393,7 +393,7 @@ out:
 	if (d->tun_fd >= 0)
 		tun_close(d->tun_fd);
 	port_lock_release(&plock);
-	sim_stop(sim_pid);
+	sim_stop(&sim);
 	tun_rules_keeper_stop(keeper_fd, keeper_pid);
 	service_free(d->service);
 	return rc;

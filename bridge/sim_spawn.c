@@ -15,7 +15,6 @@
 
 #include "log.h"
 
-static int sim_out_fd = -1;
 
 /* The simulator beside our own binary (installed layout and build tree),
  * else the bare name for execvp's $PATH search. */
@@ -101,13 +100,16 @@ static void child(const struct atb_config *c, const char *path, int outfd, unsig
 	_exit(127);
 }
 
-pid_t sim_spawn(const struct atb_config *c, const char *self, unsigned fwmark, char *pty, size_t pty_len)
+int sim_spawn(struct sim_proc *sp, const struct atb_config *c, const char *self, unsigned fwmark,
+              char *pty, size_t pty_len)
 {
 	char path[PATH_MAX];
 	int p[2];
 	pid_t pid;
 	size_t got = 0;
 
+	sp->pid = -1;
+	sp->out_fd = -1;
 	find_sim(c, self, path, sizeof(path));
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		log_err("pipe: %s", strerror(errno));
@@ -141,21 +143,24 @@ pid_t sim_spawn(const struct atb_config *c, const char *self, unsigned fwmark, c
 	pty[got] = '\0';
 	/* Kept open so that a later line from the simulator cannot kill it
 	 * with SIGPIPE; closed in sim_stop(). */
-	sim_out_fd = p[0];
+	sp->out_fd = p[0];
+	sp->pid = pid;
 	if (got == 0 || pty[0] != '/') {
 		log_err("the simulator '%s' did not print its pty path", path);
-		sim_stop(pid);
+		sim_stop(sp);
 		return -1;
 	}
-	return pid;
+	return 0;
 }
 
-void sim_stop(pid_t pid)
+void sim_stop(struct sim_proc *sp)
 {
-	if (sim_out_fd >= 0) {
-		close(sim_out_fd);
-		sim_out_fd = -1;
-	}
+	pid_t pid = sp->pid;
+
+	if (sp->out_fd >= 0)
+		close(sp->out_fd);
+	sp->out_fd = -1;
+	sp->pid = -1;
 	if (pid <= 0)
 		return;
 	kill(pid, SIGTERM);
