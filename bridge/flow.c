@@ -141,6 +141,8 @@ static unsigned tcp_links_held(const struct flow_table *ft)
 	return links_count(&ft->b->links, &flow_link_ops);
 }
 
+static unsigned links_of(const struct flow_table *ft, uint32_t src);
+
 /* Starts the module connection of a flow. Returns false when no link is free. */
 static bool flow_connect(struct flow *f)
 {
@@ -148,6 +150,9 @@ static bool flow_connect(struct flow *f)
 	int link;
 
 	if (tcp_links_held(f->ft) >= tcp_link_cap(f->ft))
+		return false;
+	if (f->ft->cfg.links_per_source &&
+	    links_of(f->ft, f->t.src_ip) >= f->ft->cfg.links_per_source)
 		return false;
 	link = modem_open(b->modem, MODEM_TCP, f->t.dst_ip, ntohs(f->t.dst_port));
 	if (link < 0)
@@ -218,6 +223,9 @@ void flow_admit_waiting(struct flow_table *ft)
 	       tcp_links_held(ft) < tcp_link_cap(ft)) {
 		struct flow *f = next_waiting(ft);
 
+		/* the address with the fewest links is at its bound: all are */
+		if (ft->cfg.links_per_source && links_of(ft, f->t.src_ip) >= ft->cfg.links_per_source)
+			break;
 		queue_remove(f);
 		if (!flow_connect(f)) {
 			/* the modem said it had a link and then refused: give up on this one */
