@@ -192,7 +192,10 @@ for i in range(int(sys.argv[2])):
     s = socket.create_connection((sys.argv[1], 80), timeout=10)
     conns.append(s)
 open(sys.argv[3], "w").write("held\n")
-time.sleep(8)
+for _ in range(300): # until B is done
+    if os.path.exists(sys.argv[3] + ".bdone"):
+        break
+    time.sleep(0.1)
 reset = 0
 for s in conns:
     s.settimeout(0.2)
@@ -211,9 +214,11 @@ PY
 	t=$(in_b curl -sS --max-time 20 -o "$WORK"/b -w '%{time_total}' "$url/k") ||
 		fail "B was not served while A's idle connections held every link"
 	[ "$(cat "$WORK"/b)" = hello ] || fail "B: wrong body"
+	touch "$WORK"/held.bdone
 	wait $HOLD
 	echo "  B served in ${t}s; A: $(tail -1 "$WORK"/held)"
-	python3 -c "import sys; sys.exit(0 if 1.5 <= float('$t') < 5.0 else 1)" ||
+	# the limit, plus a loaded machine's slack (the 1 s tick, a close, a connect)
+	python3 -c "import sys; sys.exit(0 if 1.5 <= float('$t') < 10.0 else 1)" ||
 		fail "B served after ${t}s (want about 2 s: the idle limit)"
 	grep -q "^reset [1-9]" "$WORK"/held || fail "none of A's idle connections was reset"
 	r=$(metric tcp_flows_reset_idle_total)
