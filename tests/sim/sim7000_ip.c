@@ -139,7 +139,7 @@ void s7_cipstatus(const struct at_cmd *c)
 			at_error(50);
 			return;
 		}
-		status_line(s7_link((int)n), true);
+		status_line(sim_link_at((int)n), true);
 		at_ok();
 		return;
 	}
@@ -153,7 +153,7 @@ void s7_cipstatus(const struct at_cmd *c)
 		if (AT.v1)
 			at_raw("\r\n", 2);
 		for (int i = 0; i < SIM_LINKS; i++)
-			status_line(s7_link(i), false);
+			status_line(sim_link_at(i), false);
 	}
 }
 
@@ -185,7 +185,7 @@ void s7_cipstart(const struct at_cmd *c)
 		at_error(3);
 		return;
 	}
-	if (s7_link_open(l)) {
+	if (sim_link_busy(l)) {
 		char t[40];
 		snprintf(t, sizeof t, "%sALREADY CONNECT", s7_pfx(l));
 		at_final(t);
@@ -237,7 +237,7 @@ void s7_cipack(const struct at_cmd *c)
 		at_error(50);
 		return;
 	}
-	l = s7_link((int)n);
+	l = sim_link_at((int)n);
 	if (l->state == LINK_INITIAL) {
 		at_error(3);
 		return;
@@ -269,8 +269,8 @@ void s7_cipclose(const struct at_cmd *c)
 		at_error(50);
 		return;
 	}
-	struct sim_link *l = s7_link((int)n);
-	if (!s7_link_open(l)) {
+	struct sim_link *l = sim_link_at((int)n);
+	if (!sim_link_busy(l)) {
 		at_plain_error();
 		return;
 	}
@@ -293,15 +293,6 @@ void s7_cipshut(const struct at_cmd *c)
 	s7_shut_all();
 	s7.st = IP_INITIAL;
 	at_final("SHUT OK");
-}
-
-static void hex(const unsigned char *p, size_t n)
-{
-	static const char d[] = "0123456789ABCDEF";
-	for (size_t i = 0; i < n; i++) {
-		char h[2] = { d[p[i] >> 4], d[p[i] & 15] };
-		at_raw(h, 2);
-	}
 }
 
 void s7_ciprxget(const struct at_cmd *c)
@@ -351,7 +342,7 @@ void s7_ciprxget(const struct at_cmd *c)
 		at_error(50);
 		return;
 	}
-	struct sim_link *l = s7_link((int)n);
+	struct sim_link *l = sim_link_at((int)n);
 	if (l->state == LINK_INITIAL || !l->manual_rx) {
 		at_error(3);
 		return;
@@ -384,19 +375,13 @@ void s7_ciprxget(const struct at_cmd *c)
 	if (mode == 2)
 		at_raw(tmp, got);
 	else
-		hex(tmp, got);
+		sim_hex_to(&R, tmp, got);
 	at_ok();
-	s7_check_closed(src);
+	sim_check_closed(src);
 }
 
-static void dns_result(struct sim_link *l, const void *p, size_t n)
+void s7_dns_answer(const char *name)
 {
-	(void)l;
-	char name[256];
-	if (n >= sizeof name)
-		n = sizeof name - 1;
-	memcpy(name, p, n);
-	name[n] = 0;
 	struct in_addr a[2];
 	int k = sim_hosts_lookup(name, a, 2);
 	if (k == 0) {
@@ -429,7 +414,7 @@ void s7_cdnsgip(const struct at_cmd *c)
 		return;
 	}
 	at_ok();
-	sim_delay(S.o.latency_ms / 1000.0 * 2, dns_result, NULL, c->a[0].s, strlen(c->a[0].s));
+	sim_dns_later(c->a[0].s);
 }
 
 void s7_cdnscfg(const struct at_cmd *c)
@@ -452,28 +437,11 @@ void s7_cdnscfg(const struct at_cmd *c)
 	at_ok();
 }
 
-/* A numeric on/off style setting: +NAME: (lo-hi), +NAME: <v>, =<v> */
-void s7_setting(const struct at_cmd *c, const char *name, int *var, long lo, long hi)
-{
-	long v;
-	if (c->type == AT_READ)
-		at_info("%s: %d", name, *var);
-	else if (c->type == AT_TEST)
-		at_info("%s: (%ld-%ld)", name, lo, hi);
-	else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], lo, hi, &v))
-		*var = (int)v;
-	else {
-		at_error(50);
-		return;
-	}
-	at_ok();
-}
-
-void s7_ciphead(const struct at_cmd *c) { s7_setting(c, "+CIPHEAD", &s7.head, 0, 1); }
-void s7_cipsrip(const struct at_cmd *c) { s7_setting(c, "+CIPSRIP", &s7.srip, 0, 1); }
-void s7_cipshowtp(const struct at_cmd *c) { s7_setting(c, "+CIPSHOWTP", &s7.showtp, 0, 1); }
-void s7_cipsprt(const struct at_cmd *c) { s7_setting(c, "+CIPSPRT", &s7.sprt, 0, 2); }
-void s7_cipoption(const struct at_cmd *c) { s7_setting(c, "+CIPOPTION", &s7.option, 0, 1); }
+void s7_ciphead(const struct at_cmd *c) { sim_setting(c, "+CIPHEAD", &s7.head, 0, 1); }
+void s7_cipsrip(const struct at_cmd *c) { sim_setting(c, "+CIPSRIP", &s7.srip, 0, 1); }
+void s7_cipshowtp(const struct at_cmd *c) { sim_setting(c, "+CIPSHOWTP", &s7.showtp, 0, 1); }
+void s7_cipsprt(const struct at_cmd *c) { sim_setting(c, "+CIPSPRT", &s7.sprt, 0, 2); }
+void s7_cipoption(const struct at_cmd *c) { sim_setting(c, "+CIPOPTION", &s7.option, 0, 1); }
 
 void s7_cipmode(const struct at_cmd *c)
 {
@@ -483,7 +451,7 @@ void s7_cipmode(const struct at_cmd *c)
 		at_error(c->na == 1 && at_int(&c->a[0], 0, 1, &v) ? 3 : 50);
 		return;
 	}
-	s7_setting(c, "+CIPMODE", &s7.cipmode, 0, 1);
+	sim_setting(c, "+CIPMODE", &s7.cipmode, 0, 1);
 }
 
 void s7_clport(const struct at_cmd *c)
@@ -511,57 +479,16 @@ void s7_cipccfg(const struct at_cmd *c)
 {
 	static const long lo[7] = { 3, 1, 1, 0, 0, 50, 20 };
 	static const long hi[7] = { 8, 10, 1460, 1, 1, 1460, 1000 };
-	if (c->type == AT_READ) {
-		at_info("+CIPCCFG: %d,%d,%d,%d,%d,%d,%d", s7.ccfg[0], s7.ccfg[1], s7.ccfg[2],
-			s7.ccfg[3], s7.ccfg[4], s7.ccfg[5], s7.ccfg[6]);
-	} else if (c->type == AT_TEST) {
-		at_info("+CIPCCFG: (3-8),(1-10),(1-1460),(0,1),(0,1),(50-1460),(20-1000)");
-	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 7) {
-		int v[7];
-		memcpy(v, s7.ccfg, sizeof v);
-		for (int i = 0; i < c->na; i++) {
-			long x;
-			if (!c->a[i].s[0])
-				continue;
-			if (!at_int(&c->a[i], lo[i], hi[i], &x)) {
-				at_error(50);
-				return;
-			}
-			v[i] = (int)x;
-		}
-		memcpy(s7.ccfg, v, sizeof v);
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	sim_settings(c, "+CIPCCFG", "+CIPCCFG: (3-8),(1-10),(1-1460),(0,1),(0,1),(50-1460),(20-1000)",
+		     s7.ccfg, lo, hi, 7, true);
 }
 
 void s7_ciptka(const struct at_cmd *c)
 {
 	static const long lo[4] = { 0, 30, 30, 1 };
 	static const long hi[4] = { 1, 7200, 600, 9 };
-	if (c->type == AT_READ) {
-		at_info("+CIPTKA: %d,%d,%d,%d", s7.tka[0], s7.tka[1], s7.tka[2], s7.tka[3]);
-	} else if (c->type == AT_TEST) {
-		at_info("+CIPTKA: (0,1),(30-7200),(30-600),(1-9)");
-	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 4) {
-		int v[4];
-		memcpy(v, s7.tka, sizeof v);
-		for (int i = 0; i < c->na; i++) {
-			long x;
-			if (!at_int(&c->a[i], lo[i], hi[i], &x)) {
-				at_error(50);
-				return;
-			}
-			v[i] = (int)x;
-		}
-		memcpy(s7.tka, v, sizeof v);
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	sim_settings(c, "+CIPTKA", "+CIPTKA: (0,1),(30-7200),(30-600),(1-9)", s7.tka, lo, hi, 4,
+		     false);
 }
 
 void s7_cipping(const struct at_cmd *c)
