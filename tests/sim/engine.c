@@ -311,8 +311,8 @@ static void dispatch_basic(const struct at_cmd *c)
 		AT.cmee = 0;
 		return;
 	}
-	for (size_t i = 0; i < E.m->ndigits; i++)
-		if (!strcmp(c->name, E.m->digits[i].name) && digit_max(c->rest, E.m->digits[i].max))
+	for (const struct sim_digit_cmd *d = E.m->digits; d->name; d++)
+		if (!strcmp(c->name, d->name) && digit_max(c->rest, d->max))
 			return;
 	at_plain_error();
 }
@@ -320,9 +320,10 @@ static void dispatch_basic(const struct at_cmd *c)
 /* ---- extended commands ---- */
 static const struct sim_cmd *find(const char *name)
 {
-	for (size_t i = 0; i < E.m->ncmds; i++)
-		if (!strcmp(E.m->cmds[i].name, name))
-			return &E.m->cmds[i];
+	for (const struct sim_cmd *const *t = E.m->cmds; *t; t++)
+		for (const struct sim_cmd *k = *t; k->name; k++)
+			if (!strcmp(k->name, name))
+				return k;
 	return NULL;
 }
 

@@ -33,15 +33,13 @@ struct sim_model {
 	enum sim_model_id id;      /* the --reading rows that belong to it */
 
 	/* command interpreter */
-	const struct sim_cmd *cmds;
-	size_t ncmds;
+	const struct sim_cmd *const *cmds; /* tables (ended by a NULL name), NULL ended */
 	bool escapes;           /* backslash escapes inside quoted strings */
 	const char *ext;        /* first characters of extended names ("+$") */
 	bool dollar_is_plus;    /* AT$NAME is AT+NAME */
 	bool (*net_lost)(void); /* commands marked needs_net answer +CME ERROR: 3 */
 	const char *ati;        /* ATI's answer */
-	const struct sim_digit_cmd *digits;
-	size_t ndigits;
+	const struct sim_digit_cmd *digits; /* ended by a NULL name */
 	bool z_resets_cmee;     /* ATZ restores +CMEE too (AT&F always does) */
 	bool s_registers;       /* ATSn=v accepted, ATSn? reads 000 */
 	void (*ato)(void);      /* ATO: back to transparent data mode */
@@ -113,6 +111,16 @@ void sim_setting(const struct at_cmd *c, const char *name, int *var, long lo, lo
  * the value of an empty argument */
 void sim_settings(const struct at_cmd *c, const char *name, const char *test, int *vars,
 		  const long *lo, const long *hi, int n, bool skip_empty);
+/* A parameter command: AT+NAME? runs read(), AT+NAME=? answers test,
+ * AT+NAME=... runs write() (false: ERROR); anything else is ERROR; OK ends. */
+void sim_param(const struct at_cmd *c, void (*read)(void), const char *test,
+	       bool (*write)(const struct at_cmd *c));
+/* an action without parameters: true for AT+NAME; =? answers OK, the
+ * rest ERROR */
+bool sim_exec_only(const struct at_cmd *c);
+/* "+NAME: (0,1)", "+NAME: <cur>", =<0|1> calls set(), which answers
+ * itself and returns false when it refuses */
+void sim_switch(const struct at_cmd *c, const char *name, int cur, bool (*set)(int v));
 void sim_ident(const struct at_cmd *c, const char *text);  /* +CGMI style */
 void sim_cpin(const struct at_cmd *c);
 void sim_csq(const struct at_cmd *c, bool radio_on, int ber);

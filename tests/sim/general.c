@@ -67,17 +67,51 @@ void sim_settings(const struct at_cmd *c, const char *name, const char *test, in
 	at_ok();
 }
 
-/* ---- identity, SIM, signal, registration ---- */
-void sim_ident(const struct at_cmd *c, const char *text)
+void sim_param(const struct at_cmd *c, void (*read)(void), const char *test,
+	       bool (*write)(const struct at_cmd *c))
 {
-	if (c->type == AT_TEST) {
-		at_ok();
-		return;
-	}
-	if (c->type != AT_EXEC) {
+	if (c->type == AT_READ) {
+		read();
+	} else if (c->type == AT_TEST) {
+		at_info("%s", test);
+	} else if (c->type != AT_WRITE || !write(c)) {
 		at_error(50);
 		return;
 	}
+	at_ok();
+}
+
+bool sim_exec_only(const struct at_cmd *c)
+{
+	if (c->type == AT_TEST)
+		at_ok();
+	else if (c->type != AT_EXEC)
+		at_error(50);
+	return c->type == AT_EXEC;
+}
+
+void sim_switch(const struct at_cmd *c, const char *name, int cur, bool (*set)(int v))
+{
+	long v;
+	if (c->type == AT_READ) {
+		at_info("%s: %d", name, cur);
+	} else if (c->type == AT_TEST) {
+		at_info("%s: (0,1)", name);
+	} else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], 0, 1, &v)) {
+		if (!set((int)v))
+			return;
+	} else {
+		at_error(50);
+		return;
+	}
+	at_ok();
+}
+
+/* ---- identity, SIM, signal, registration ---- */
+void sim_ident(const struct at_cmd *c, const char *text)
+{
+	if (!sim_exec_only(c))
+		return;
 	at_info("%s", text);
 	at_ok();
 }

@@ -21,7 +21,7 @@ bool n11_rx_hex(void)
 }
 
 /* ---- transparent mode (link 7) ---- */
-static bool trans_link(const struct sim_link *l)
+static bool n11_trans_link(const struct sim_link *l)
 {
 	return l->id == TRANS_LINK;
 }
@@ -32,7 +32,7 @@ void n11_trans_escaped(void)
 	sim_outs("\r\nOK\r\n");
 }
 
-static void ato(void)
+static void n11_ato(void)
 {
 	if (!n11_connected(sim_link_at(TRANS_LINK))) {
 		at_plain_error();
@@ -55,7 +55,7 @@ void n11_link_closed_urc(const struct sim_link *l)
 		at_urc(true, "+TCPCLOSE:%s%d,Link Closed", n11_sp(F_TCPCLOSE), l->id);
 }
 
-static void closed(struct sim_link *l)
+static void n11_closed(struct sim_link *l)
 {
 	if (l->id != TRANS_LINK) {
 		n11_link_closed_urc(l);
@@ -73,7 +73,7 @@ static void closed(struct sim_link *l)
 	}
 }
 
-static void frame(const struct sim_link *l, const unsigned char *p, size_t n, struct sim_buf *b)
+static void n11_frame(const struct sim_link *l, const unsigned char *p, size_t n, struct sim_buf *b)
 {
 	sim_buf_addf(b, "\r\n%s:%s%d,%zu,", l->udp ? "+UDPRECV" : "+TCPRECV",
 		     n11_sp(l->udp ? F_UDPRECV : F_TCPRECV_DATA), l->id, n);
@@ -84,7 +84,7 @@ static void frame(const struct sim_link *l, const unsigned char *p, size_t n, st
 	sim_buf_add(b, "\r\n", 2);
 }
 
-static void announce(struct sim_link *l)
+static void n11_announce(struct sim_link *l)
 {
 	if (l->udp)
 		at_urc(true, "+UDPRECV:%s%d,%zu", n11_sp(F_UDPRECV), l->id, l->rx.len);
@@ -92,7 +92,7 @@ static void announce(struct sim_link *l)
 		at_urc(true, "+TCPRECV:%s%d", n11_sp(F_TCPRECV_ANN), l->id);
 }
 
-static void connected(struct sim_link *l)
+static void n11_link_connected(struct sim_link *l)
 {
 	const char *kind = l->udp ? "UDP" : "TCP";
 	if (l->id != TRANS_LINK) {
@@ -108,7 +108,7 @@ static void connected(struct sim_link *l)
 	sim_kick();
 }
 
-static void connect_failed(struct sim_link *l)
+static void n11_connect_failed(struct sim_link *l)
 {
 	const char *kind = l->udp ? "UDP" : "TCP";
 	if (l->id == TRANS_LINK)
@@ -155,13 +155,13 @@ bool n11_resolve(const char *name, struct in_addr *a)
 	return sim_hosts_lookup(name, a, 1) == 1;
 }
 
-static void prompt(void)
+static void n11_prompt(void)
 {
 	sim_prompt("\r\n>");
 }
 
 /* ---- module life ---- */
-static void reset(void)
+static void n11_reset(void)
 {
 	n11_ping_abort();
 	n11_close_all();
@@ -177,7 +177,7 @@ static void reset(void)
 		sim_link_at(i)->ever_used = false;
 }
 
-static void pdp_deact(void)
+static void n11_pdp_deact(void)
 {
 	if (!n11.ppp)
 		return;
@@ -187,60 +187,40 @@ static void pdp_deact(void)
 
 /* ---- the model ---- */
 static const struct sim_cmd cmds[] = {
-	{ "+CGMM", n11_cgmm, false },		{ "+CGMI", n11_cgmi, false },
-	{ "+CGMR", n11_cgmr, false },		{ "+GMR", n11_gmr, false },
-	{ "+CGSN", n11_cgsn, false },		{ "+CIMI", n11_cimi, false },
-	{ "+CCID", n11_ccid, false },		{ "+CMEE", n11_cmee, false },
-	{ "+CSQ", n11_csq, false },		{ "+CREG", n11_creg, false },
-	{ "+CGREG", n11_cgreg, false },		{ "+CPIN", sim_cpin, false },
-	{ "+CFUN", n11_cfun, false },		{ "+CGDCONT", n11_cgdcont, false },
-	{ "+IPR", n11_ipr, false },		{ "+NETAPN", n11_netapn, false },
-	{ "+XIIC", n11_xiic, false },		{ "+CGATT", n11_cgatt, false },
-	{ "+TCPSETUP", n11_tcpsetup, false },	{ "+UDPSETUP", n11_udpsetup, false },
-	{ "+TCPSEND", n11_tcpsend, false },	{ "+TCPSSEND", n11_tcpsend, false },
-	{ "+UDPSEND", n11_udpsend, false },	{ "+UDPSSEND", n11_udpsend, false },
-	{ "+TCPREAD", n11_tcpread, false },	{ "+UDPREAD", n11_udpread, false },
-	{ "+TCPCLOSE", n11_tcpclose, false },	{ "+UDPCLOSE", n11_udpclose, false },
-	{ "+IPSTATUS", n11_ipstatus, false },	{ "+TCPACK", n11_tcpack, false },
-	{ "+RECVMODE", n11_recvmode, false },	{ "+RCVMODE", n11_recvmode, false },
-	{ "+DATAFORMAT", n11_dataformat, false },	{ "+TCPLPORT", n11_tcplport, false },
-	{ "+UDPLPORT", n11_udplport, false },	{ "+TCPKEEPALIVE", n11_tcpkeepalive, false },
-	{ "+TCPTRANS", n11_tcptrans, false },	{ "+UDPTRANS", n11_udptrans, false },
-	{ "+TRANSCLOSE", n11_transclose, false },	{ "+TRANCLOSE", n11_transclose, false },
-	{ "+DNS", n11_dns, false },		{ "+PING", n11_ping, false },
-	{ "+CGDATA", sim_cgdata, false },
+	{ "+CPIN", sim_cpin, false },		{ "+CGDATA", sim_cgdata, false },
+	{ NULL, NULL, false },
 };
 
+static const struct sim_cmd *const tables[] = { cmds, n11_net_cmds, n11_general_cmds, NULL };
+
 static const struct sim_digit_cmd digits[] = {
-	{ "Q", 1 }, { "&W", 0 }, { "&D", 2 },
+	{ "Q", 1 }, { "&W", 0 }, { "&D", 2 }, { NULL, 0 },
 };
 
 const struct sim_model n11v2_model = {
 	.name = "n11v2",
 	.id = SIM_MODEL_N11V2,
-	.cmds = cmds,
-	.ncmds = sizeof cmds / sizeof cmds[0],
+	.cmds = tables,
 	.escapes = true,
 	.ext = "+$",
 	.dollar_is_plus = true,
 	.ati = "NEOWAY\r\nN11V2\r\nREVISION V003",
 	.digits = digits,
-	.ndigits = sizeof digits / sizeof digits[0],
-	.ato = ato,
-	.prompt = prompt,
+	.ato = n11_ato,
+	.prompt = n11_prompt,
 	.end_byte = '\r',       /* no length given: the data ends at CR */
 	.cancel_byte = -1,
 	.unsized_keep = MAX_SEND * 2,
 	.send_done = n11_send_done,
 	.push_chunk = PUSH_CHUNK,
-	.trans_link = trans_link,
-	.frame = frame,
-	.announce = announce,
-	.closed = closed,
-	.connected = connected,
-	.connect_failed = connect_failed,
+	.trans_link = n11_trans_link,
+	.frame = n11_frame,
+	.announce = n11_announce,
+	.closed = n11_closed,
+	.connected = n11_link_connected,
+	.connect_failed = n11_connect_failed,
 	.boot = "\r\n+PBREADY\r\n",
-	.reset = reset,
-	.pdp_deact = pdp_deact,
+	.reset = n11_reset,
+	.pdp_deact = n11_pdp_deact,
 	.dns_answer = n11_dns_answer,
 };

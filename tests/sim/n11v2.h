@@ -56,43 +56,8 @@ void n11_trans_escaped(void);
 void n11_send_done(struct sim_link *l, bool cancel);
 void n11_dns_answer(const char *name);
 
-/* command handlers */
-void n11_ccid(const struct at_cmd *c);
-void n11_cfun(const struct at_cmd *c);
-void n11_cgatt(const struct at_cmd *c);
-void n11_cgdcont(const struct at_cmd *c);
-void n11_cgmi(const struct at_cmd *c);
-void n11_cgmm(const struct at_cmd *c);
-void n11_cgmr(const struct at_cmd *c);
-void n11_cgreg(const struct at_cmd *c);
-void n11_cgsn(const struct at_cmd *c);
-void n11_cimi(const struct at_cmd *c);
-void n11_cmee(const struct at_cmd *c);
-void n11_creg(const struct at_cmd *c);
-void n11_csq(const struct at_cmd *c);
-void n11_dataformat(const struct at_cmd *c);
-void n11_dns(const struct at_cmd *c);
-void n11_gmr(const struct at_cmd *c);
-void n11_ipr(const struct at_cmd *c);
-void n11_ipstatus(const struct at_cmd *c);
-void n11_netapn(const struct at_cmd *c);
-void n11_ping(const struct at_cmd *c);
-void n11_recvmode(const struct at_cmd *c);
-void n11_tcpack(const struct at_cmd *c);
-void n11_tcpclose(const struct at_cmd *c);
-void n11_tcpkeepalive(const struct at_cmd *c);
-void n11_tcplport(const struct at_cmd *c);
-void n11_tcpread(const struct at_cmd *c);
-void n11_tcpsend(const struct at_cmd *c);
-void n11_tcpsetup(const struct at_cmd *c);
-void n11_tcptrans(const struct at_cmd *c);
-void n11_transclose(const struct at_cmd *c);
-void n11_udpclose(const struct at_cmd *c);
-void n11_udplport(const struct at_cmd *c);
-void n11_udpread(const struct at_cmd *c);
-void n11_udpsend(const struct at_cmd *c);
-void n11_udpsetup(const struct at_cmd *c);
-void n11_udptrans(const struct at_cmd *c);
-void n11_xiic(const struct at_cmd *c);
+/* command tables, each ended by a row without a name */
+extern const struct sim_cmd n11_net_cmds[];
+extern const struct sim_cmd n11_general_cmds[];
 
 #endif

@@ -9,18 +9,18 @@
 
 
 /* ---- identity and general (the logic is general.c's) ---- */
-void n11_cgmm(const struct at_cmd *c) { sim_ident(c, "+CGMM: N11 V2"); }
-void n11_cgmi(const struct at_cmd *c) { sim_ident(c, "+CGMI: Neoway Corp Ltd"); }
-void n11_cgmr(const struct at_cmd *c) { sim_ident(c, "+CGMR: N11_1167_SQS63002_V003"); }
-void n11_gmr(const struct at_cmd *c) { sim_ident(c, "+GMR:N11_1167_SQS63002_V003"); }
-void n11_cgsn(const struct at_cmd *c) { sim_ident(c, "+CGSN:355910044336974"); }
-void n11_cimi(const struct at_cmd *c) { sim_ident(c, "+CIMI: 460022201575463"); }
-void n11_ccid(const struct at_cmd *c) { sim_ident(c, "+CCID: 89860002190810001367"); }
-void n11_cmee(const struct at_cmd *c) { sim_setting(c, "+CMEE", &AT.cmee, 0, 2); }
-void n11_csq(const struct at_cmd *c) { sim_csq(c, n11.cfun == 1, 99); }
-void n11_creg(const struct at_cmd *c) { sim_reg(c, "+CREG", &n11.creg, n11.cfun == 1 ? 1 : 0); }
+static void n11_cgmm(const struct at_cmd *c) { sim_ident(c, "+CGMM: N11 V2"); }
+static void n11_cgmi(const struct at_cmd *c) { sim_ident(c, "+CGMI: Neoway Corp Ltd"); }
+static void n11_cgmr(const struct at_cmd *c) { sim_ident(c, "+CGMR: N11_1167_SQS63002_V003"); }
+static void n11_gmr(const struct at_cmd *c) { sim_ident(c, "+GMR:N11_1167_SQS63002_V003"); }
+static void n11_cgsn(const struct at_cmd *c) { sim_ident(c, "+CGSN:355910044336974"); }
+static void n11_cimi(const struct at_cmd *c) { sim_ident(c, "+CIMI: 460022201575463"); }
+static void n11_ccid(const struct at_cmd *c) { sim_ident(c, "+CCID: 89860002190810001367"); }
+static void n11_cmee(const struct at_cmd *c) { sim_setting(c, "+CMEE", &AT.cmee, 0, 2); }
+static void n11_csq(const struct at_cmd *c) { sim_csq(c, n11.cfun == 1, 99); }
+static void n11_creg(const struct at_cmd *c) { sim_reg(c, "+CREG", &n11.creg, n11.cfun == 1 ? 1 : 0); }
 
-void n11_cgreg(const struct at_cmd *c)
+static void n11_cgreg(const struct at_cmd *c)
 {
 	sim_reg(c, "+CGREG", &n11.cgreg, n11.cfun == 1 && n11.cgatt ? 1 : 0);
 }
@@ -32,25 +32,25 @@ static void set_cfun(int fun)
 	n11.cfun = fun;
 }
 
-void n11_cfun(const struct at_cmd *c)
+static void n11_cfun(const struct at_cmd *c)
 {
 	/* 0, 1, 4 */
 	sim_cfun(c, "+CFUN: (0,1,4),(0,1)", 0x13, n11.cfun, set_cfun);
 }
 
-void n11_cgdcont(const struct at_cmd *c)
+static void n11_cgdcont(const struct at_cmd *c)
 {
 	sim_cgdcont(c, n11.apn, sizeof n11.apn, 7, ",0,0", "+CGDCONT: (1-7),\"IP\",,,(0-2),(0-4)");
 }
 
-void n11_ipr(const struct at_cmd *c)
+static void n11_ipr(const struct at_cmd *c)
 {
 	sim_ipr(c, &n11.ipr, NULL, 0, 460800,
 		"+IPR: (0,1200,2400,4800,9600,19200,38400,57600,115200,230400,460800)");
 }
 
 /* ---- PPP / attach ---- */
-void n11_netapn(const struct at_cmd *c)
+static void n11_netapn(const struct at_cmd *c)
 {
 	if (c->type == AT_READ) {
 		at_info("+NETAPN:\"%s\",\"%s\",\"%s\"", n11.apn, n11.user, n11.pwd);
@@ -66,7 +66,7 @@ void n11_netapn(const struct at_cmd *c)
 	at_ok();
 }
 
-void n11_xiic(const struct at_cmd *c)
+static void n11_xiic(const struct at_cmd *c)
 {
 	long v;
 	if (c->type == AT_READ) {
@@ -93,22 +93,27 @@ void n11_xiic(const struct at_cmd *c)
 	at_ok();
 }
 
-void n11_cgatt(const struct at_cmd *c)
+static bool set_cgatt(int v)
 {
-	long v;
-	if (c->type == AT_READ) {
-		at_info("+CGATT: %d", n11.cgatt);
-	} else if (c->type == AT_TEST) {
-		at_info("+CGATT: (0,1)");
-	} else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], 0, 1, &v)) {
-		if (v == 0 && n11.ppp) {
-			n11_ppp_down(false);
-			at_info("GPRS DISCONNECTION");
-		}
-		n11.cgatt = (int)v;
-	} else {
-		at_error(50);
-		return;
+	if (v == 0 && n11.ppp) {
+		n11_ppp_down(false);
+		at_info("GPRS DISCONNECTION");
 	}
-	at_ok();
+	n11.cgatt = v;
+	return true;
 }
+
+static void n11_cgatt(const struct at_cmd *c) { sim_switch(c, "+CGATT", n11.cgatt, set_cgatt); }
+
+const struct sim_cmd n11_general_cmds[] = {
+	{ "+CGMM", n11_cgmm, false },		{ "+CGMI", n11_cgmi, false },
+	{ "+CGMR", n11_cgmr, false },		{ "+GMR", n11_gmr, false },
+	{ "+CGSN", n11_cgsn, false },		{ "+CIMI", n11_cimi, false },
+	{ "+CCID", n11_ccid, false },		{ "+CMEE", n11_cmee, false },
+	{ "+CSQ", n11_csq, false },		{ "+CREG", n11_creg, false },
+	{ "+CGREG", n11_cgreg, false },		{ "+CFUN", n11_cfun, false },
+	{ "+CGDCONT", n11_cgdcont, false },	{ "+IPR", n11_ipr, false },
+	{ "+NETAPN", n11_netapn, false },	{ "+XIIC", n11_xiic, false },
+	{ "+CGATT", n11_cgatt, false },
+	{ NULL, NULL, false },
+};

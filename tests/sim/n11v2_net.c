@@ -42,8 +42,8 @@ static void setup(const struct at_cmd *c, bool udp)
 	l->manual_rx = n11.recvmode == 0;
 }
 
-void n11_tcpsetup(const struct at_cmd *c) { setup(c, false); }
-void n11_udpsetup(const struct at_cmd *c) { setup(c, true); }
+static void n11_tcpsetup(const struct at_cmd *c) { setup(c, false); }
+static void n11_udpsetup(const struct at_cmd *c) { setup(c, true); }
 
 static bool send_udp(const char *name)
 {
@@ -122,8 +122,8 @@ static void do_send(const struct at_cmd *c, bool udp)
 	sim_send_begin(l, (size_t)(n11.send_hex ? len * 2 : len));
 }
 
-void n11_tcpsend(const struct at_cmd *c) { do_send(c, false); }
-void n11_udpsend(const struct at_cmd *c) { do_send(c, true); }
+static void n11_tcpsend(const struct at_cmd *c) { do_send(c, false); }
+static void n11_udpsend(const struct at_cmd *c) { do_send(c, true); }
 
 /* the end of a buffer-mode send's data phase */
 void n11_send_done(struct sim_link *l, bool cancel)
@@ -172,8 +172,8 @@ static void do_read(const struct at_cmd *c, bool udp)
 	sim_check_closed(src);
 }
 
-void n11_tcpread(const struct at_cmd *c) { do_read(c, false); }
-void n11_udpread(const struct at_cmd *c) { do_read(c, true); }
+static void n11_tcpread(const struct at_cmd *c) { do_read(c, false); }
+static void n11_udpread(const struct at_cmd *c) { do_read(c, true); }
 
 static void do_close(const struct at_cmd *c, bool udp)
 {
@@ -193,10 +193,10 @@ static void do_close(const struct at_cmd *c, bool udp)
 		at_ok();
 }
 
-void n11_tcpclose(const struct at_cmd *c) { do_close(c, false); }
-void n11_udpclose(const struct at_cmd *c) { do_close(c, true); }
+static void n11_tcpclose(const struct at_cmd *c) { do_close(c, false); }
+static void n11_udpclose(const struct at_cmd *c) { do_close(c, true); }
 
-void n11_ipstatus(const struct at_cmd *c)
+static void n11_ipstatus(const struct at_cmd *c)
 {
 	long n;
 	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n)) {
@@ -217,7 +217,7 @@ void n11_ipstatus(const struct at_cmd *c)
 		at_ok();
 }
 
-void n11_tcpack(const struct at_cmd *c)
+static void n11_tcpack(const struct at_cmd *c)
 {
 	long n;
 	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n)) {
@@ -240,7 +240,7 @@ void n11_tcpack(const struct at_cmd *c)
 		at_ok();
 }
 
-void n11_recvmode(const struct at_cmd *c)
+static void n11_recvmode(const struct at_cmd *c)
 {
 	long v, m = 0;
 	if (c->type == AT_READ) {
@@ -266,22 +266,24 @@ void n11_recvmode(const struct at_cmd *c)
 	at_ok();
 }
 
-void n11_dataformat(const struct at_cmd *c)
+static void dataformat_read(void)
 {
-	long a, b;
-	if (c->type == AT_READ)
-		at_info("+DATAFORMAT: %d,%d", n11.dfmt_tx, n11.dfmt_rx);
-	else if (c->type == AT_TEST)
-		at_info("+DATAFORMAT: (0,1),(0,1)");
-	else if (c->type == AT_WRITE && c->na == 2 && at_int(&c->a[0], 0, 1, &a) &&
-		 at_int(&c->a[1], 0, 1, &b)) {
-		n11.dfmt_tx = (int)a;
-		n11.dfmt_rx = (int)b;
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	at_info("+DATAFORMAT: %d,%d", n11.dfmt_tx, n11.dfmt_rx);
+}
+
+static bool dataformat_write(const struct at_cmd *c)
+{
+	long tx, rx;
+	if (c->na != 2 || !at_int(&c->a[0], 0, 1, &tx) || !at_int(&c->a[1], 0, 1, &rx))
+		return false;
+	n11.dfmt_tx = (int)tx;
+	n11.dfmt_rx = (int)rx;
+	return true;
+}
+
+static void n11_dataformat(const struct at_cmd *c)
+{
+	sim_param(c, dataformat_read, "+DATAFORMAT: (0,1),(0,1)", dataformat_write);
 }
 
 static void n11_lport(const struct at_cmd *c, bool udp)
@@ -305,10 +307,10 @@ static void n11_lport(const struct at_cmd *c, bool udp)
 	at_ok();
 }
 
-void n11_tcplport(const struct at_cmd *c) { n11_lport(c, false); }
-void n11_udplport(const struct at_cmd *c) { n11_lport(c, true); }
+static void n11_tcplport(const struct at_cmd *c) { n11_lport(c, false); }
+static void n11_udplport(const struct at_cmd *c) { n11_lport(c, true); }
 
-void n11_tcpkeepalive(const struct at_cmd *c)
+static void n11_tcpkeepalive(const struct at_cmd *c)
 {
 	static const long lo[3] = { 0, 30, 1 }, hi[3] = { 1, 7200, 1800 };
 	sim_settings(c, "+TCPKEEPALIVE", "+TCPKEEPALIVE: (0-1),(30-7200),(1-1800)", n11.ka, lo, hi,
@@ -341,10 +343,10 @@ static void do_trans(const struct at_cmd *c, bool udp)
 	l->manual_rx = false;
 }
 
-void n11_tcptrans(const struct at_cmd *c) { do_trans(c, false); }
-void n11_udptrans(const struct at_cmd *c) { do_trans(c, true); }
+static void n11_tcptrans(const struct at_cmd *c) { do_trans(c, false); }
+static void n11_udptrans(const struct at_cmd *c) { do_trans(c, true); }
 
-void n11_transclose(const struct at_cmd *c)
+static void n11_transclose(const struct at_cmd *c)
 {
 	struct sim_link *l = sim_link_at(TRANS_LINK);
 	if (c->type != AT_EXEC || !(sim_link_busy(l))) {
@@ -373,7 +375,7 @@ void n11_dns_answer(const char *name)
 	at_urc(true, "+DNS:OK");
 }
 
-void n11_dns(const struct at_cmd *c)
+static void n11_dns(const struct at_cmd *c)
 {
 	if (c->type != AT_WRITE || c->na != 1 || !c->a[0].s[0] || strlen(c->a[0].s) > 250) {
 		at_error(50);
@@ -450,7 +452,7 @@ static void ping_start(const char *name)
 	sim_delay(r.known ? r.t / 1000.0 : ping_interval(), ping_step, NULL, &r, sizeof r);
 }
 
-void n11_ping(const struct at_cmd *c)
+static void n11_ping(const struct at_cmd *c)
 {
 	if (c->type != AT_WRITE || c->na != 1 || !c->a[0].s[0]) {
 		at_error(50);
@@ -464,3 +466,19 @@ void n11_ping(const struct at_cmd *c)
 	at_ok();
 	ping_start(c->a[0].s);
 }
+
+const struct sim_cmd n11_net_cmds[] = {
+	{ "+TCPSETUP", n11_tcpsetup, false },	{ "+UDPSETUP", n11_udpsetup, false },
+	{ "+TCPSEND", n11_tcpsend, false },	{ "+TCPSSEND", n11_tcpsend, false },
+	{ "+UDPSEND", n11_udpsend, false },	{ "+UDPSSEND", n11_udpsend, false },
+	{ "+TCPREAD", n11_tcpread, false },	{ "+UDPREAD", n11_udpread, false },
+	{ "+TCPCLOSE", n11_tcpclose, false },	{ "+UDPCLOSE", n11_udpclose, false },
+	{ "+IPSTATUS", n11_ipstatus, false },	{ "+TCPACK", n11_tcpack, false },
+	{ "+RECVMODE", n11_recvmode, false },	{ "+RCVMODE", n11_recvmode, false },
+	{ "+DATAFORMAT", n11_dataformat, false },	{ "+TCPLPORT", n11_tcplport, false },
+	{ "+UDPLPORT", n11_udplport, false },	{ "+TCPKEEPALIVE", n11_tcpkeepalive, false },
+	{ "+TCPTRANS", n11_tcptrans, false },	{ "+UDPTRANS", n11_udptrans, false },
+	{ "+TRANSCLOSE", n11_transclose, false },	{ "+TRANCLOSE", n11_transclose, false },
+	{ "+DNS", n11_dns, false },		{ "+PING", n11_ping, false },
+	{ NULL, NULL, false },
+};

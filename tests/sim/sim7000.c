@@ -53,7 +53,7 @@ const char *s7_pfx(const struct sim_link *l)
 }
 
 /* "<n>, SEND FAIL" and the like as the running command's final result */
-static void link_final(const struct sim_link *l, const char *what)
+static void s7_link_final(const struct sim_link *l, const char *what)
 {
 	char t[48];
 	snprintf(t, sizeof t, "%s%s", s7_pfx(l), what);
@@ -62,48 +62,48 @@ static void link_final(const struct sim_link *l, const char *what)
 }
 
 /* ---- transparent data mode (CIPMODE=1, single link) ---- */
-static bool trans_mode(void)
+static bool s7_trans_mode(void)
 {
 	return s7.cipmode && !s7.mux;
 }
 
-static bool trans_link(const struct sim_link *l)
+static bool s7_trans_link(const struct sim_link *l)
 {
 	(void)l;
-	return trans_mode();
+	return s7_trans_mode();
 }
 
-static void escaped(void)
+static void s7_escaped(void)
 {
 	E.in = IN_CMD;
 	sim_outs(AT.v1 ? "\r\nOK\r\n" : "0\r");
 }
 
-static void enter_trans(void)
+static void s7_enter_trans(void)
 {
-	sim_trans_enter(sim_link_at(0), s7.ccfg[3] != 0, escaped);
+	sim_trans_enter(sim_link_at(0), s7.ccfg[3] != 0, s7_escaped);
 }
 
-static void ato(void)
+static void s7_ato(void)
 {
-	if (!trans_mode() || sim_link_at(0)->state != LINK_CONNECTED) {
+	if (!s7_trans_mode() || sim_link_at(0)->state != LINK_CONNECTED) {
 		at_info(AT.v1 ? "NO CARRIER" : "3");
 		return;
 	}
 	at_raw(AT.v1 ? "\r\nCONNECT\r\n" : "1\r", AT.v1 ? 11 : 2);
-	enter_trans();
+	s7_enter_trans();
 	sim_kick();
 }
 
 /* ---- link events ---- */
-static void closed(struct sim_link *l)
+static void s7_closed(struct sim_link *l)
 {
 	if (s7.wait_send == l) {
 		/* the link went away while SEND OK was awaited */
 		s7.wait_send = NULL;
-		link_final(l, "SEND FAIL");
+		s7_link_final(l, "SEND FAIL");
 	}
-	if (trans_mode()) {
+	if (s7_trans_mode()) {
 		bool online = E.in == IN_TRANS;
 		sim_trans_leave();
 		if (online) {
@@ -114,7 +114,7 @@ static void closed(struct sim_link *l)
 	at_urc(true, "%sCLOSED", s7_pfx(l));
 }
 
-static void frame(const struct sim_link *l, const unsigned char *p, size_t n, struct sim_buf *b)
+static void s7_frame(const struct sim_link *l, const unsigned char *p, size_t n, struct sim_buf *b)
 {
 	if (s7.srip)
 		sim_buf_addf(b, "\r\nRECV FROM:%s:%u\r\n", inet_ntoa(l->peer.sin_addr),
@@ -127,7 +127,7 @@ static void frame(const struct sim_link *l, const unsigned char *p, size_t n, st
 	sim_buf_add(b, p, n);
 }
 
-static void announce(struct sim_link *l)
+static void s7_announce(struct sim_link *l)
 {
 	char src[48] = "";
 	if (s7.srip)
@@ -138,31 +138,31 @@ static void announce(struct sim_link *l)
 		at_urc(true, "+CIPRXGET: 1%s", src);
 }
 
-static void connected(struct sim_link *l)
+static void s7_link_connected(struct sim_link *l)
 {
-	if (trans_mode()) {
+	if (s7_trans_mode()) {
 		/* written at once: the data that follows must not overtake it */
 		sim_outs(AT.v1 ? "\r\nCONNECT\r\n" : "1\r");
-		enter_trans();
+		s7_enter_trans();
 	} else {
 		at_urc(true, "%sCONNECT OK", s7_pfx(l));
 	}
 }
 
-static void connect_failed(struct sim_link *l)
+static void s7_connect_failed(struct sim_link *l)
 {
 	if (!s7.mux)
 		at_urc(true, "STATE: %s", s7_state_name());
 	at_urc(true, "%sCONNECT FAIL", s7_pfx(l));
 }
 
-static void sent(struct sim_link *l, bool ok)
+static void s7_sent(struct sim_link *l, bool ok)
 {
 	if (s7.wait_send != l)
 		return;
 	s7.wait_send = NULL;
 	if (s7.sprt != 2 || !ok) {
-		link_final(l, ok ? "SEND OK" : "SEND FAIL");
+		s7_link_final(l, ok ? "SEND OK" : "SEND FAIL");
 		return;
 	}
 	at_finish();
@@ -174,7 +174,7 @@ bool s7_net_ready(void)
 	return s7.st == IP_STATUS || s7.st == IP_GPRSACT;
 }
 
-static bool net_lost(void)
+static bool s7_net_lost(void)
 {
 	return s7.st == PDP_DEACT;      /* AT+CIPSHUT first */
 }
@@ -201,34 +201,34 @@ void s7_shut_all(void)
 }
 
 /* ---- CIPSEND and its data phase ---- */
-static void prompt(void)
+static void s7_prompt(void)
 {
 	if (s7.sprt == 1)
 		sim_prompt(AT.v1 ? "\r\n> " : "> ");
 }
 
-static size_t send_room(struct sim_link *l)
+static size_t s7_send_room(struct sim_link *l)
 {
 	size_t f = l->state == LINK_CONNECTED ? sim_link_tx_free(l) : 0;
 	return f > MAX_SEND ? (size_t)MAX_SEND : f;
 }
 
-static void cipsend_info(const struct at_cmd *c)
+static void s7_cipsend_info(const struct at_cmd *c)
 {
 	if (c->type == AT_TEST && s7.mux)
 		at_info("+CIPSEND: (0-7),(1-%d)", MAX_SEND);
 	else if (c->type == AT_TEST)
 		at_info("+CIPSEND: (1-%d)", MAX_SEND);
 	else if (!s7.mux)
-		at_info("+CIPSEND: %zu", send_room(sim_link_at(0)));
+		at_info("+CIPSEND: %zu", s7_send_room(sim_link_at(0)));
 	for (int i = 0; c->type == AT_READ && s7.mux && i < SIM_LINKS; i++)
 		if (sim_link_at(i)->state == LINK_CONNECTED)
-			at_info("+CIPSEND: %d,%zu", i, send_room(sim_link_at(i)));
+			at_info("+CIPSEND: %d,%zu", i, s7_send_room(sim_link_at(i)));
 	at_ok();
 }
 
 /* the link and length of AT+CIPSEND[=<n>][,<length>]; NULL: malformed */
-static struct sim_link *cipsend_args(const struct at_cmd *c, long *len)
+static struct sim_link *s7_cipsend_args(const struct at_cmd *c, long *len)
 {
 	int first;
 	*len = 0;
@@ -241,19 +241,19 @@ static struct sim_link *cipsend_args(const struct at_cmd *c, long *len)
 	return l;
 }
 
-void s7_cipsend(const struct at_cmd *c)
+static void s7_cipsend(const struct at_cmd *c)
 {
 	if (c->type == AT_TEST || c->type == AT_READ) {
-		cipsend_info(c);
+		s7_cipsend_info(c);
 		return;
 	}
 	long len;
-	struct sim_link *l = cipsend_args(c, &len);
+	struct sim_link *l = s7_cipsend_args(c, &len);
 	if (!l) {
 		at_error(50);
 		return;
 	}
-	if (trans_mode()) {
+	if (s7_trans_mode()) {
 		at_error(3); /* transparent mode: data goes through data mode */
 		return;
 	}
@@ -265,7 +265,7 @@ void s7_cipsend(const struct at_cmd *c)
 	sim_send_begin(l, (size_t)len);
 }
 
-static void send_done(struct sim_link *l, bool cancel)
+static void s7_send_done(struct sim_link *l, bool cancel)
 {
 	if (cancel) {
 		at_ok();
@@ -278,7 +278,7 @@ static void send_done(struct sim_link *l, bool cancel)
 		return;
 	}
 	if (l->state != LINK_CONNECTED || l->failed) {
-		link_final(l, "SEND FAIL");
+		s7_link_final(l, "SEND FAIL");
 		return;
 	}
 	if (s7.qsend) {
@@ -301,7 +301,7 @@ static void send_done(struct sim_link *l, bool cancel)
 }
 
 /* ---- module life ---- */
-static void reset(void)
+static void s7_reset(void)
 {
 	sim_trans_stop();
 	s7_shut_all();
@@ -319,13 +319,13 @@ static void reset(void)
 	memcpy(s7.tka, tka, sizeof tka);
 }
 
-static void pdp_deact(void)
+static void s7_pdp_deact(void)
 {
 	struct sim_link *w = s7.wait_send;
 	s7_shut_all();
 	if (w) {
 		s7.wait_send = NULL;
-		link_final(w, "SEND FAIL");
+		s7_link_final(w, "SEND FAIL");
 	}
 	if (s7.st != IP_INITIAL)
 		s7.st = PDP_DEACT;
@@ -334,64 +334,46 @@ static void pdp_deact(void)
 
 /* ---- the model ---- */
 static const struct sim_cmd cmds[] = {
-	{ "+CIPMUX", s7_cipmux, false },	{ "+CSTT", s7_cstt, true },
-	{ "+CIICR", s7_ciicr, true },		{ "+CIFSR", s7_cifsr, true },
-	{ "+CIFSREX", s7_cifsrex, true },	{ "+CIPSTATUS", s7_cipstatus, false },
-	{ "+CIPSTART", s7_cipstart, true },	{ "+CIPSEND", s7_cipsend, true },
-	{ "+CIPQSEND", s7_cipqsend, false },	{ "+CIPACK", s7_cipack, true },
-	{ "+CIPCLOSE", s7_cipclose, true },	{ "+CIPSHUT", s7_cipshut, false },
-	{ "+CIPRXGET", s7_ciprxget, false },	{ "+CDNSGIP", s7_cdnsgip, true },
-	{ "+CDNSCFG", s7_cdnscfg, false },	{ "+CIPHEAD", s7_ciphead, false },
-	{ "+CIPSRIP", s7_cipsrip, false },	{ "+CIPSHOWTP", s7_cipshowtp, false },
-	{ "+CIPSPRT", s7_cipsprt, false },	{ "+CIPMODE", s7_cipmode, false },
-	{ "+CIPCCFG", s7_cipccfg, false },	{ "+CIPTKA", s7_ciptka, false },
-	{ "+CIPOPTION", s7_cipoption, false },	{ "+CIPPING", s7_cipping, true },
-	{ "+CLPORT", s7_clport, false },	{ "+CMEE", s7_cmee, false },
-	{ "+CPIN", sim_cpin, false },		{ "+CGATT", s7_cgatt, false },
-	{ "+CSQ", s7_csq, false },		{ "+CREG", s7_creg, false },
-	{ "+CFUN", s7_cfun, false },		{ "+CGDCONT", s7_cgdcont, false },
-	{ "+CGACT", s7_cgact, false },		{ "+CGMI", s7_cgmi, false },
-	{ "+CGMM", s7_cgmm, false },		{ "+CGMR", s7_cgmr, false },
-	{ "+GSN", s7_gsn, false },		{ "+CGSN", s7_gsn, false },
-	{ "+IFC", s7_ifc, false },		{ "+IPR", s7_ipr, false },
+	{ "+CIPSEND", s7_cipsend, true },	{ "+CPIN", sim_cpin, false },
 	{ "+CGDATA", sim_cgdata, false },
+	{ NULL, NULL, false },
 };
+
+static const struct sim_cmd *const tables[] = { cmds, s7_ip_cmds, s7_general_cmds, NULL };
 
 static const struct sim_digit_cmd digits[] = {
 	{ "&W", 0 }, { "&D", 2 }, { "&C", 1 }, { "Q", 0 }, { "H", 0 },
-	{ "X", 4 }, { "L", 3 }, { "M", 2 },
+	{ "X", 4 }, { "L", 3 }, { "M", 2 }, { NULL, 0 },
 };
 
 const struct sim_model sim7000_model = {
 	.name = "sim7000",
 	.id = SIM_MODEL_SIM7000,
-	.cmds = cmds,
-	.ncmds = sizeof cmds / sizeof cmds[0],
+	.cmds = tables,
 	.escapes = false,
 	.ext = "+$^",
-	.net_lost = net_lost,
+	.net_lost = s7_net_lost,
 	.ati = "SIM7000E R1351",
 	.digits = digits,
-	.ndigits = sizeof digits / sizeof digits[0],
 	.z_resets_cmee = true,
 	.s_registers = true,
-	.ato = ato,
+	.ato = s7_ato,
 	.maxline = 559, /* manual 1.4.4: longer lines are refused with ERROR */
-	.prompt = prompt,
+	.prompt = s7_prompt,
 	.end_byte = 0x1a,       /* Ctrl-Z sends */
 	.cancel_byte = 0x1b,    /* ESC cancels */
 	.unsized_keep = MAX_SEND + 1, /* one more than a send takes: ERROR */
-	.send_done = send_done,
+	.send_done = s7_send_done,
 	.push_chunk = MAX_SEND,
-	.trans_link = trans_link,
-	.frame = frame,
-	.announce = announce,
-	.closed = closed,
-	.connected = connected,
-	.connect_failed = connect_failed,
-	.sent = sent,
+	.trans_link = s7_trans_link,
+	.frame = s7_frame,
+	.announce = s7_announce,
+	.closed = s7_closed,
+	.connected = s7_link_connected,
+	.connect_failed = s7_connect_failed,
+	.sent = s7_sent,
 	.boot = "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n",
-	.reset = reset,
-	.pdp_deact = pdp_deact,
+	.reset = s7_reset,
+	.pdp_deact = s7_pdp_deact,
 	.dns_answer = s7_dns_answer,
 };

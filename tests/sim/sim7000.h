@@ -37,44 +37,8 @@ void s7_shut_all(void);
 
 void s7_dns_answer(const char *name);
 
-/* command handlers */
-void s7_cmee(const struct at_cmd *c);
-void s7_csq(const struct at_cmd *c);
-void s7_cgmi(const struct at_cmd *c);
-void s7_cgmm(const struct at_cmd *c);
-void s7_cgmr(const struct at_cmd *c);
-void s7_gsn(const struct at_cmd *c);
-void s7_cdnscfg(const struct at_cmd *c);
-void s7_cdnsgip(const struct at_cmd *c);
-void s7_cfun(const struct at_cmd *c);
-void s7_cgact(const struct at_cmd *c);
-void s7_cgatt(const struct at_cmd *c);
-void s7_cgdcont(const struct at_cmd *c);
-void s7_cifsr(const struct at_cmd *c);
-void s7_cifsrex(const struct at_cmd *c);
-void s7_ciicr(const struct at_cmd *c);
-void s7_cipack(const struct at_cmd *c);
-void s7_cipccfg(const struct at_cmd *c);
-void s7_cipclose(const struct at_cmd *c);
-void s7_ciphead(const struct at_cmd *c);
-void s7_cipmode(const struct at_cmd *c);
-void s7_cipmux(const struct at_cmd *c);
-void s7_cipoption(const struct at_cmd *c);
-void s7_cipping(const struct at_cmd *c);
-void s7_cipqsend(const struct at_cmd *c);
-void s7_ciprxget(const struct at_cmd *c);
-void s7_cipsend(const struct at_cmd *c);
-void s7_cipshowtp(const struct at_cmd *c);
-void s7_cipshut(const struct at_cmd *c);
-void s7_cipsprt(const struct at_cmd *c);
-void s7_cipsrip(const struct at_cmd *c);
-void s7_cipstart(const struct at_cmd *c);
-void s7_cipstatus(const struct at_cmd *c);
-void s7_ciptka(const struct at_cmd *c);
-void s7_clport(const struct at_cmd *c);
-void s7_creg(const struct at_cmd *c);
-void s7_cstt(const struct at_cmd *c);
-void s7_ifc(const struct at_cmd *c);
-void s7_ipr(const struct at_cmd *c);
+/* command tables, each ended by a row without a name */
+extern const struct sim_cmd s7_ip_cmds[];
+extern const struct sim_cmd s7_general_cmds[];
 
 #endif

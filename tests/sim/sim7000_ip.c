@@ -18,27 +18,19 @@ static const char *link_state_name(const struct sim_link *l)
 }
 
 /* ---- TCP/IP commands ---- */
-void s7_cipmux(const struct at_cmd *c)
+static bool set_mux(int v)
 {
-	long v;
-	if (c->type == AT_READ) {
-		at_info("+CIPMUX: %d", s7.mux);
-	} else if (c->type == AT_TEST) {
-		at_info("+CIPMUX: (0,1)");
-	} else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], 0, 1, &v)) {
-		if (s7.st != IP_INITIAL || (v == 1 && s7.cipmode)) {
-			at_error(3);
-			return;
-		}
-		s7.mux = (int)v;
-	} else {
-		at_error(50);
-		return;
+	if (s7.st != IP_INITIAL || (v == 1 && s7.cipmode)) {
+		at_error(3);
+		return false;
 	}
-	at_ok();
+	s7.mux = v;
+	return true;
 }
 
-void s7_cstt(const struct at_cmd *c)
+static void s7_cipmux(const struct at_cmd *c) { sim_switch(c, "+CIPMUX", s7.mux, set_mux); }
+
+static void s7_cstt(const struct at_cmd *c)
 {
 	if (c->type == AT_READ) {
 		at_info("+CSTT: \"%s\",\"%s\",\"%s\"", s7.apn, s7.user, s7.pwd);
@@ -62,7 +54,7 @@ void s7_cstt(const struct at_cmd *c)
 	at_ok();
 }
 
-void s7_ciicr(const struct at_cmd *c)
+static void s7_ciicr(const struct at_cmd *c)
 {
 	if (c->type == AT_TEST) {
 		at_ok();
@@ -76,7 +68,7 @@ void s7_ciicr(const struct at_cmd *c)
 	at_ok();
 }
 
-void s7_cifsr(const struct at_cmd *c)
+static void s7_cifsr(const struct at_cmd *c)
 {
 	if (c->type == AT_TEST) {
 		at_ok();
@@ -91,7 +83,7 @@ void s7_cifsr(const struct at_cmd *c)
 	at_info(LOCAL_IP); /* the manual's only response: the address, no OK */
 }
 
-void s7_cifsrex(const struct at_cmd *c)
+static void s7_cifsrex(const struct at_cmd *c)
 {
 	if (c->type == AT_TEST) {
 		at_ok();
@@ -127,7 +119,7 @@ static void status_line(const struct sim_link *l, bool plus)
 	}
 }
 
-void s7_cipstatus(const struct at_cmd *c)
+static void s7_cipstatus(const struct at_cmd *c)
 {
 	long n;
 	if (c->type == AT_TEST) {
@@ -157,7 +149,7 @@ void s7_cipstatus(const struct at_cmd *c)
 	}
 }
 
-void s7_cipstart(const struct at_cmd *c)
+static void s7_cipstart(const struct at_cmd *c)
 {
 	int first;
 	if (c->type == AT_TEST) {
@@ -208,23 +200,15 @@ void s7_cipstart(const struct at_cmd *c)
 	l->manual_rx = s7.rxget == 1 && !(s7.cipmode && !s7.mux);
 }
 
-void s7_cipqsend(const struct at_cmd *c)
+static bool set_qsend(int v)
 {
-	long v;
-	if (c->type == AT_READ)
-		at_info("+CIPQSEND: %d", s7.qsend);
-	else if (c->type == AT_TEST)
-		at_info("+CIPQSEND: (0,1)");
-	else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], 0, 1, &v))
-		s7.qsend = (int)v;
-	else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	s7.qsend = v;
+	return true;
 }
 
-void s7_cipack(const struct at_cmd *c)
+static void s7_cipqsend(const struct at_cmd *c) { sim_switch(c, "+CIPQSEND", s7.qsend, set_qsend); }
+
+static void s7_cipack(const struct at_cmd *c)
 {
 	struct sim_link *l;
 	long n = 0;
@@ -251,7 +235,7 @@ void s7_cipack(const struct at_cmd *c)
 	at_ok();
 }
 
-void s7_cipclose(const struct at_cmd *c)
+static void s7_cipclose(const struct at_cmd *c)
 {
 	long n = 0, mode = 0;
 	if (c->type == AT_TEST) {
@@ -280,22 +264,16 @@ void s7_cipclose(const struct at_cmd *c)
 	at_final(t);
 }
 
-void s7_cipshut(const struct at_cmd *c)
+static void s7_cipshut(const struct at_cmd *c)
 {
-	if (c->type == AT_TEST) {
-		at_ok();
+	if (!sim_exec_only(c))
 		return;
-	}
-	if (c->type != AT_EXEC) {
-		at_error(50);
-		return;
-	}
 	s7_shut_all();
 	s7.st = IP_INITIAL;
 	at_final("SHUT OK");
 }
 
-void s7_ciprxget(const struct at_cmd *c)
+static void s7_ciprxget(const struct at_cmd *c)
 {
 	long mode, n = 0, len = 0;
 	if (c->type == AT_READ) {
@@ -399,7 +377,7 @@ void s7_dns_answer(const char *name)
 	}
 }
 
-void s7_cdnsgip(const struct at_cmd *c)
+static void s7_cdnsgip(const struct at_cmd *c)
 {
 	if (c->type == AT_TEST) {
 		at_ok();
@@ -417,33 +395,35 @@ void s7_cdnsgip(const struct at_cmd *c)
 	sim_dns_later(c->a[0].s);
 }
 
-void s7_cdnscfg(const struct at_cmd *c)
+static void cdnscfg_read(void)
 {
-	struct in_addr a;
-	if (c->type == AT_READ) {
-		at_info("PrimaryDns: %s", s7.dns1);
-		at_info("SecondaryDns: %s", s7.dns2);
-	} else if (c->type == AT_TEST) {
-		at_info("+CDNSCFG: (\"Primary DNS\"),(\"Secondary DNS\")");
-	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 2 &&
-		   inet_pton(AF_INET, c->a[0].s, &a) == 1 &&
-		   (c->na == 1 || inet_pton(AF_INET, c->a[1].s, &a) == 1)) {
-		sim_strlcpy(s7.dns1, c->a[0].s, sizeof s7.dns1);
-		sim_strlcpy(s7.dns2, c->na == 2 ? c->a[1].s : "0.0.0.0", sizeof s7.dns2);
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	at_info("PrimaryDns: %s", s7.dns1);
+	at_info("SecondaryDns: %s", s7.dns2);
 }
 
-void s7_ciphead(const struct at_cmd *c) { sim_setting(c, "+CIPHEAD", &s7.head, 0, 1); }
-void s7_cipsrip(const struct at_cmd *c) { sim_setting(c, "+CIPSRIP", &s7.srip, 0, 1); }
-void s7_cipshowtp(const struct at_cmd *c) { sim_setting(c, "+CIPSHOWTP", &s7.showtp, 0, 1); }
-void s7_cipsprt(const struct at_cmd *c) { sim_setting(c, "+CIPSPRT", &s7.sprt, 0, 2); }
-void s7_cipoption(const struct at_cmd *c) { sim_setting(c, "+CIPOPTION", &s7.option, 0, 1); }
+static bool cdnscfg_write(const struct at_cmd *c)
+{
+	struct in_addr a;
+	if (c->na < 1 || c->na > 2 || inet_pton(AF_INET, c->a[0].s, &a) != 1 ||
+	    (c->na == 2 && inet_pton(AF_INET, c->a[1].s, &a) != 1))
+		return false;
+	sim_strlcpy(s7.dns1, c->a[0].s, sizeof s7.dns1);
+	sim_strlcpy(s7.dns2, c->na == 2 ? c->a[1].s : "0.0.0.0", sizeof s7.dns2);
+	return true;
+}
 
-void s7_cipmode(const struct at_cmd *c)
+static void s7_cdnscfg(const struct at_cmd *c)
+{
+	sim_param(c, cdnscfg_read, "+CDNSCFG: (\"Primary DNS\"),(\"Secondary DNS\")", cdnscfg_write);
+}
+
+static void s7_ciphead(const struct at_cmd *c) { sim_setting(c, "+CIPHEAD", &s7.head, 0, 1); }
+static void s7_cipsrip(const struct at_cmd *c) { sim_setting(c, "+CIPSRIP", &s7.srip, 0, 1); }
+static void s7_cipshowtp(const struct at_cmd *c) { sim_setting(c, "+CIPSHOWTP", &s7.showtp, 0, 1); }
+static void s7_cipsprt(const struct at_cmd *c) { sim_setting(c, "+CIPSPRT", &s7.sprt, 0, 2); }
+static void s7_cipoption(const struct at_cmd *c) { sim_setting(c, "+CIPOPTION", &s7.option, 0, 1); }
+
+static void s7_cipmode(const struct at_cmd *c)
 {
 	long v;
 	if (c->type == AT_WRITE && (c->na != 1 || !at_int(&c->a[0], 0, 1, &v) ||
@@ -454,28 +434,32 @@ void s7_cipmode(const struct at_cmd *c)
 	sim_setting(c, "+CIPMODE", &s7.cipmode, 0, 1);
 }
 
-void s7_clport(const struct at_cmd *c)
+static void clport_read(void)
 {
-	long port;
-	if (c->type == AT_READ) {
-		at_info("+CLPORT: \"TCP\",%d", s7.lport_tcp);
-		at_info("+CLPORT: \"UDP\",%d", s7.lport_udp);
-	} else if (c->type == AT_TEST) {
-		at_info("+CLPORT: (\"TCP\",\"UDP\"),(0-65535)");
-	} else if (c->type == AT_WRITE && c->na == 2 && at_int(&c->a[1], 0, 65535, &port) &&
-		   (!strcasecmp(c->a[0].s, "TCP") || !strcasecmp(c->a[0].s, "UDP"))) {
-		if (!strcasecmp(c->a[0].s, "TCP"))
-			s7.lport_tcp = (int)port;
-		else
-			s7.lport_udp = (int)port;
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	at_info("+CLPORT: \"TCP\",%d", s7.lport_tcp);
+	at_info("+CLPORT: \"UDP\",%d", s7.lport_udp);
 }
 
-void s7_cipccfg(const struct at_cmd *c)
+static bool clport_write(const struct at_cmd *c)
+{
+	long port;
+	if (c->na != 2 || !at_int(&c->a[1], 0, 65535, &port))
+		return false;
+	if (!strcasecmp(c->a[0].s, "TCP"))
+		s7.lport_tcp = (int)port;
+	else if (!strcasecmp(c->a[0].s, "UDP"))
+		s7.lport_udp = (int)port;
+	else
+		return false;
+	return true;
+}
+
+static void s7_clport(const struct at_cmd *c)
+{
+	sim_param(c, clport_read, "+CLPORT: (\"TCP\",\"UDP\"),(0-65535)", clport_write);
+}
+
+static void s7_cipccfg(const struct at_cmd *c)
 {
 	static const long lo[7] = { 3, 1, 1, 0, 0, 50, 20 };
 	static const long hi[7] = { 8, 10, 1460, 1, 1, 1460, 1000 };
@@ -483,7 +467,7 @@ void s7_cipccfg(const struct at_cmd *c)
 		     s7.ccfg, lo, hi, 7, true);
 }
 
-void s7_ciptka(const struct at_cmd *c)
+static void s7_ciptka(const struct at_cmd *c)
 {
 	static const long lo[4] = { 0, 30, 30, 1 };
 	static const long hi[4] = { 1, 7200, 600, 9 };
@@ -491,7 +475,7 @@ void s7_ciptka(const struct at_cmd *c)
 		     false);
 }
 
-void s7_cipping(const struct at_cmd *c)
+static void s7_cipping(const struct at_cmd *c)
 {
 	long count = 4, size = 32;
 	if (c->type == AT_TEST) {
@@ -523,3 +507,19 @@ void s7_cipping(const struct at_cmd *c)
 	}
 	at_ok();
 }
+
+const struct sim_cmd s7_ip_cmds[] = {
+	{ "+CIPMUX", s7_cipmux, false },	{ "+CSTT", s7_cstt, true },
+	{ "+CIICR", s7_ciicr, true },		{ "+CIFSR", s7_cifsr, true },
+	{ "+CIFSREX", s7_cifsrex, true },	{ "+CIPSTATUS", s7_cipstatus, false },
+	{ "+CIPSTART", s7_cipstart, true },	{ "+CIPQSEND", s7_cipqsend, false },
+	{ "+CIPACK", s7_cipack, true },		{ "+CIPCLOSE", s7_cipclose, true },
+	{ "+CIPSHUT", s7_cipshut, false },	{ "+CIPRXGET", s7_ciprxget, false },
+	{ "+CDNSGIP", s7_cdnsgip, true },	{ "+CDNSCFG", s7_cdnscfg, false },
+	{ "+CIPHEAD", s7_ciphead, false },	{ "+CIPSRIP", s7_cipsrip, false },
+	{ "+CIPSHOWTP", s7_cipshowtp, false },	{ "+CIPSPRT", s7_cipsprt, false },
+	{ "+CIPMODE", s7_cipmode, false },	{ "+CIPCCFG", s7_cipccfg, false },
+	{ "+CIPTKA", s7_ciptka, false },	{ "+CIPOPTION", s7_cipoption, false },
+	{ "+CIPPING", s7_cipping, true },	{ "+CLPORT", s7_clport, false },
+	{ NULL, NULL, false },
+};
