@@ -112,6 +112,9 @@ static enum trans_line classify(const char *line)
 	return TL_NONE;
 }
 
+/* manual, boot log: +PBREADY once the module is up */
+static const char *const restarts[] = { "\r\n+PBREADY\r\n", NULL };
+
 static const char *const markers[] = {
 	"\r\n+TCPTRANS: Link Closed\r\n", "\r\n+UDPTRANS: Link Closed\r\n",
 	"\r\n+TCPTRANS:Link Closed\r\n", "\r\n+UDPTRANS:Link Closed\r\n",
@@ -163,6 +166,7 @@ static const struct trans_model model = {
 	.close_final = close_final,
 	.classify = classify,
 	.markers = markers,
+	.restarts = restarts,
 	.resolve_cmd = resolve_cmd,
 	.resolve_line = resolve_line,
 };

@@ -93,6 +93,10 @@ static enum trans_line classify(const char *line)
 }
 
 /* RDY: the module restarted under the link (its banner follows). */
+/* manual 1.x: RDY, then +CFUN: <fun>, when the module has powered up at a
+ * fixed rate */
+static const char *const restarts[] = { "\r\nRDY\r\n\r\n+CFUN:", NULL };
+
 static const char *const markers[] = { "\r\nCLOSED\r\n", "\r\n+PDP: DEACT\r\n", "\r\nRDY\r\n", NULL };
 
 static bool resolve_cmd(char *out, size_t cap, const char *name)
@@ -142,6 +146,7 @@ static const struct trans_model model = {
 	.close_cmd = "AT+CIPCLOSE",
 	.classify = classify,
 	.markers = markers,
+	.restarts = restarts,
 	.resolve_cmd = resolve_cmd,
 	.resolve_line = resolve_line,
 };
