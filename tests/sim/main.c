@@ -1,5 +1,5 @@
 /* atbridge-sim: command line, the event loop, and shutdown. */
-#include "sim.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -99,14 +99,11 @@ static bool parse_args(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case O_MODEL:
-			if (strcmp(optarg, "sim7000") == 0)
-				S.o.model = SIM_MODEL_SIM7000;
-			else if (strcmp(optarg, "n11v2") == 0)
-				S.o.model = SIM_MODEL_N11V2;
-			else {
-				fprintf(stderr, "atbridge-sim: invalid value for --model: '%s' (expected sim7000 or n11v2)\n", optarg);
+			if (!sim_model_find(optarg)) {
+				fprintf(stderr, "atbridge-sim: invalid value for --model: '%s' (expected %s)\n", optarg, sim_model_names());
 				return false;
 			}
+			S.o.model = sim_model_find(optarg)->id;
 			break;
 		case O_BAUD:
 			if (!parse_long("--baud", optarg, 0, 100000000, &S.o.baud))
@@ -242,7 +239,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	S.rng = S.o.seed;
 	S.loop = EV_DEFAULT;
-	S.model = S.o.model == SIM_MODEL_N11V2 ? &n11v2_ops : &sim7000_ops;
+	sim_engine_use(sim_model_of(S.o.model));
 	/* a --hosts, --log, --link or --control value that cannot be used is a
 	 * bad value (exit 2); only a pty failure is exit 1 */
 	if (S.o.hosts && !sim_hosts_load(S.o.hosts))

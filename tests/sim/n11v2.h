@@ -1,10 +1,11 @@
-/* N11V2 model: state shared by its files (n11v2.c: state, receive side,
- * dispatch; n11v2_general.c: identity, general and PPP commands;
- * n11v2_net.c: sockets, transparent mode, DNS, ping). Private to tests/sim. */
+/* N11V2 model: state shared by its files (n11v2.c: state, answers to link
+ * events, the model table; n11v2_general.c: identity, general and PPP
+ * commands; n11v2_net.c: sockets, transparent mode, DNS, ping). It runs on
+ * the engine (engine.h). Private to tests/sim. */
 #ifndef N11V2_H
 #define N11V2_H
 
-#include "sim.h"
+#include "engine.h"
 
 #define N_SOCKS 5
 #define TRANS_LINK 7
@@ -12,10 +13,6 @@
 #define MAX_SEND 4096
 #define MAX_READ 4096
 #define PUSH_CHUNK 1460
-#define PROMPT_DELAY 0.002
-#define PUSH_OUT_LIMIT 4096
-
-enum inmode { IN_CMD, IN_DATA, IN_TRANS };
 
 struct n11_state {
 	bool ppp;
@@ -27,15 +24,8 @@ struct n11_state {
 	int ka[3];
 	int creg, cgreg;
 	long ipr;
-	enum inmode in;
-	struct sim_link *send_link;
-	size_t send_len;            /* 0: data ends at CR */
-	bool send_hex;
+	bool send_hex;              /* the data phase carries hex text */
 	char send_name[16];         /* "+TCPSEND", "+UDPSSEND"...: as typed */
-	struct sim_buf send;
-	bool trans_udp;
-	ev_timer prompt_timer, push_timer;
-	bool timers_init;
 };
 
 extern struct n11_state n11;
@@ -55,60 +45,19 @@ const char *n11_sp(enum n11_form f);
 /* ends any AT+PING run (reboot, PPP down) */
 void n11_ping_abort(void);
 
-struct sim_link *n11_link(int n);
 bool n11_connected(const struct sim_link *l);
 bool n11_rx_hex(void);
-void n11_hex_to(struct sim_buf *b, const unsigned char *p, size_t n);
-long n11_unhex(unsigned char *p, size_t n);
-void n11_check_closed(struct sim_link *l);
 void n11_link_closed_urc(const struct sim_link *l);
 bool n11_sock_arg(const struct at_cmd *c, int i, long *n);
 void n11_close_all(void);
 void n11_ppp_down(bool report);
 bool n11_resolve(const char *name, struct in_addr *a);
-void n11_setting(const struct at_cmd *c, const char *name, int *var, long lo, long hi);
-void n11_feed_data(void);
 void n11_trans_escaped(void);
-void n11_prompt_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void n11_send_done(struct sim_link *l, bool cancel);
+void n11_dns_answer(const char *name);
 
-/* command handlers */
-void n11_ccid(const struct at_cmd *c);
-void n11_cfun(const struct at_cmd *c);
-void n11_cgatt(const struct at_cmd *c);
-void n11_cgdcont(const struct at_cmd *c);
-void n11_cgmi(const struct at_cmd *c);
-void n11_cgmm(const struct at_cmd *c);
-void n11_cgmr(const struct at_cmd *c);
-void n11_cgreg(const struct at_cmd *c);
-void n11_cgsn(const struct at_cmd *c);
-void n11_cimi(const struct at_cmd *c);
-void n11_cmee(const struct at_cmd *c);
-void n11_cpin(const struct at_cmd *c);
-void n11_creg(const struct at_cmd *c);
-void n11_csq(const struct at_cmd *c);
-void n11_dataformat(const struct at_cmd *c);
-void n11_dns(const struct at_cmd *c);
-void n11_gmr(const struct at_cmd *c);
-void n11_ipr(const struct at_cmd *c);
-void n11_ipstatus(const struct at_cmd *c);
-void n11_netapn(const struct at_cmd *c);
-void n11_ping(const struct at_cmd *c);
-void n11_recvmode(const struct at_cmd *c);
-void n11_tcpack(const struct at_cmd *c);
-void n11_tcpclose(const struct at_cmd *c);
-void n11_tcpkeepalive(const struct at_cmd *c);
-void n11_tcplport(const struct at_cmd *c);
-void n11_tcpread(const struct at_cmd *c);
-void n11_tcpsend(const struct at_cmd *c);
-void n11_tcpsetup(const struct at_cmd *c);
-void n11_tcptrans(const struct at_cmd *c);
-void n11_transclose(const struct at_cmd *c);
-void n11_udpclose(const struct at_cmd *c);
-void n11_udplport(const struct at_cmd *c);
-void n11_udpread(const struct at_cmd *c);
-void n11_udpsend(const struct at_cmd *c);
-void n11_udpsetup(const struct at_cmd *c);
-void n11_udptrans(const struct at_cmd *c);
-void n11_xiic(const struct at_cmd *c);
+/* command tables, each ended by a row without a name */
+extern const struct sim_cmd n11_net_cmds[];
+extern const struct sim_cmd n11_general_cmds[];
 
 #endif

@@ -8,145 +8,49 @@
 #include <strings.h>
 
 
-/* ---- identity and general ---- */
-static void info_ok(const struct at_cmd *c, const char *text)
+/* ---- identity and general (the logic is general.c's) ---- */
+static void n11_cgmm(const struct at_cmd *c) { sim_ident(c, "+CGMM: N11 V2"); }
+static void n11_cgmi(const struct at_cmd *c) { sim_ident(c, "+CGMI: Neoway Corp Ltd"); }
+static void n11_cgmr(const struct at_cmd *c) { sim_ident(c, "+CGMR: N11_1167_SQS63002_V003"); }
+static void n11_gmr(const struct at_cmd *c) { sim_ident(c, "+GMR:N11_1167_SQS63002_V003"); }
+static void n11_cgsn(const struct at_cmd *c) { sim_ident(c, "+CGSN:355910044336974"); }
+static void n11_cimi(const struct at_cmd *c) { sim_ident(c, "+CIMI: 460022201575463"); }
+static void n11_ccid(const struct at_cmd *c) { sim_ident(c, "+CCID: 89860002190810001367"); }
+static void n11_cmee(const struct at_cmd *c) { sim_setting(c, "+CMEE", &AT.cmee, 0, 2); }
+static void n11_csq(const struct at_cmd *c) { sim_csq(c, n11.cfun == 1, 99); }
+static void n11_creg(const struct at_cmd *c) { sim_reg(c, "+CREG", &n11.creg, n11.cfun == 1 ? 1 : 0); }
+
+static void n11_cgreg(const struct at_cmd *c)
 {
-	if (c->type == AT_TEST) {
-		at_ok();
-		return;
-	}
-	if (c->type != AT_EXEC) {
-		at_error(50);
-		return;
-	}
-	at_info("%s", text);
-	at_ok();
+	sim_reg(c, "+CGREG", &n11.cgreg, n11.cfun == 1 && n11.cgatt ? 1 : 0);
 }
 
-void n11_cgmm(const struct at_cmd *c) { info_ok(c, "+CGMM: N11 V2"); }
-void n11_cgmi(const struct at_cmd *c) { info_ok(c, "+CGMI: Neoway Corp Ltd"); }
-void n11_cgmr(const struct at_cmd *c) { info_ok(c, "+CGMR: N11_1167_SQS63002_V003"); }
-void n11_gmr(const struct at_cmd *c) { info_ok(c, "+GMR:N11_1167_SQS63002_V003"); }
-void n11_cgsn(const struct at_cmd *c) { info_ok(c, "+CGSN:355910044336974"); }
-void n11_cimi(const struct at_cmd *c) { info_ok(c, "+CIMI: 460022201575463"); }
-void n11_ccid(const struct at_cmd *c) { info_ok(c, "+CCID: 89860002190810001367"); }
-
-void n11_setting(const struct at_cmd *c, const char *name, int *var, long lo, long hi)
+static void set_cfun(int fun)
 {
-	long v;
-	if (c->type == AT_READ)
-		at_info("%s: %d", name, *var);
-	else if (c->type == AT_TEST)
-		at_info("%s: (%ld-%ld)", name, lo, hi);
-	else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], lo, hi, &v))
-		*var = (int)v;
-	else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	if (fun != 1 && n11.ppp)
+		n11_ppp_down(false);
+	n11.cfun = fun;
 }
 
-void n11_cmee(const struct at_cmd *c) { n11_setting(c, "+CMEE", &AT.cmee, 0, 2); }
-
-void n11_csq(const struct at_cmd *c)
+static void n11_cfun(const struct at_cmd *c)
 {
-	if (c->type == AT_TEST)
-		at_info("+CSQ: (0-31,99),(0-7,99)");
-	else if (c->type == AT_EXEC)
-		at_info("+CSQ: %d,99", n11.cfun == 1 ? 20 : 99);
-	else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	/* 0, 1, 4 */
+	sim_cfun(c, "+CFUN: (0,1,4),(0,1)", 0x13, n11.cfun, set_cfun);
 }
 
-void n11_creg(const struct at_cmd *c)
+static void n11_cgdcont(const struct at_cmd *c)
 {
-	if (c->type == AT_READ) {
-		at_info("+CREG: %d,%d", n11.creg, n11.cfun == 1 ? 1 : 0);
-		at_ok();
-	} else {
-		n11_setting(c, "+CREG", &n11.creg, 0, 2);
-	}
+	sim_cgdcont(c, n11.apn, sizeof n11.apn, 7, ",0,0", "+CGDCONT: (1-7),\"IP\",,,(0-2),(0-4)");
 }
 
-void n11_cgreg(const struct at_cmd *c)
+static void n11_ipr(const struct at_cmd *c)
 {
-	if (c->type == AT_READ) {
-		at_info("+CGREG: %d,%d", n11.cgreg, n11.cfun == 1 && n11.cgatt ? 1 : 0);
-		at_ok();
-	} else {
-		n11_setting(c, "+CGREG", &n11.cgreg, 0, 2);
-	}
-}
-
-void n11_cpin(const struct at_cmd *c)
-{
-	if (c->type == AT_READ)
-		at_info("+CPIN: READY");
-	else if (c->type != AT_TEST) {
-		at_error(3);
-		return;
-	}
-	at_ok();
-}
-
-void n11_cfun(const struct at_cmd *c)
-{
-	long v, rst = 0;
-	if (c->type == AT_READ) {
-		at_info("+CFUN: %d", n11.cfun);
-	} else if (c->type == AT_TEST) {
-		at_info("+CFUN: (0,1,4),(0,1)");
-	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 2 && at_int(&c->a[0], 0, 4, &v) &&
-		   (v == 0 || v == 1 || v == 4) && (c->na == 1 || at_int(&c->a[1], 0, 1, &rst))) {
-		if (v != 1 && n11.ppp)
-			n11_ppp_down(false);
-		n11.cfun = (int)v;
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
-}
-
-void n11_cgdcont(const struct at_cmd *c)
-{
-	long cid;
-	if (c->type == AT_READ)
-		at_info("+CGDCONT: 1,\"IP\",\"%s\",\"0.0.0.0\",0,0", n11.apn);
-	else if (c->type == AT_TEST)
-		at_info("+CGDCONT: (1-7),\"IP\",,,(0-2),(0-4)");
-	else if (c->type == AT_WRITE && c->na >= 1 && at_int(&c->a[0], 1, 7, &cid)) {
-		if (cid == 1 && c->na >= 3)
-			sim_strlcpy(n11.apn, c->a[2].s, sizeof n11.apn);
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
-}
-
-void n11_ipr(const struct at_cmd *c)
-{
-	long v;
-	if (c->type == AT_READ)
-		at_info("+IPR: %ld", n11.ipr);
-	else if (c->type == AT_TEST)
-		at_info("+IPR: (0,1200,2400,4800,9600,19200,38400,57600,115200,230400,460800)");
-	else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], 0, 460800, &v))
-		n11.ipr = v;
-	else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	sim_ipr(c, &n11.ipr, NULL, 0, 460800,
+		"+IPR: (0,1200,2400,4800,9600,19200,38400,57600,115200,230400,460800)");
 }
 
 /* ---- PPP / attach ---- */
-void n11_netapn(const struct at_cmd *c)
+static void n11_netapn(const struct at_cmd *c)
 {
 	if (c->type == AT_READ) {
 		at_info("+NETAPN:\"%s\",\"%s\",\"%s\"", n11.apn, n11.user, n11.pwd);
@@ -162,7 +66,7 @@ void n11_netapn(const struct at_cmd *c)
 	at_ok();
 }
 
-void n11_xiic(const struct at_cmd *c)
+static void n11_xiic(const struct at_cmd *c)
 {
 	long v;
 	if (c->type == AT_READ) {
@@ -189,22 +93,27 @@ void n11_xiic(const struct at_cmd *c)
 	at_ok();
 }
 
-void n11_cgatt(const struct at_cmd *c)
+static bool set_cgatt(int v)
 {
-	long v;
-	if (c->type == AT_READ) {
-		at_info("+CGATT: %d", n11.cgatt);
-	} else if (c->type == AT_TEST) {
-		at_info("+CGATT: (0,1)");
-	} else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], 0, 1, &v)) {
-		if (v == 0 && n11.ppp) {
-			n11_ppp_down(false);
-			at_info("GPRS DISCONNECTION");
-		}
-		n11.cgatt = (int)v;
-	} else {
-		at_error(50);
-		return;
+	if (v == 0 && n11.ppp) {
+		n11_ppp_down(false);
+		at_info("GPRS DISCONNECTION");
 	}
-	at_ok();
+	n11.cgatt = v;
+	return true;
 }
+
+static void n11_cgatt(const struct at_cmd *c) { sim_switch(c, "+CGATT", n11.cgatt, set_cgatt); }
+
+const struct sim_cmd n11_general_cmds[] = {
+	{ "+CGMM", n11_cgmm, false },		{ "+CGMI", n11_cgmi, false },
+	{ "+CGMR", n11_cgmr, false },		{ "+GMR", n11_gmr, false },
+	{ "+CGSN", n11_cgsn, false },		{ "+CIMI", n11_cimi, false },
+	{ "+CCID", n11_ccid, false },		{ "+CMEE", n11_cmee, false },
+	{ "+CSQ", n11_csq, false },		{ "+CREG", n11_creg, false },
+	{ "+CGREG", n11_cgreg, false },		{ "+CFUN", n11_cfun, false },
+	{ "+CGDCONT", n11_cgdcont, false },	{ "+IPR", n11_ipr, false },
+	{ "+NETAPN", n11_netapn, false },	{ "+XIIC", n11_xiic, false },
+	{ "+CGATT", n11_cgatt, false },
+	{ NULL, NULL, false },
+};

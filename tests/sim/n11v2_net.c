@@ -25,8 +25,8 @@ static void setup(const struct at_cmd *c, bool udp)
 		at_error(3);
 		return;
 	}
-	struct sim_link *l = n11_link((int)n);
-	if (n11_connected(l) || l->state == LINK_CONNECTING) {
+	struct sim_link *l = sim_link_at((int)n);
+	if (sim_link_busy(l)) {
 		at_info("%s:%s%ld,ERROR1", nm, sp, n);
 		sim_count_error();
 		return;
@@ -42,17 +42,8 @@ static void setup(const struct at_cmd *c, bool udp)
 	l->manual_rx = n11.recvmode == 0;
 }
 
-void n11_tcpsetup(const struct at_cmd *c) { setup(c, false); }
-void n11_udpsetup(const struct at_cmd *c) { setup(c, true); }
-
-void n11_prompt_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop, (void)w, (void)revents;
-	sim_prompt("\r\n>");
-	n11.in = IN_DATA;
-	S.busy = false;
-	sim_kick();
-}
+static void n11_tcpsetup(const struct at_cmd *c) { setup(c, false); }
+static void n11_udpsetup(const struct at_cmd *c) { setup(c, true); }
 
 static bool send_udp(const char *name)
 {
@@ -92,7 +83,7 @@ static void do_send(const struct at_cmd *c, bool udp)
 		send_err(c->name, "GPRS DISCONNECTION");
 		return;
 	}
-	struct sim_link *l = n11_link((int)n);
+	struct sim_link *l = sim_link_at((int)n);
 	if (!n11_connected(l) || l->udp != udp || l->failed) {
 		send_err(c->name, "SOCKET ID OPEN FAILED");
 		return;
@@ -115,7 +106,7 @@ static void do_send(const struct at_cmd *c, bool udp)
 		size_t k = strlen(c->a[2].s);
 		memcpy(buf, c->a[2].s, k);
 		long got = (long)k;
-		if (mode == 1 && (k > 1024 || (got = n11_unhex(buf, k)) < 0)) {
+		if (mode == 1 && (k > 1024 || (got = sim_unhex(buf, k)) < 0)) {
 			send_err(c->name, "DATA LENGTH ERROR");
 			return;
 		}
@@ -127,66 +118,28 @@ static void do_send(const struct at_cmd *c, bool udp)
 		return;
 	}
 	/* buffer mode: ">" then the data */
-	n11.send_link = l;
-	n11.send_len = (size_t)len;
 	n11.send_hex = mode == 1 || n11.dfmt_tx == 0;
-	n11.send.len = 0;
-	AT.async = true;
-	S.busy = true;
-	ev_timer_set(&n11.prompt_timer, PROMPT_DELAY, 0.);
-	ev_timer_start(S.loop, &n11.prompt_timer);
+	sim_send_begin(l, (size_t)(n11.send_hex ? len * 2 : len));
 }
 
-void n11_tcpsend(const struct at_cmd *c) { do_send(c, false); }
-void n11_udpsend(const struct at_cmd *c) { do_send(c, true); }
+static void n11_tcpsend(const struct at_cmd *c) { do_send(c, false); }
+static void n11_udpsend(const struct at_cmd *c) { do_send(c, true); }
 
-static void send_complete(void)
+/* the end of a buffer-mode send's data phase */
+void n11_send_done(struct sim_link *l, bool cancel)
 {
-	struct sim_link *l = n11.send_link;
-	n11.in = IN_CMD;
-	n11.send_link = NULL;
-	long n = (long)n11.send.len;
-	if (n11.send_hex && (n = n11_unhex(n11.send.data, n11.send.len)) < 0) {
+	(void)cancel; /* no byte cancels an N11V2 send */
+	long n = (long)E.send.len;
+	if (n11.send_hex && (n = sim_unhex(E.send.data, E.send.len)) < 0) {
 		send_err(n11.send_name, "DATA LENGTH ERROR");
 	} else if (!n11_connected(l) || l->failed) {
 		send_err(n11.send_name, "SOCKET ID OPEN FAILED");
 	} else if ((size_t)n > sim_link_tx_free(l)) {
 		buffer_short(n11.send_name, l);
 	} else {
-		send_accepted(l, n11.send.data, (size_t)n);
+		send_accepted(l, E.send.data, (size_t)n);
 	}
 	at_finish();
-}
-
-void n11_feed_data(void)
-{
-	while (S.in.len && n11.in == IN_DATA) {
-		if (n11.send_len) {
-			size_t total = n11.send_hex ? n11.send_len * 2 : n11.send_len;
-			size_t want = total - n11.send.len;
-			size_t k = S.in.len < want ? S.in.len : want;
-			sim_buf_add(&n11.send, S.in.data, k);
-			sim_count_payload(n11.send_link, k);
-			if (AT.echo)
-				sim_out(S.in.data, k);
-			sim_buf_consume(&S.in, k);
-			if (n11.send.len == total)
-				send_complete();
-			continue;
-		}
-		/* no length given: the data ends at CR */
-		unsigned char b = S.in.data[0];
-		sim_buf_consume(&S.in, 1);
-		if (b == '\r') {
-			send_complete();
-			continue;
-		}
-		sim_count_payload(n11.send_link, 1);
-		if (AT.echo)
-			sim_out(&b, 1);
-		if (n11.send.len < MAX_SEND * 2)
-			sim_buf_add(&n11.send, &b, 1);
-	}
 }
 
 static void do_read(const struct at_cmd *c, bool udp)
@@ -197,7 +150,7 @@ static void do_read(const struct at_cmd *c, bool udp)
 		at_error(50);
 		return;
 	}
-	struct sim_link *l = n11_link((int)n);
+	struct sim_link *l = sim_link_at((int)n);
 	if (l->state == LINK_INITIAL || l->udp != udp || !l->manual_rx) {
 		at_error(3);
 		return;
@@ -211,39 +164,39 @@ static void do_read(const struct at_cmd *c, bool udp)
 	sim_buf_addf(&R, "\r\n%s:%s%d,%zu,", udp ? "+UDPREAD" : "+TCPREAD",
 		     n11_sp(udp ? F_UDPREAD : F_TCPREAD), hid, got);
 	if (n11_rx_hex())
-		n11_hex_to(&R, tmp, got);
+		sim_hex_to(&R, tmp, got);
 	else
 		at_raw(tmp, got);
 	at_raw("\r\n", 2);
 	at_ok();
-	n11_check_closed(src);
+	sim_check_closed(src);
 }
 
-void n11_tcpread(const struct at_cmd *c) { do_read(c, false); }
-void n11_udpread(const struct at_cmd *c) { do_read(c, true); }
+static void n11_tcpread(const struct at_cmd *c) { do_read(c, false); }
+static void n11_udpread(const struct at_cmd *c) { do_read(c, true); }
 
 static void do_close(const struct at_cmd *c, bool udp)
 {
 	const char *nm = udp ? "+UDPCLOSE" : "+TCPCLOSE";
 	long n;
 	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n) ||
-	    n11_link((int)n)->state == LINK_INITIAL || n11_link((int)n)->udp != udp ||
-	    !(n11_connected(n11_link((int)n)) || n11_link((int)n)->state == LINK_CONNECTING)) {
+	    sim_link_at((int)n)->state == LINK_INITIAL || sim_link_at((int)n)->udp != udp ||
+	    !sim_link_busy(sim_link_at((int)n))) {
 		at_info("%s:%sERROR", nm, n11_sp(udp ? F_UDPCLOSE_ERR : F_TCPCLOSE));
 		sim_count_error();
 		return;
 	}
-	sim_link_close(n11_link((int)n));
+	sim_link_close(sim_link_at((int)n));
 	at_info("%s:%s%ld,OK", nm, n11_sp(udp ? F_UDPCLOSE_OK : F_TCPCLOSE), n);
 	/* 8.4's format line has OK after it, its example none; 11.5 none at all */
 	if (!(udp ? RD.udpclose : RD.tcpclose))
 		at_ok();
 }
 
-void n11_tcpclose(const struct at_cmd *c) { do_close(c, false); }
-void n11_udpclose(const struct at_cmd *c) { do_close(c, true); }
+static void n11_tcpclose(const struct at_cmd *c) { do_close(c, false); }
+static void n11_udpclose(const struct at_cmd *c) { do_close(c, true); }
 
-void n11_ipstatus(const struct at_cmd *c)
+static void n11_ipstatus(const struct at_cmd *c)
 {
 	long n;
 	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n)) {
@@ -251,7 +204,7 @@ void n11_ipstatus(const struct at_cmd *c)
 		sim_count_error();
 		return;
 	}
-	struct sim_link *l = n11_link((int)n);
+	struct sim_link *l = sim_link_at((int)n);
 	if (n11_connected(l)) {
 		size_t f = sim_link_tx_free(l);
 		at_info("+IPSTATUS:%s%ld,CONNECT,%s,%zu", n11_sp(F_IPSTATUS), n, l->udp ? "UDP" : "TCP",
@@ -264,14 +217,14 @@ void n11_ipstatus(const struct at_cmd *c)
 		at_ok();
 }
 
-void n11_tcpack(const struct at_cmd *c)
+static void n11_tcpack(const struct at_cmd *c)
 {
 	long n;
 	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n)) {
 		at_plain_error();
 		return;
 	}
-	struct sim_link *l = n11_link((int)n);
+	struct sim_link *l = sim_link_at((int)n);
 	if (!n11_connected(l)) {
 		at_info("+TCPACK:%s%ld,DISCONNECT", n11_sp(F_TCPACK_DISC), n);
 	} else if (l->udp) {
@@ -287,7 +240,7 @@ void n11_tcpack(const struct at_cmd *c)
 		at_ok();
 }
 
-void n11_recvmode(const struct at_cmd *c)
+static void n11_recvmode(const struct at_cmd *c)
 {
 	long v, m = 0;
 	if (c->type == AT_READ) {
@@ -300,11 +253,11 @@ void n11_recvmode(const struct at_cmd *c)
 		n11.recvhex = (int)m;
 		/* "it will clear the buffer" */
 		for (int i = 0; i < SIM_LINKS; i++) {
-			struct sim_link *l = n11_link(i);
+			struct sim_link *l = sim_link_at(i);
 			sim_link_discard_rx(l);
 			l->notified = false;
 			l->manual_rx = v == 0 && i != TRANS_LINK;
-			n11_check_closed(l);
+			sim_check_closed(l);
 		}
 	} else {
 		at_error(50);
@@ -313,22 +266,24 @@ void n11_recvmode(const struct at_cmd *c)
 	at_ok();
 }
 
-void n11_dataformat(const struct at_cmd *c)
+static void dataformat_read(void)
 {
-	long a, b;
-	if (c->type == AT_READ)
-		at_info("+DATAFORMAT: %d,%d", n11.dfmt_tx, n11.dfmt_rx);
-	else if (c->type == AT_TEST)
-		at_info("+DATAFORMAT: (0,1),(0,1)");
-	else if (c->type == AT_WRITE && c->na == 2 && at_int(&c->a[0], 0, 1, &a) &&
-		 at_int(&c->a[1], 0, 1, &b)) {
-		n11.dfmt_tx = (int)a;
-		n11.dfmt_rx = (int)b;
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	at_info("+DATAFORMAT: %d,%d", n11.dfmt_tx, n11.dfmt_rx);
+}
+
+static bool dataformat_write(const struct at_cmd *c)
+{
+	long tx, rx;
+	if (c->na != 2 || !at_int(&c->a[0], 0, 1, &tx) || !at_int(&c->a[1], 0, 1, &rx))
+		return false;
+	n11.dfmt_tx = (int)tx;
+	n11.dfmt_rx = (int)rx;
+	return true;
+}
+
+static void n11_dataformat(const struct at_cmd *c)
+{
+	sim_param(c, dataformat_read, "+DATAFORMAT: (0,1),(0,1)", dataformat_write);
 }
 
 static void n11_lport(const struct at_cmd *c, bool udp)
@@ -352,33 +307,14 @@ static void n11_lport(const struct at_cmd *c, bool udp)
 	at_ok();
 }
 
-void n11_tcplport(const struct at_cmd *c) { n11_lport(c, false); }
-void n11_udplport(const struct at_cmd *c) { n11_lport(c, true); }
+static void n11_tcplport(const struct at_cmd *c) { n11_lport(c, false); }
+static void n11_udplport(const struct at_cmd *c) { n11_lport(c, true); }
 
-void n11_tcpkeepalive(const struct at_cmd *c)
+static void n11_tcpkeepalive(const struct at_cmd *c)
 {
 	static const long lo[3] = { 0, 30, 1 }, hi[3] = { 1, 7200, 1800 };
-	if (c->type == AT_READ) {
-		at_info("+TCPKEEPALIVE: %d,%d,%d", n11.ka[0], n11.ka[1], n11.ka[2]);
-	} else if (c->type == AT_TEST) {
-		at_info("+TCPKEEPALIVE: (0-1),(30-7200),(1-1800)");
-	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 3) {
-		int v[3];
-		memcpy(v, n11.ka, sizeof v);
-		for (int i = 0; i < c->na; i++) {
-			long x;
-			if (!at_int(&c->a[i], lo[i], hi[i], &x)) {
-				at_error(50);
-				return;
-			}
-			v[i] = (int)x;
-		}
-		memcpy(n11.ka, v, sizeof v);
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	sim_settings(c, "+TCPKEEPALIVE", "+TCPKEEPALIVE: (0-1),(30-7200),(1-1800)", n11.ka, lo, hi,
+		     3, false);
 }
 
 /* ---- transparent ---- */
@@ -386,8 +322,8 @@ static void do_trans(const struct at_cmd *c, bool udp)
 {
 	const char *nm = udp ? "+UDPTRANS" : "+TCPTRANS";
 	long port;
-	struct sim_link *l = n11_link(TRANS_LINK);
-	if (n11_connected(l) || l->state == LINK_CONNECTING || !n11.ppp) {
+	struct sim_link *l = sim_link_at(TRANS_LINK);
+	if (sim_link_busy(l) || !n11.ppp) {
 		at_plain_error();
 		return;
 	}
@@ -407,13 +343,13 @@ static void do_trans(const struct at_cmd *c, bool udp)
 	l->manual_rx = false;
 }
 
-void n11_tcptrans(const struct at_cmd *c) { do_trans(c, false); }
-void n11_udptrans(const struct at_cmd *c) { do_trans(c, true); }
+static void n11_tcptrans(const struct at_cmd *c) { do_trans(c, false); }
+static void n11_udptrans(const struct at_cmd *c) { do_trans(c, true); }
 
-void n11_transclose(const struct at_cmd *c)
+static void n11_transclose(const struct at_cmd *c)
 {
-	struct sim_link *l = n11_link(TRANS_LINK);
-	if (c->type != AT_EXEC || !(n11_connected(l) || l->state == LINK_CONNECTING)) {
+	struct sim_link *l = sim_link_at(TRANS_LINK);
+	if (c->type != AT_EXEC || !(sim_link_busy(l))) {
 		at_plain_error();
 		return;
 	}
@@ -426,14 +362,8 @@ void n11_transclose(const struct at_cmd *c)
 }
 
 /* ---- DNS and ping (chapter 24) ---- */
-static void dns_result(struct sim_link *l, const void *p, size_t n)
+void n11_dns_answer(const char *name)
 {
-	(void)l;
-	char name[256];
-	if (n >= sizeof name)
-		n = sizeof name - 1;
-	memcpy(name, p, n);
-	name[n] = 0;
 	struct in_addr a[4];
 	int k = sim_hosts_lookup(name, a, 4);
 	if (k == 0) {
@@ -445,7 +375,7 @@ static void dns_result(struct sim_link *l, const void *p, size_t n)
 	at_urc(true, "+DNS:OK");
 }
 
-void n11_dns(const struct at_cmd *c)
+static void n11_dns(const struct at_cmd *c)
 {
 	if (c->type != AT_WRITE || c->na != 1 || !c->a[0].s[0] || strlen(c->a[0].s) > 250) {
 		at_error(50);
@@ -456,7 +386,7 @@ void n11_dns(const struct at_cmd *c)
 		return;
 	}
 	at_ok();
-	sim_delay(S.o.latency_ms / 1000.0 * 2, dns_result, NULL, c->a[0].s, strlen(c->a[0].s));
+	sim_dns_later(c->a[0].s);
 }
 
 /* A ping run (24.4): the requests go out continuously, one every
@@ -522,7 +452,7 @@ static void ping_start(const char *name)
 	sim_delay(r.known ? r.t / 1000.0 : ping_interval(), ping_step, NULL, &r, sizeof r);
 }
 
-void n11_ping(const struct at_cmd *c)
+static void n11_ping(const struct at_cmd *c)
 {
 	if (c->type != AT_WRITE || c->na != 1 || !c->a[0].s[0]) {
 		at_error(50);
@@ -536,3 +466,19 @@ void n11_ping(const struct at_cmd *c)
 	at_ok();
 	ping_start(c->a[0].s);
 }
+
+const struct sim_cmd n11_net_cmds[] = {
+	{ "+TCPSETUP", n11_tcpsetup, false },	{ "+UDPSETUP", n11_udpsetup, false },
+	{ "+TCPSEND", n11_tcpsend, false },	{ "+TCPSSEND", n11_tcpsend, false },
+	{ "+UDPSEND", n11_udpsend, false },	{ "+UDPSSEND", n11_udpsend, false },
+	{ "+TCPREAD", n11_tcpread, false },	{ "+UDPREAD", n11_udpread, false },
+	{ "+TCPCLOSE", n11_tcpclose, false },	{ "+UDPCLOSE", n11_udpclose, false },
+	{ "+IPSTATUS", n11_ipstatus, false },	{ "+TCPACK", n11_tcpack, false },
+	{ "+RECVMODE", n11_recvmode, false },	{ "+RCVMODE", n11_recvmode, false },
+	{ "+DATAFORMAT", n11_dataformat, false },	{ "+TCPLPORT", n11_tcplport, false },
+	{ "+UDPLPORT", n11_udplport, false },	{ "+TCPKEEPALIVE", n11_tcpkeepalive, false },
+	{ "+TCPTRANS", n11_tcptrans, false },	{ "+UDPTRANS", n11_udptrans, false },
+	{ "+TRANSCLOSE", n11_transclose, false },	{ "+TRANCLOSE", n11_transclose, false },
+	{ "+DNS", n11_dns, false },		{ "+PING", n11_ping, false },
+	{ NULL, NULL, false },
+};

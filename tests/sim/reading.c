@@ -2,7 +2,7 @@
  * manual and the application note disagree, the simulator can answer in
  * either form. Value 0 of each row is the default; `alt` picks the last
  * value of every row of the model (docs/simulator.md, "Alternative readings"). */
-#include "sim.h"
+#include "engine.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +11,7 @@ struct sim_readings RD;
 
 struct reading {
 	const char *name;
-	enum sim_model model;
+	enum sim_model_id model;
 	int *var;
 	const char *values[5];  /* NULL-terminated; [0] is the default */
 	int alt;                /* the value `alt` selects */
@@ -34,12 +34,12 @@ static const struct reading rows[] = {
 	{ "cipping", SIM_MODEL_SIM7000, &RD.cipping, { "100ms", "ms" }, 1 },
 };
 
-static const char *model_name(enum sim_model m)
+static const char *model_name(enum sim_model_id m)
 {
-	return m == SIM_MODEL_N11V2 ? "n11v2" : "sim7000";
+	return sim_model_of(m)->name;
 }
 
-static bool apply_one(enum sim_model m, const char *item, const char *whole)
+static bool apply_one(enum sim_model_id m, const char *item, const char *whole)
 {
 	if (!strcmp(item, "alt")) {
 		for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -76,7 +76,7 @@ static bool apply_one(enum sim_model m, const char *item, const char *whole)
 	return false;
 }
 
-bool sim_reading_apply(enum sim_model m, const char *arg)
+bool sim_reading_apply(enum sim_model_id m, const char *arg)
 {
 	char buf[256];
 	if (strlen(arg) >= sizeof buf || !arg[0]) {

@@ -27,10 +27,10 @@ void sim_buf_free(struct sim_buf *b);
 void sim_strlcpy(char *dst, const char *src, size_t size);
 
 /* ---- options (main.c) ---- */
-enum sim_model { SIM_MODEL_SIM7000, SIM_MODEL_N11V2 };
+enum sim_model_id { SIM_MODEL_SIM7000, SIM_MODEL_N11V2 };
 
 struct sim_opts {
-	enum sim_model model;
+	enum sim_model_id model;
 	long baud;
 	long latency_ms;
 	const char *hosts;
@@ -67,7 +67,7 @@ struct sim_readings {
 enum n11_spacing { SPACING_SPACE, SPACING_FORMAT, SPACING_EXAMPLE, SPACING_NONE };
 extern struct sim_readings RD;
 /* Applies one --reading argument ("name=value[,...]" or "alt") for the model. */
-bool sim_reading_apply(enum sim_model m, const char *arg);
+bool sim_reading_apply(enum sim_model_id m, const char *arg);
 
 /* ---- hosts file (hosts.c) ---- */
 #define SIM_MAX_HOSTS 256
@@ -126,6 +126,8 @@ struct sim_link {
 };
 
 /* ---- the simulator (one global) ---- */
+/* What serial.c, link.c and control.c call: the engine (engine.c), which
+ * runs the model chosen with --model. */
 struct sim_model_ops {
 	void (*reset)(void);                 /* power-up state */
 	void (*feed)(void);                  /* consume s.in as far as possible */
@@ -257,8 +259,6 @@ uint32_t sim_rand(void);
 double sim_now(void);
 void sim_logv(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-extern const struct sim_model_ops sim7000_ops;
-extern const struct sim_model_ops n11v2_ops;
 
 #endif
 

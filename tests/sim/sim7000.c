@@ -1,21 +1,15 @@
 /* SIMCom SIM7000: AT command set (V.25ter subset, chapter 8 TCP/IP), as
  * read from the SIM7000 AT Command Manual V1.03 and the TCP/IP Application
- * Note V1.01. Interpretations are listed in docs/simulator.md. */
+ * Note V1.01. Interpretations are listed in docs/simulator.md. This file
+ * holds the model's state, its answers to link events and sends, and its
+ * table for the engine (engine.h). */
 #include "sim7000.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 struct s7_state s7;
-
-
-struct sim_link *s7_link(int n)
-{
-	return &S.links[n];
-}
 
 /* ---- state names ---- */
 const char *s7_state_name(void)
@@ -30,7 +24,7 @@ const char *s7_state_name(void)
 	}
 	if (s7.mux)
 		return s7.processing ? "IP PROCESSING" : "IP STATUS";
-	const struct sim_link *l = s7_link(0);
+	const struct sim_link *l = sim_link_at(0);
 	switch (l->state) {
 	case LINK_CONNECTING: return l->udp ? "UDP CONNECTING" : "TCP CONNECTING";
 	case LINK_CONNECTED: return "CONNECT OK";
@@ -39,7 +33,6 @@ const char *s7_state_name(void)
 	}
 }
 
-/* "<n>, " before link results in multi-link mode, nothing in single mode */
 /* "<ip>:<port>" of the link's remote end (CIPSRIP) */
 const char *s7_peer(const struct sim_link *l)
 {
@@ -48,6 +41,7 @@ const char *s7_peer(const struct sim_link *l)
 	return b;
 }
 
+/* "<n>, " before link results in multi-link mode, nothing in single mode */
 const char *s7_pfx(const struct sim_link *l)
 {
 	static char b[8];
@@ -58,47 +52,60 @@ const char *s7_pfx(const struct sim_link *l)
 	return b;
 }
 
-bool s7_link_open(const struct sim_link *l)
+/* "<n>, SEND FAIL" and the like as the running command's final result */
+static void s7_link_final(const struct sim_link *l, const char *what)
 {
-	return l->state == LINK_CONNECTING || l->state == LINK_CONNECTED;
+	char t[48];
+	snprintf(t, sizeof t, "%s%s", s7_pfx(l), what);
+	at_final(t);
+	at_finish();
 }
 
-/* ---- transparent data mode ---- */
-static void escaped(void)
+/* ---- transparent data mode (CIPMODE=1, single link) ---- */
+static bool s7_trans_mode(void)
 {
-	s7.in = IN_CMD;
+	return s7.cipmode && !s7.mux;
+}
+
+static bool s7_trans_link(const struct sim_link *l)
+{
+	(void)l;
+	return s7_trans_mode();
+}
+
+static void s7_escaped(void)
+{
+	E.in = IN_CMD;
 	sim_outs(AT.v1 ? "\r\nOK\r\n" : "0\r");
 }
 
-static void enter_trans(void)
+static void s7_enter_trans(void)
 {
-	s7.in = IN_TRANS;
-	sim_trans_start(s7_link(0), s7.ccfg[3] != 0, escaped);
+	sim_trans_enter(sim_link_at(0), s7.ccfg[3] != 0, s7_escaped);
 }
 
-static void leave_transparent(void)
+static void s7_ato(void)
 {
-	s7.in = IN_CMD;
-	sim_trans_stop();
-}
-
-/* ---- receive side: notifications, push mode, remote close ---- */
-void s7_check_closed(struct sim_link *l)
-{
-	if (l->state != LINK_CONNECTED || !l->eof || l->rx.len || l->rx_inflight)
+	if (!s7_trans_mode() || sim_link_at(0)->state != LINK_CONNECTED) {
+		at_info(AT.v1 ? "NO CARRIER" : "3");
 		return;
-	sim_link_close(l);
+	}
+	at_raw(AT.v1 ? "\r\nCONNECT\r\n" : "1\r", AT.v1 ? 11 : 2);
+	s7_enter_trans();
+	sim_kick();
+}
+
+/* ---- link events ---- */
+static void s7_closed(struct sim_link *l)
+{
 	if (s7.wait_send == l) {
 		/* the link went away while SEND OK was awaited */
-		char t[32];
-		snprintf(t, sizeof t, "%sSEND FAIL", s7_pfx(l));
 		s7.wait_send = NULL;
-		at_final(t);
-		at_finish();
+		s7_link_final(l, "SEND FAIL");
 	}
-	if (s7.cipmode && !s7.mux) {
-		bool online = s7.in == IN_TRANS;
-		leave_transparent();
+	if (s7_trans_mode()) {
+		bool online = E.in == IN_TRANS;
+		sim_trans_leave();
 		if (online) {
 			sim_outs("\r\nCLOSED\r\n");
 			return;
@@ -107,93 +114,58 @@ void s7_check_closed(struct sim_link *l)
 	at_urc(true, "%sCLOSED", s7_pfx(l));
 }
 
-static void push_data(struct sim_link *l)
+static void s7_frame(const struct sim_link *l, const unsigned char *p, size_t n, struct sim_buf *b)
 {
-	while (l->rx.len && S.out.len + S.urcq.len + S.lateafter.len < PUSH_OUT_LIMIT) {
-		unsigned char tmp[MAX_SEND];
-		if (s7.cipmode && !s7.mux) {
-			if (s7.in != IN_TRANS)
-				return; /* escaped: data waits in the buffer until ATO */
-			size_t n = sim_link_read(l, tmp, sizeof tmp);
-			sim_out(tmp, n);
-			continue;
-		}
-		size_t n = sim_link_read(l, tmp, sizeof tmp);
-		struct sim_buf b = { 0 };
-		if (s7.srip)
-			sim_buf_addf(&b, "\r\nRECV FROM:%s:%u\r\n", inet_ntoa(l->peer.sin_addr),
-				     ntohs(l->peer.sin_port));
-		if (s7.mux)
-			sim_buf_addf(&b, "\r\n+RECEIVE,%d,%zu:\r\n", l->id, n);
-		else if (s7.head)
-			sim_buf_addf(&b, s7.showtp ? "\r\n+IPD,%zu,%s:" : "\r\n+IPD,%zu:", n,
-				     l->udp ? "UDP" : "TCP");
-		sim_buf_add(&b, tmp, n);
-		sim_urc(b.data, b.len, false);
-		sim_buf_free(&b);
-	}
-	s7_check_closed(l);
+	if (s7.srip)
+		sim_buf_addf(b, "\r\nRECV FROM:%s:%u\r\n", inet_ntoa(l->peer.sin_addr),
+			     ntohs(l->peer.sin_port));
+	if (s7.mux)
+		sim_buf_addf(b, "\r\n+RECEIVE,%d,%zu:\r\n", l->id, n);
+	else if (s7.head)
+		sim_buf_addf(b, s7.showtp ? "\r\n+IPD,%zu,%s:" : "\r\n+IPD,%zu:", n,
+			     l->udp ? "UDP" : "TCP");
+	sim_buf_add(b, p, n);
 }
 
-static void push_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void s7_announce(struct sim_link *l)
 {
-	(void)loop, (void)w, (void)revents;
-	for (int i = 0; i < SIM_LINKS; i++) {
-		struct sim_link *l = s7_link(i);
-		if (l->state == LINK_CONNECTED && !l->manual_rx && l->rx.len)
-			push_data(l);
+	char src[48] = "";
+	if (s7.srip)
+		snprintf(src, sizeof src, ",%s", s7_peer(l));
+	if (s7.mux)
+		at_urc(true, "+CIPRXGET: 1,%d%s", l->id, src);
+	else
+		at_urc(true, "+CIPRXGET: 1%s", src);
+}
+
+static void s7_link_connected(struct sim_link *l)
+{
+	if (s7_trans_mode()) {
+		/* written at once: the data that follows must not overtake it */
+		sim_outs(AT.v1 ? "\r\nCONNECT\r\n" : "1\r");
+		s7_enter_trans();
+	} else {
+		at_urc(true, "%sCONNECT OK", s7_pfx(l));
 	}
 }
 
-static void link_event(struct sim_link *l, int what)
+static void s7_connect_failed(struct sim_link *l)
 {
-	switch (what) {
-	case LEV_CONNECT_OK:
-		if (s7.cipmode && !s7.mux) {
-			/* written at once: the data that follows must not overtake it */
-			sim_outs(AT.v1 ? "\r\nCONNECT\r\n" : "1\r");
-			enter_trans();
-		} else {
-			at_urc(true, "%sCONNECT OK", s7_pfx(l));
-		}
-		break;
-	case LEV_CONNECT_FAIL:
-		if (!s7.mux)
-			at_urc(true, "STATE: %s", s7_state_name());
-		at_urc(true, "%sCONNECT FAIL", s7_pfx(l));
-		break;
-	case LEV_RX:
-		if (l->manual_rx) {
-			if (!l->notified && l->rx.len) {
-				l->notified = true;
-				char src[48] = "";
-				if (s7.srip)
-					snprintf(src, sizeof src, ",%s", s7_peer(l));
-				if (s7.mux)
-					at_urc(true, "+CIPRXGET: 1,%d%s", l->id, src);
-				else
-					at_urc(true, "+CIPRXGET: 1%s", src);
-			}
-		} else {
-			push_data(l);
-		}
-		break;
-	case LEV_EOF:
-		s7_check_closed(l);
-		break;
-	case LEV_TX_DONE:
-	case LEV_TX_FAIL:
-		if (s7.wait_send == l) {
-			s7.wait_send = NULL;
-			if (s7.sprt != 2 || what == LEV_TX_FAIL) {
-				char t[32];
-				snprintf(t, sizeof t, "%s%s", s7_pfx(l), what == LEV_TX_DONE ? "SEND OK" : "SEND FAIL");
-				at_final(t);
-			}
-			at_finish();
-		}
-		break;
+	if (!s7.mux)
+		at_urc(true, "STATE: %s", s7_state_name());
+	at_urc(true, "%sCONNECT FAIL", s7_pfx(l));
+}
+
+static void s7_sent(struct sim_link *l, bool ok)
+{
+	if (s7.wait_send != l)
+		return;
+	s7.wait_send = NULL;
+	if (s7.sprt != 2 || !ok) {
+		s7_link_final(l, ok ? "SEND OK" : "SEND FAIL");
+		return;
 	}
+	at_finish();
 }
 
 /* ---- command helpers ---- */
@@ -202,84 +174,86 @@ bool s7_net_ready(void)
 	return s7.st == IP_STATUS || s7.st == IP_GPRSACT;
 }
 
+static bool s7_net_lost(void)
+{
+	return s7.st == PDP_DEACT;      /* AT+CIPSHUT first */
+}
+
 /* link id argument in multi mode, link 0 in single mode; a = args after id */
 struct sim_link *s7_link_arg(const struct at_cmd *c, int *first)
 {
 	long n = 0;
 	*first = 0;
 	if (s7.mux) {
-		if (c->na < 1 || !at_int(&c->a[0], 0, SIM_LINKS - 1, &n))
+		if (!sim_link_arg(c, 0, SIM_LINKS, &n))
 			return NULL;
 		*first = 1;
 	}
-	return s7_link((int)n);
+	return sim_link_at((int)n);
 }
 
 void s7_shut_all(void)
 {
-	for (int i = 0; i < SIM_LINKS; i++) {
-		struct sim_link *l = s7_link(i);
-		sim_link_close(l);
-		l->state = LINK_INITIAL;
-		l->ever_used = false;
-	}
+	sim_links_reset(true);
 	s7.processing = false;
-	if (s7.in == IN_TRANS)
-		leave_transparent();
+	if (E.in == IN_TRANS)
+		sim_trans_leave();
 }
 
-static void prompt_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* ---- CIPSEND and its data phase ---- */
+static void s7_prompt(void)
 {
-	(void)loop, (void)w, (void)revents;
 	if (s7.sprt == 1)
 		sim_prompt(AT.v1 ? "\r\n> " : "> ");
-	s7.in = IN_DATA;
-	S.busy = false;
-	sim_kick();
 }
 
-void s7_cipsend(const struct at_cmd *c)
+static size_t s7_send_room(struct sim_link *l)
+{
+	size_t f = l->state == LINK_CONNECTED ? sim_link_tx_free(l) : 0;
+	return f > MAX_SEND ? (size_t)MAX_SEND : f;
+}
+
+static void s7_cipsend_info(const struct at_cmd *c)
+{
+	if (c->type == AT_TEST && s7.mux)
+		at_info("+CIPSEND: (0-7),(1-%d)", MAX_SEND);
+	else if (c->type == AT_TEST)
+		at_info("+CIPSEND: (1-%d)", MAX_SEND);
+	else if (!s7.mux)
+		at_info("+CIPSEND: %zu", s7_send_room(sim_link_at(0)));
+	for (int i = 0; c->type == AT_READ && s7.mux && i < SIM_LINKS; i++)
+		if (sim_link_at(i)->state == LINK_CONNECTED)
+			at_info("+CIPSEND: %d,%zu", i, s7_send_room(sim_link_at(i)));
+	at_ok();
+}
+
+/* the link and length of AT+CIPSEND[=<n>][,<length>]; NULL: malformed */
+static struct sim_link *s7_cipsend_args(const struct at_cmd *c, long *len)
 {
 	int first;
-	if (c->type == AT_TEST) {
-		if (s7.mux)
-			at_info("+CIPSEND: (0-7),(1-%d)", MAX_SEND);
-		else
-			at_info("+CIPSEND: (1-%d)", MAX_SEND);
-		at_ok();
+	*len = 0;
+	if (c->type == AT_EXEC)
+		return s7.mux ? NULL : sim_link_at(0);
+	struct sim_link *l = s7_link_arg(c, &first);
+	if (!l || c->na > first + 1 ||
+	    (c->na == first + 1 && !at_int(&c->a[first], 1, 0x7fffffff, len)))
+		return NULL;
+	return l;
+}
+
+static void s7_cipsend(const struct at_cmd *c)
+{
+	if (c->type == AT_TEST || c->type == AT_READ) {
+		s7_cipsend_info(c);
 		return;
 	}
-	if (c->type == AT_READ) {
-		if (s7.mux) {
-			for (int i = 0; i < SIM_LINKS; i++)
-				if (s7_link(i)->state == LINK_CONNECTED) {
-					size_t f = sim_link_tx_free(s7_link(i));
-					at_info("+CIPSEND: %d,%zu", i, f > MAX_SEND ? (size_t)MAX_SEND : f);
-				}
-		} else {
-			size_t f = s7_link(0)->state == LINK_CONNECTED ? sim_link_tx_free(s7_link(0)) : 0;
-			at_info("+CIPSEND: %zu", f > MAX_SEND ? (size_t)MAX_SEND : f);
-		}
-		at_ok();
+	long len;
+	struct sim_link *l = s7_cipsend_args(c, &len);
+	if (!l) {
+		at_error(50);
 		return;
 	}
-	struct sim_link *l;
-	long len = 0;
-	if (c->type == AT_EXEC) {
-		if (s7.mux) {
-			at_error(50);
-			return;
-		}
-		l = s7_link(0);
-	} else {
-		l = s7_link_arg(c, &first);
-		if (!l || c->na > first + 1 ||
-		    (c->na == first + 1 && !at_int(&c->a[first], 1, 0x7fffffff, &len))) {
-			at_error(50);
-			return;
-		}
-	}
-	if (s7.cipmode && !s7.mux) {
+	if (s7_trans_mode()) {
 		at_error(3); /* transparent mode: data goes through data mode */
 		return;
 	}
@@ -288,45 +262,34 @@ void s7_cipsend(const struct at_cmd *c)
 		at_error(l->state != LINK_CONNECTED ? 3 : 50);
 		return;
 	}
-	s7.send_link = l;
-	s7.send_len = (size_t)len;
-	s7.send.len = 0;
-	AT.async = true;
-	S.busy = true;
-	ev_timer_set(&s7.prompt_timer, PROMPT_DELAY, 0.);
-	ev_timer_start(S.loop, &s7.prompt_timer);
+	sim_send_begin(l, (size_t)len);
 }
 
-static void send_complete(bool cancel)
+static void s7_send_done(struct sim_link *l, bool cancel)
 {
-	struct sim_link *l = s7.send_link;
-	s7.in = IN_CMD;
-	s7.send_link = NULL;
 	if (cancel) {
 		at_ok();
 		at_finish();
 		return;
 	}
-	if (s7.send.len > MAX_SEND || s7.send.len > sim_link_tx_free(l)) {
+	if (E.send.len > MAX_SEND || E.send.len > sim_link_tx_free(l)) {
 		at_error(50);
 		at_finish();
 		return;
 	}
-	char t[48];
 	if (l->state != LINK_CONNECTED || l->failed) {
-		snprintf(t, sizeof t, "%sSEND FAIL", s7_pfx(l));
-		at_final(t);
-		at_finish();
+		s7_link_final(l, "SEND FAIL");
 		return;
 	}
 	if (s7.qsend) {
-		sim_link_send(l, s7.send.data, s7.send.len, false);
+		sim_link_send(l, E.send.data, E.send.len, false);
 		/* app note "DATA ACCEPT:0,10"; the manual "DATA ACCEPT: <n>,<length>" */
+		char t[48];
 		const char *da = RD.dataaccept ? "DATA ACCEPT: " : "DATA ACCEPT:";
 		if (s7.mux)
-			snprintf(t, sizeof t, "%s%d,%zu", da, l->id, s7.send.len);
+			snprintf(t, sizeof t, "%s%d,%zu", da, l->id, E.send.len);
 		else
-			snprintf(t, sizeof t, "%s%zu", da, s7.send.len);
+			snprintf(t, sizeof t, "%s%zu", da, E.send.len);
 		at_final(t);
 		at_finish();
 		return;
@@ -334,283 +297,15 @@ static void send_complete(bool cancel)
 	/* CIPQSEND=0: SEND OK once the bytes are in the host TCP stack */
 	S.busy = true;
 	s7.wait_send = l;
-	sim_link_send(l, s7.send.data, s7.send.len, true);
+	sim_link_send(l, E.send.data, E.send.len, true);
 }
 
-static void feed_data(void)
+/* ---- module life ---- */
+static void s7_reset(void)
 {
-	while (S.in.len && s7.in == IN_DATA) {
-		if (s7.send_len) {
-			size_t want = s7.send_len - s7.send.len;
-			size_t n = S.in.len < want ? S.in.len : want;
-			sim_buf_add(&s7.send, S.in.data, n);
-			sim_count_payload(s7.send_link, n);
-			if (AT.echo)
-				sim_out(S.in.data, n);
-			sim_buf_consume(&S.in, n);
-			if (s7.send.len == s7.send_len)
-				send_complete(false);
-			continue;
-		}
-		unsigned char b = S.in.data[0];
-		sim_buf_consume(&S.in, 1);
-		if (b == 0x1a) {
-			send_complete(false);
-		} else if (b == 0x1b) {
-			send_complete(true);
-		} else {
-			sim_count_payload(s7.send_link, 1);
-			if (AT.echo)
-				sim_out(&b, 1);
-			if (s7.send.len <= MAX_SEND)
-				sim_buf_add(&s7.send, &b, 1);
-		}
-	}
-}
-
-/* ---- dispatch ---- */
-struct cmd {
-	const char *name;
-	void (*fn)(const struct at_cmd *c);
-	bool needs_context;     /* refused (operation not allowed) in PDP DEACT */
-};
-
-static void s7_cgdata(const struct at_cmd *c);
-
-static const struct cmd cmds[] = {
-	{ "+CIPMUX", s7_cipmux, false },	{ "+CSTT", s7_cstt, true },
-	{ "+CIICR", s7_ciicr, true },		{ "+CIFSR", s7_cifsr, true },
-	{ "+CIFSREX", s7_cifsrex, true },	{ "+CIPSTATUS", s7_cipstatus, false },
-	{ "+CIPSTART", s7_cipstart, true },	{ "+CIPSEND", s7_cipsend, true },
-	{ "+CIPQSEND", s7_cipqsend, false },	{ "+CIPACK", s7_cipack, true },
-	{ "+CIPCLOSE", s7_cipclose, true },	{ "+CIPSHUT", s7_cipshut, false },
-	{ "+CIPRXGET", s7_ciprxget, false },	{ "+CDNSGIP", s7_cdnsgip, true },
-	{ "+CDNSCFG", s7_cdnscfg, false },	{ "+CIPHEAD", s7_ciphead, false },
-	{ "+CIPSRIP", s7_cipsrip, false },	{ "+CIPSHOWTP", s7_cipshowtp, false },
-	{ "+CIPSPRT", s7_cipsprt, false },	{ "+CIPMODE", s7_cipmode, false },
-	{ "+CIPCCFG", s7_cipccfg, false },	{ "+CIPTKA", s7_ciptka, false },
-	{ "+CIPOPTION", s7_cipoption, false },	{ "+CIPPING", s7_cipping, true },
-	{ "+CLPORT", s7_clport, false },	{ "+CMEE", s7_cmee, false },
-	{ "+CPIN", s7_cpin, false },		{ "+CGATT", s7_cgatt, false },
-	{ "+CSQ", s7_csq, false },		{ "+CREG", s7_creg, false },
-	{ "+CFUN", s7_cfun, false },		{ "+CGDCONT", s7_cgdcont, false },
-	{ "+CGACT", s7_cgact, false },		{ "+CGMI", s7_cgmi, false },
-	{ "+CGMM", s7_cgmm, false },		{ "+CGMR", s7_cgmr, false },
-	{ "+GSN", s7_gsn, false },		{ "+CGSN", s7_gsn, false },
-	{ "+IFC", s7_ifc, false },		{ "+IPR", s7_ipr, false },
-	{ "+CGDATA", s7_cgdata, false },
-};
-
-static const struct cmd *find(const char *name)
-{
-	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-		if (!strcmp(cmds[i].name, name))
-			return &cmds[i];
-	return NULL;
-}
-
-static bool basic_flag(const char *rest, int *var)
-{
-	if (!rest[0] || (rest[0] == '0' && !rest[1]))
-		*var = 0;
-	else if (rest[0] == '1' && !rest[1])
-		*var = 1;
-	else
-		return false;
-	return true;
-}
-
-/* a basic command's optional single-digit parameter; answers OK if valid */
-static bool digit_max(const char *rest, int max)
-{
-	if (rest[0] && (rest[1] || rest[0] < '0' || rest[0] > '0' + max))
-		return false;
-	at_ok();
-	return true;
-}
-
-static void ppp_ended(void)
-{
-	s7.in = IN_CMD;
-}
-
-static void s7_cgdata(const struct at_cmd *c)
-{
-	sim_ppp_cgdata(c, ppp_ended);
-}
-
-static void dispatch_basic(const struct at_cmd *c)
-{
-	int v;
-	switch (c->name[0]) {
-	case 'D':
-		/* PPP dial-up (ppp.c); no voice or CSD */
-		if (!sim_ppp_dial_string(c->rest))
-			break;
-		sim_ppp_dial(ppp_ended);
-		return;
-	case 'E':
-		if (!basic_flag(c->rest, &v))
-			break;
-		AT.echo = v;
-		at_ok();
-		return;
-	case 'V':
-		if (!basic_flag(c->rest, &v))
-			break;
-		AT.v1 = v;
-		at_ok();
-		return;
-	case 'I':
-		if (c->rest[0] && strcmp(c->rest, "0"))
-			break;
-		at_info("SIM7000E R1351");
-		at_ok();
-		return;
-	case 'O':
-		if (c->rest[0] && strcmp(c->rest, "0"))
-			break;
-		if (!s7.cipmode || s7.mux || s7_link(0)->state != LINK_CONNECTED) {
-			at_info(AT.v1 ? "NO CARRIER" : "3");
-			return;
-		}
-		at_raw(AT.v1 ? "\r\nCONNECT\r\n" : "1\r", AT.v1 ? 11 : 2);
-		enter_trans();
-		sim_kick();
-		return;
-	case 'Z':
-		AT.echo = true;
-		AT.v1 = true;
-		AT.cmee = 0;
-		at_ok();
-		return;
-	case '&':
-		if (!strcmp(c->name, "&F") && digit_max(c->rest, 0)) {
-			AT.echo = true;
-			AT.v1 = true;
-			AT.cmee = 0;
-			return;
-		}
-		if ((!strcmp(c->name, "&W") && digit_max(c->rest, 0)) ||
-		    (!strcmp(c->name, "&D") && digit_max(c->rest, 2)) ||
-		    (!strcmp(c->name, "&C") && digit_max(c->rest, 1)))
-			return;
-		break;
-	case 'Q': case 'H':
-		if (digit_max(c->rest, 0))
-			return;
-		break;
-	case 'X':
-		if (digit_max(c->rest, 4))
-			return;
-		break;
-	case 'L':
-		if (digit_max(c->rest, 3))
-			return;
-		break;
-	case 'M':
-		if (digit_max(c->rest, 2))
-			return;
-		break;
-	case 'S': {
-		/* S-registers: ATSn=v is accepted, ATSn? reads 0 */
-		const char *p = c->rest;
-		while (*p >= '0' && *p <= '9')
-			p++;
-		if (p == c->rest)
-			break;
-		if (*p == '?' && !p[1]) {
-			at_info("000");
-			at_ok();
-			return;
-		}
-		if (*p++ != '=')
-			break;
-		while (*p >= '0' && *p <= '9')
-			p++;
-		if (*p)
-			break;
-		at_ok();
-		return;
-	}
-	}
-	at_plain_error();
-}
-
-static void dispatch(const char *line, size_t n)
-{
-	struct at_cmd c;
-	if (n == 2) {
-		at_ok();
-		return;
-	}
-	bool parsed = at_parse(line + 2, n - 2, &c);
-	if (c.name[0] != '+' && c.name[0] != '$' && c.name[0] != '^') {
-		if (parsed)
-			dispatch_basic(&c);
-		else
-			at_plain_error();
-		return;
-	}
-	const struct cmd *k = find(c.name);
-	if (!k) {
-		at_plain_error(); /* unknown command */
-		return;
-	}
-	if (!parsed) {
-		at_error(50); /* a known command with broken arguments */
-		return;
-	}
-	if (k->needs_context && s7.st == PDP_DEACT && c.type != AT_READ && c.type != AT_TEST) {
-		at_error(3); /* AT+CIPSHUT first */
-		return;
-	}
-	k->fn(&c);
-}
-
-/* ---- model glue ---- */
-static void feed(void)
-{
-	while (sim_feed_ok() && S.in.len) {
-		size_t before = S.in.len;
-		enum inmode m = s7.in;
-		if (sim_ppp_online()) {
-			sim_ppp_feed();
-			return;
-		}
-		if (s7.in == IN_CMD) {
-			if (!at_feed_line(dispatch))
-				return;
-		} else if (s7.in == IN_DATA) {
-			feed_data();
-		} else {
-			sim_trans_feed();
-		}
-		if (S.in.len == before && s7.in == m)
-			return;
-	}
-}
-
-static void reset(void)
-{
-	if (!s7.timers_init) {
-		ev_timer_init(&s7.prompt_timer, prompt_cb, 0., 0.);
-		ev_timer_init(&s7.push_timer, push_cb, 0.01, 0.01);
-		ev_timer_start(S.loop, &s7.push_timer);
-		s7.timers_init = true;
-	}
-	sim_ppp_stop(); /* a reboot ends a PPP session */
-	ev_timer_stop(S.loop, &s7.prompt_timer);
 	sim_trans_stop();
-	sim_buf_free(&s7.send);
 	s7_shut_all();
-	struct sim_buf keep = s7.send;
-	ev_timer pt = s7.prompt_timer, pu = s7.push_timer;
 	memset(&s7, 0, sizeof s7);
-	s7.send = keep;
-	s7.prompt_timer = pt;
-	s7.push_timer = pu;
-	s7.timers_init = true;
 	s7.st = IP_INITIAL;
 	s7.sprt = 1;
 	s7.cfun = 1;
@@ -622,50 +317,63 @@ static void reset(void)
 	memcpy(s7.ccfg, ccfg, sizeof ccfg);
 	int tka[4] = { 1, 7200, 600, 9 };
 	memcpy(s7.tka, tka, sizeof tka);
-	at_reset();
-	AT.maxline = 559; /* manual 1.4.4: longer lines are refused with ERROR */
 }
 
-static void boot_urcs(void)
-{
-	sim_outs("\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n");
-}
-
-static void pdp_deact(void)
+static void s7_pdp_deact(void)
 {
 	struct sim_link *w = s7.wait_send;
 	s7_shut_all();
 	if (w) {
 		s7.wait_send = NULL;
-		char t[32];
-		snprintf(t, sizeof t, "%sSEND FAIL", s7_pfx(w));
-		at_final(t);
-		at_finish();
+		s7_link_final(w, "SEND FAIL");
 	}
 	if (s7.st != IP_INITIAL)
 		s7.st = PDP_DEACT;
 	at_urc(true, "+PDP: DEACT");
 }
 
-static void drained(void)
-{
-	push_cb(S.loop, NULL, 0);
-}
+/* ---- the model ---- */
+static const struct sim_cmd cmds[] = {
+	{ "+CIPSEND", s7_cipsend, true },	{ "+CPIN", sim_cpin, false },
+	{ "+CGDATA", sim_cgdata, false },
+	{ NULL, NULL, false },
+};
 
-static bool remote_close(int n)
-{
-	if (n < 0 || n >= SIM_LINKS || s7_link(n)->state != LINK_CONNECTED)
-		return false;
-	sim_link_remote_close(s7_link(n));
-	return true;
-}
+static const struct sim_cmd *const tables[] = { cmds, s7_ip_cmds, s7_general_cmds, NULL };
 
-const struct sim_model_ops sim7000_ops = {
-	.reset = reset,
-	.feed = feed,
-	.link_event = link_event,
-	.boot_urcs = boot_urcs,
-	.pdp_deact = pdp_deact,
-	.remote_close = remote_close,
-	.drained = drained,
+static const struct sim_digit_cmd digits[] = {
+	{ "&W", 0 }, { "&D", 2 }, { "&C", 1 }, { "Q", 0 }, { "H", 0 },
+	{ "X", 4 }, { "L", 3 }, { "M", 2 }, { NULL, 0 },
+};
+
+const struct sim_model sim7000_model = {
+	.name = "sim7000",
+	.id = SIM_MODEL_SIM7000,
+	.cmds = tables,
+	.escapes = false,
+	.ext = "+$^",
+	.net_lost = s7_net_lost,
+	.ati = "SIM7000E R1351",
+	.digits = digits,
+	.z_resets_cmee = true,
+	.s_registers = true,
+	.ato = s7_ato,
+	.maxline = 559, /* manual 1.4.4: longer lines are refused with ERROR */
+	.prompt = s7_prompt,
+	.end_byte = 0x1a,       /* Ctrl-Z sends */
+	.cancel_byte = 0x1b,    /* ESC cancels */
+	.unsized_keep = MAX_SEND + 1, /* one more than a send takes: ERROR */
+	.send_done = s7_send_done,
+	.push_chunk = MAX_SEND,
+	.trans_link = s7_trans_link,
+	.frame = s7_frame,
+	.announce = s7_announce,
+	.closed = s7_closed,
+	.connected = s7_link_connected,
+	.connect_failed = s7_connect_failed,
+	.sent = s7_sent,
+	.boot = "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n",
+	.reset = s7_reset,
+	.pdp_deact = s7_pdp_deact,
+	.dns_answer = s7_dns_answer,
 };

@@ -1,18 +1,16 @@
-/* SIM7000 model: state shared by its files (sim7000.c: state, links, data
- * entry, dispatch; sim7000_ip.c: TCP/IP commands; sim7000_general.c:
- * general commands). Private to tests/sim. */
+/* SIM7000 model: state shared by its files (sim7000.c: state, answers to
+ * link events, send results, the model table; sim7000_ip.c: TCP/IP
+ * commands; sim7000_general.c: general commands). It runs on the engine
+ * (engine.h). Private to tests/sim. */
 #ifndef SIM7000_H
 #define SIM7000_H
 
-#include "sim.h"
+#include "engine.h"
 
 #define LOCAL_IP "10.78.245.128"
 #define MAX_SEND 1460
-#define PROMPT_DELAY 0.002
-#define PUSH_OUT_LIMIT 4096
 
 enum ipstate { IP_INITIAL, IP_START, IP_CONFIG, IP_GPRSACT, IP_STATUS, PDP_DEACT };
-enum inmode { IN_CMD, IN_DATA, IN_TRANS };
 
 struct s7_state {
 	enum ipstate st;
@@ -25,67 +23,22 @@ struct s7_state {
 	int ccfg[7];
 	int tka[4];
 	int option;
-	enum inmode in;
-	struct sim_link *send_link;
-	size_t send_len;        /* 0 = unsized (Ctrl-Z / ESC terminated) */
-	struct sim_buf send;
-	struct sim_link *wait_send;
-	ev_timer prompt_timer, push_timer;
-	bool timers_init;
+	struct sim_link *wait_send;     /* CIPQSEND=0: SEND OK awaited */
 };
 
 extern struct s7_state s7;
 
-struct sim_link *s7_link(int n);
 const char *s7_state_name(void);
 const char *s7_pfx(const struct sim_link *l);
 const char *s7_peer(const struct sim_link *l);
-bool s7_link_open(const struct sim_link *l);
 bool s7_net_ready(void);
 struct sim_link *s7_link_arg(const struct at_cmd *c, int *first);
 void s7_shut_all(void);
-void s7_setting(const struct at_cmd *c, const char *name, int *var, long lo, long hi);
-void s7_check_closed(struct sim_link *l);
 
-/* command handlers */
-void s7_cdnscfg(const struct at_cmd *c);
-void s7_cdnsgip(const struct at_cmd *c);
-void s7_cfun(const struct at_cmd *c);
-void s7_cgact(const struct at_cmd *c);
-void s7_cgatt(const struct at_cmd *c);
-void s7_cgdcont(const struct at_cmd *c);
-void s7_cgmi(const struct at_cmd *c);
-void s7_cgmm(const struct at_cmd *c);
-void s7_cgmr(const struct at_cmd *c);
-void s7_cifsr(const struct at_cmd *c);
-void s7_cifsrex(const struct at_cmd *c);
-void s7_ciicr(const struct at_cmd *c);
-void s7_cipack(const struct at_cmd *c);
-void s7_cipccfg(const struct at_cmd *c);
-void s7_cipclose(const struct at_cmd *c);
-void s7_ciphead(const struct at_cmd *c);
-void s7_cipmode(const struct at_cmd *c);
-void s7_cipmux(const struct at_cmd *c);
-void s7_cipoption(const struct at_cmd *c);
-void s7_cipping(const struct at_cmd *c);
-void s7_cipqsend(const struct at_cmd *c);
-void s7_ciprxget(const struct at_cmd *c);
-void s7_cipsend(const struct at_cmd *c);
-void s7_cipshowtp(const struct at_cmd *c);
-void s7_cipshut(const struct at_cmd *c);
-void s7_cipsprt(const struct at_cmd *c);
-void s7_cipsrip(const struct at_cmd *c);
-void s7_cipstart(const struct at_cmd *c);
-void s7_cipstatus(const struct at_cmd *c);
-void s7_ciptka(const struct at_cmd *c);
-void s7_clport(const struct at_cmd *c);
-void s7_cmee(const struct at_cmd *c);
-void s7_cpin(const struct at_cmd *c);
-void s7_creg(const struct at_cmd *c);
-void s7_csq(const struct at_cmd *c);
-void s7_cstt(const struct at_cmd *c);
-void s7_gsn(const struct at_cmd *c);
-void s7_ifc(const struct at_cmd *c);
-void s7_ipr(const struct at_cmd *c);
+void s7_dns_answer(const char *name);
+
+/* command tables, each ended by a row without a name */
+extern const struct sim_cmd s7_ip_cmds[];
+extern const struct sim_cmd s7_general_cmds[];
 
 #endif

@@ -18,27 +18,19 @@ static const char *link_state_name(const struct sim_link *l)
 }
 
 /* ---- TCP/IP commands ---- */
-void s7_cipmux(const struct at_cmd *c)
+static bool set_mux(int v)
 {
-	long v;
-	if (c->type == AT_READ) {
-		at_info("+CIPMUX: %d", s7.mux);
-	} else if (c->type == AT_TEST) {
-		at_info("+CIPMUX: (0,1)");
-	} else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], 0, 1, &v)) {
-		if (s7.st != IP_INITIAL || (v == 1 && s7.cipmode)) {
-			at_error(3);
-			return;
-		}
-		s7.mux = (int)v;
-	} else {
-		at_error(50);
-		return;
+	if (s7.st != IP_INITIAL || (v == 1 && s7.cipmode)) {
+		at_error(3);
+		return false;
 	}
-	at_ok();
+	s7.mux = v;
+	return true;
 }
 
-void s7_cstt(const struct at_cmd *c)
+static void s7_cipmux(const struct at_cmd *c) { sim_switch(c, "+CIPMUX", s7.mux, set_mux); }
+
+static void s7_cstt(const struct at_cmd *c)
 {
 	if (c->type == AT_READ) {
 		at_info("+CSTT: \"%s\",\"%s\",\"%s\"", s7.apn, s7.user, s7.pwd);
@@ -62,7 +54,7 @@ void s7_cstt(const struct at_cmd *c)
 	at_ok();
 }
 
-void s7_ciicr(const struct at_cmd *c)
+static void s7_ciicr(const struct at_cmd *c)
 {
 	if (c->type == AT_TEST) {
 		at_ok();
@@ -76,7 +68,7 @@ void s7_ciicr(const struct at_cmd *c)
 	at_ok();
 }
 
-void s7_cifsr(const struct at_cmd *c)
+static void s7_cifsr(const struct at_cmd *c)
 {
 	if (c->type == AT_TEST) {
 		at_ok();
@@ -91,7 +83,7 @@ void s7_cifsr(const struct at_cmd *c)
 	at_info(LOCAL_IP); /* the manual's only response: the address, no OK */
 }
 
-void s7_cifsrex(const struct at_cmd *c)
+static void s7_cifsrex(const struct at_cmd *c)
 {
 	if (c->type == AT_TEST) {
 		at_ok();
@@ -127,7 +119,7 @@ static void status_line(const struct sim_link *l, bool plus)
 	}
 }
 
-void s7_cipstatus(const struct at_cmd *c)
+static void s7_cipstatus(const struct at_cmd *c)
 {
 	long n;
 	if (c->type == AT_TEST) {
@@ -139,7 +131,7 @@ void s7_cipstatus(const struct at_cmd *c)
 			at_error(50);
 			return;
 		}
-		status_line(s7_link((int)n), true);
+		status_line(sim_link_at((int)n), true);
 		at_ok();
 		return;
 	}
@@ -153,11 +145,11 @@ void s7_cipstatus(const struct at_cmd *c)
 		if (AT.v1)
 			at_raw("\r\n", 2);
 		for (int i = 0; i < SIM_LINKS; i++)
-			status_line(s7_link(i), false);
+			status_line(sim_link_at(i), false);
 	}
 }
 
-void s7_cipstart(const struct at_cmd *c)
+static void s7_cipstart(const struct at_cmd *c)
 {
 	int first;
 	if (c->type == AT_TEST) {
@@ -185,7 +177,7 @@ void s7_cipstart(const struct at_cmd *c)
 		at_error(3);
 		return;
 	}
-	if (s7_link_open(l)) {
+	if (sim_link_busy(l)) {
 		char t[40];
 		snprintf(t, sizeof t, "%sALREADY CONNECT", s7_pfx(l));
 		at_final(t);
@@ -208,23 +200,15 @@ void s7_cipstart(const struct at_cmd *c)
 	l->manual_rx = s7.rxget == 1 && !(s7.cipmode && !s7.mux);
 }
 
-void s7_cipqsend(const struct at_cmd *c)
+static bool set_qsend(int v)
 {
-	long v;
-	if (c->type == AT_READ)
-		at_info("+CIPQSEND: %d", s7.qsend);
-	else if (c->type == AT_TEST)
-		at_info("+CIPQSEND: (0,1)");
-	else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], 0, 1, &v))
-		s7.qsend = (int)v;
-	else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	s7.qsend = v;
+	return true;
 }
 
-void s7_cipack(const struct at_cmd *c)
+static void s7_cipqsend(const struct at_cmd *c) { sim_switch(c, "+CIPQSEND", s7.qsend, set_qsend); }
+
+static void s7_cipack(const struct at_cmd *c)
 {
 	struct sim_link *l;
 	long n = 0;
@@ -237,7 +221,7 @@ void s7_cipack(const struct at_cmd *c)
 		at_error(50);
 		return;
 	}
-	l = s7_link((int)n);
+	l = sim_link_at((int)n);
 	if (l->state == LINK_INITIAL) {
 		at_error(3);
 		return;
@@ -251,7 +235,7 @@ void s7_cipack(const struct at_cmd *c)
 	at_ok();
 }
 
-void s7_cipclose(const struct at_cmd *c)
+static void s7_cipclose(const struct at_cmd *c)
 {
 	long n = 0, mode = 0;
 	if (c->type == AT_TEST) {
@@ -269,8 +253,8 @@ void s7_cipclose(const struct at_cmd *c)
 		at_error(50);
 		return;
 	}
-	struct sim_link *l = s7_link((int)n);
-	if (!s7_link_open(l)) {
+	struct sim_link *l = sim_link_at((int)n);
+	if (!sim_link_busy(l)) {
 		at_plain_error();
 		return;
 	}
@@ -280,31 +264,16 @@ void s7_cipclose(const struct at_cmd *c)
 	at_final(t);
 }
 
-void s7_cipshut(const struct at_cmd *c)
+static void s7_cipshut(const struct at_cmd *c)
 {
-	if (c->type == AT_TEST) {
-		at_ok();
+	if (!sim_exec_only(c))
 		return;
-	}
-	if (c->type != AT_EXEC) {
-		at_error(50);
-		return;
-	}
 	s7_shut_all();
 	s7.st = IP_INITIAL;
 	at_final("SHUT OK");
 }
 
-static void hex(const unsigned char *p, size_t n)
-{
-	static const char d[] = "0123456789ABCDEF";
-	for (size_t i = 0; i < n; i++) {
-		char h[2] = { d[p[i] >> 4], d[p[i] & 15] };
-		at_raw(h, 2);
-	}
-}
-
-void s7_ciprxget(const struct at_cmd *c)
+static void s7_ciprxget(const struct at_cmd *c)
 {
 	long mode, n = 0, len = 0;
 	if (c->type == AT_READ) {
@@ -351,7 +320,7 @@ void s7_ciprxget(const struct at_cmd *c)
 		at_error(50);
 		return;
 	}
-	struct sim_link *l = s7_link((int)n);
+	struct sim_link *l = sim_link_at((int)n);
 	if (l->state == LINK_INITIAL || !l->manual_rx) {
 		at_error(3);
 		return;
@@ -384,19 +353,13 @@ void s7_ciprxget(const struct at_cmd *c)
 	if (mode == 2)
 		at_raw(tmp, got);
 	else
-		hex(tmp, got);
+		sim_hex_to(&R, tmp, got);
 	at_ok();
-	s7_check_closed(src);
+	sim_check_closed(src);
 }
 
-static void dns_result(struct sim_link *l, const void *p, size_t n)
+void s7_dns_answer(const char *name)
 {
-	(void)l;
-	char name[256];
-	if (n >= sizeof name)
-		n = sizeof name - 1;
-	memcpy(name, p, n);
-	name[n] = 0;
 	struct in_addr a[2];
 	int k = sim_hosts_lookup(name, a, 2);
 	if (k == 0) {
@@ -414,7 +377,7 @@ static void dns_result(struct sim_link *l, const void *p, size_t n)
 	}
 }
 
-void s7_cdnsgip(const struct at_cmd *c)
+static void s7_cdnsgip(const struct at_cmd *c)
 {
 	if (c->type == AT_TEST) {
 		at_ok();
@@ -429,53 +392,38 @@ void s7_cdnsgip(const struct at_cmd *c)
 		return;
 	}
 	at_ok();
-	sim_delay(S.o.latency_ms / 1000.0 * 2, dns_result, NULL, c->a[0].s, strlen(c->a[0].s));
+	sim_dns_later(c->a[0].s);
 }
 
-void s7_cdnscfg(const struct at_cmd *c)
+static void cdnscfg_read(void)
+{
+	at_info("PrimaryDns: %s", s7.dns1);
+	at_info("SecondaryDns: %s", s7.dns2);
+}
+
+static bool cdnscfg_write(const struct at_cmd *c)
 {
 	struct in_addr a;
-	if (c->type == AT_READ) {
-		at_info("PrimaryDns: %s", s7.dns1);
-		at_info("SecondaryDns: %s", s7.dns2);
-	} else if (c->type == AT_TEST) {
-		at_info("+CDNSCFG: (\"Primary DNS\"),(\"Secondary DNS\")");
-	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 2 &&
-		   inet_pton(AF_INET, c->a[0].s, &a) == 1 &&
-		   (c->na == 1 || inet_pton(AF_INET, c->a[1].s, &a) == 1)) {
-		sim_strlcpy(s7.dns1, c->a[0].s, sizeof s7.dns1);
-		sim_strlcpy(s7.dns2, c->na == 2 ? c->a[1].s : "0.0.0.0", sizeof s7.dns2);
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	if (c->na < 1 || c->na > 2 || inet_pton(AF_INET, c->a[0].s, &a) != 1 ||
+	    (c->na == 2 && inet_pton(AF_INET, c->a[1].s, &a) != 1))
+		return false;
+	sim_strlcpy(s7.dns1, c->a[0].s, sizeof s7.dns1);
+	sim_strlcpy(s7.dns2, c->na == 2 ? c->a[1].s : "0.0.0.0", sizeof s7.dns2);
+	return true;
 }
 
-/* A numeric on/off style setting: +NAME: (lo-hi), +NAME: <v>, =<v> */
-void s7_setting(const struct at_cmd *c, const char *name, int *var, long lo, long hi)
+static void s7_cdnscfg(const struct at_cmd *c)
 {
-	long v;
-	if (c->type == AT_READ)
-		at_info("%s: %d", name, *var);
-	else if (c->type == AT_TEST)
-		at_info("%s: (%ld-%ld)", name, lo, hi);
-	else if (c->type == AT_WRITE && c->na == 1 && at_int(&c->a[0], lo, hi, &v))
-		*var = (int)v;
-	else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	sim_param(c, cdnscfg_read, "+CDNSCFG: (\"Primary DNS\"),(\"Secondary DNS\")", cdnscfg_write);
 }
 
-void s7_ciphead(const struct at_cmd *c) { s7_setting(c, "+CIPHEAD", &s7.head, 0, 1); }
-void s7_cipsrip(const struct at_cmd *c) { s7_setting(c, "+CIPSRIP", &s7.srip, 0, 1); }
-void s7_cipshowtp(const struct at_cmd *c) { s7_setting(c, "+CIPSHOWTP", &s7.showtp, 0, 1); }
-void s7_cipsprt(const struct at_cmd *c) { s7_setting(c, "+CIPSPRT", &s7.sprt, 0, 2); }
-void s7_cipoption(const struct at_cmd *c) { s7_setting(c, "+CIPOPTION", &s7.option, 0, 1); }
+static void s7_ciphead(const struct at_cmd *c) { sim_setting(c, "+CIPHEAD", &s7.head, 0, 1); }
+static void s7_cipsrip(const struct at_cmd *c) { sim_setting(c, "+CIPSRIP", &s7.srip, 0, 1); }
+static void s7_cipshowtp(const struct at_cmd *c) { sim_setting(c, "+CIPSHOWTP", &s7.showtp, 0, 1); }
+static void s7_cipsprt(const struct at_cmd *c) { sim_setting(c, "+CIPSPRT", &s7.sprt, 0, 2); }
+static void s7_cipoption(const struct at_cmd *c) { sim_setting(c, "+CIPOPTION", &s7.option, 0, 1); }
 
-void s7_cipmode(const struct at_cmd *c)
+static void s7_cipmode(const struct at_cmd *c)
 {
 	long v;
 	if (c->type == AT_WRITE && (c->na != 1 || !at_int(&c->a[0], 0, 1, &v) ||
@@ -483,88 +431,51 @@ void s7_cipmode(const struct at_cmd *c)
 		at_error(c->na == 1 && at_int(&c->a[0], 0, 1, &v) ? 3 : 50);
 		return;
 	}
-	s7_setting(c, "+CIPMODE", &s7.cipmode, 0, 1);
+	sim_setting(c, "+CIPMODE", &s7.cipmode, 0, 1);
 }
 
-void s7_clport(const struct at_cmd *c)
+static void clport_read(void)
+{
+	at_info("+CLPORT: \"TCP\",%d", s7.lport_tcp);
+	at_info("+CLPORT: \"UDP\",%d", s7.lport_udp);
+}
+
+static bool clport_write(const struct at_cmd *c)
 {
 	long port;
-	if (c->type == AT_READ) {
-		at_info("+CLPORT: \"TCP\",%d", s7.lport_tcp);
-		at_info("+CLPORT: \"UDP\",%d", s7.lport_udp);
-	} else if (c->type == AT_TEST) {
-		at_info("+CLPORT: (\"TCP\",\"UDP\"),(0-65535)");
-	} else if (c->type == AT_WRITE && c->na == 2 && at_int(&c->a[1], 0, 65535, &port) &&
-		   (!strcasecmp(c->a[0].s, "TCP") || !strcasecmp(c->a[0].s, "UDP"))) {
-		if (!strcasecmp(c->a[0].s, "TCP"))
-			s7.lport_tcp = (int)port;
-		else
-			s7.lport_udp = (int)port;
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	if (c->na != 2 || !at_int(&c->a[1], 0, 65535, &port))
+		return false;
+	if (!strcasecmp(c->a[0].s, "TCP"))
+		s7.lport_tcp = (int)port;
+	else if (!strcasecmp(c->a[0].s, "UDP"))
+		s7.lport_udp = (int)port;
+	else
+		return false;
+	return true;
 }
 
-void s7_cipccfg(const struct at_cmd *c)
+static void s7_clport(const struct at_cmd *c)
+{
+	sim_param(c, clport_read, "+CLPORT: (\"TCP\",\"UDP\"),(0-65535)", clport_write);
+}
+
+static void s7_cipccfg(const struct at_cmd *c)
 {
 	static const long lo[7] = { 3, 1, 1, 0, 0, 50, 20 };
 	static const long hi[7] = { 8, 10, 1460, 1, 1, 1460, 1000 };
-	if (c->type == AT_READ) {
-		at_info("+CIPCCFG: %d,%d,%d,%d,%d,%d,%d", s7.ccfg[0], s7.ccfg[1], s7.ccfg[2],
-			s7.ccfg[3], s7.ccfg[4], s7.ccfg[5], s7.ccfg[6]);
-	} else if (c->type == AT_TEST) {
-		at_info("+CIPCCFG: (3-8),(1-10),(1-1460),(0,1),(0,1),(50-1460),(20-1000)");
-	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 7) {
-		int v[7];
-		memcpy(v, s7.ccfg, sizeof v);
-		for (int i = 0; i < c->na; i++) {
-			long x;
-			if (!c->a[i].s[0])
-				continue;
-			if (!at_int(&c->a[i], lo[i], hi[i], &x)) {
-				at_error(50);
-				return;
-			}
-			v[i] = (int)x;
-		}
-		memcpy(s7.ccfg, v, sizeof v);
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	sim_settings(c, "+CIPCCFG", "+CIPCCFG: (3-8),(1-10),(1-1460),(0,1),(0,1),(50-1460),(20-1000)",
+		     s7.ccfg, lo, hi, 7, true);
 }
 
-void s7_ciptka(const struct at_cmd *c)
+static void s7_ciptka(const struct at_cmd *c)
 {
 	static const long lo[4] = { 0, 30, 30, 1 };
 	static const long hi[4] = { 1, 7200, 600, 9 };
-	if (c->type == AT_READ) {
-		at_info("+CIPTKA: %d,%d,%d,%d", s7.tka[0], s7.tka[1], s7.tka[2], s7.tka[3]);
-	} else if (c->type == AT_TEST) {
-		at_info("+CIPTKA: (0,1),(30-7200),(30-600),(1-9)");
-	} else if (c->type == AT_WRITE && c->na >= 1 && c->na <= 4) {
-		int v[4];
-		memcpy(v, s7.tka, sizeof v);
-		for (int i = 0; i < c->na; i++) {
-			long x;
-			if (!at_int(&c->a[i], lo[i], hi[i], &x)) {
-				at_error(50);
-				return;
-			}
-			v[i] = (int)x;
-		}
-		memcpy(s7.tka, v, sizeof v);
-	} else {
-		at_error(50);
-		return;
-	}
-	at_ok();
+	sim_settings(c, "+CIPTKA", "+CIPTKA: (0,1),(30-7200),(30-600),(1-9)", s7.tka, lo, hi, 4,
+		     false);
 }
 
-void s7_cipping(const struct at_cmd *c)
+static void s7_cipping(const struct at_cmd *c)
 {
 	long count = 4, size = 32;
 	if (c->type == AT_TEST) {
@@ -596,3 +507,19 @@ void s7_cipping(const struct at_cmd *c)
 	}
 	at_ok();
 }
+
+const struct sim_cmd s7_ip_cmds[] = {
+	{ "+CIPMUX", s7_cipmux, false },	{ "+CSTT", s7_cstt, true },
+	{ "+CIICR", s7_ciicr, true },		{ "+CIFSR", s7_cifsr, true },
+	{ "+CIFSREX", s7_cifsrex, true },	{ "+CIPSTATUS", s7_cipstatus, false },
+	{ "+CIPSTART", s7_cipstart, true },	{ "+CIPQSEND", s7_cipqsend, false },
+	{ "+CIPACK", s7_cipack, true },		{ "+CIPCLOSE", s7_cipclose, true },
+	{ "+CIPSHUT", s7_cipshut, false },	{ "+CIPRXGET", s7_ciprxget, false },
+	{ "+CDNSGIP", s7_cdnsgip, true },	{ "+CDNSCFG", s7_cdnscfg, false },
+	{ "+CIPHEAD", s7_ciphead, false },	{ "+CIPSRIP", s7_cipsrip, false },
+	{ "+CIPSHOWTP", s7_cipshowtp, false },	{ "+CIPSPRT", s7_cipsprt, false },
+	{ "+CIPMODE", s7_cipmode, false },	{ "+CIPCCFG", s7_cipccfg, false },
+	{ "+CIPTKA", s7_ciptka, false },	{ "+CIPOPTION", s7_cipoption, false },
+	{ "+CIPPING", s7_cipping, true },	{ "+CLPORT", s7_clport, false },
+	{ NULL, NULL, false },
+};
