@@ -33,6 +33,8 @@ struct client {
 	struct sbuf out;
 	size_t out_off;
 	bool close_after_write;
+	uid_t uid;       /* the peer's, from SO_PEERCRED */
+	ev_tstamp last;  /* connected, or last heard from */
 };
 
 static struct {
@@ -170,6 +172,19 @@ static size_t gather_metrics(struct ctl_metric *m)
 	K("tcp_flows_accepted_total", "TCP flows the module connected", fs.accepted);
 	K("tcp_flows_refused_total", "TCP flows refused (RST or unreachable)", fs.refused);
 	K("tcp_queue_timeouts_total", "TCP flows that waited too long for a link", fs.queue_timeouts);
+	K("tcp_refused_queue_full_total", "TCP flows refused: the admission queue was full",
+	  fs.refused_queue_full);
+	K("tcp_refused_source_cap_total",
+	  "TCP flows refused: their client already had queue-per-source connections waiting",
+	  fs.refused_source_cap);
+	K("tcp_refused_table_full_total", "TCP flows refused: the flow table was full",
+	  fs.refused_table_full);
+	K("tcp_refused_link_down_total", "TCP flows refused: the module's data link was down",
+	  fs.refused_link_down);
+	K("tcp_links_reclaimed_halfclosed_total",
+	  "Module links closed under half-closed flows whose server was quiet", fs.reclaimed_halfclosed);
+	K("tcp_flows_reset_idle_total", "Idle TCP flows reset to give a waiting connection a link",
+	  fs.reclaimed_idle);
 	K("tcp_flows_reset_by_link_loss_total", "TCP flows reset when the data link was lost",
 	  fs.reset_by_link_loss);
 	K("tcp_bytes_up_total", "TCP payload bytes from clients to the module", fs.bytes_up);
@@ -182,12 +197,22 @@ static size_t gather_metrics(struct ctl_metric *m)
 	K("udp_datagrams_down_total", "UDP datagrams received from the module", us.datagrams_down);
 	K("udp_dropped_total", "UDP datagrams dropped (table or queue full, too big)",
 	  us.dropped_table_full + us.dropped_queue_full + us.dropped_too_big);
+	K("udp_dropped_table_full_total", "UDP datagrams dropped: the UDP flow table was full",
+	  us.dropped_table_full);
+	K("udp_dropped_queue_full_total", "UDP datagrams dropped: their flow's queue was full",
+	  us.dropped_queue_full);
+	K("udp_dropped_too_big_total", "UDP datagrams dropped: larger than one module send",
+	  us.dropped_too_big);
+	K("nat_table_full_total",
+	  "New flows turned away because the NAT table, or their protocol's share of it, was full",
+	  lc.table_full);
 	K("udp_links_recycled_total", "Idle UDP links closed for another flow", us.links_recycled);
 	K("dns_queries_total", "DNS queries answered by atbridge", ds.queries);
 	K("dns_cache_hits_total", "DNS queries answered from the cache", ds.cache_hits);
 	K("dns_lookups_total", "Lookups through the module's resolver", ds.lookups);
 	K("dns_servfail_total", "DNS queries answered with SERVFAIL", ds.servfail);
 	K("dns_nxdomain_total", "DNS queries answered with NXDOMAIN", ds.nxdomain);
+	K("dns_refused_total", "DNS queries refused (a name no module command can carry)", ds.refused);
 	K("module_bytes_sent_total", "Payload bytes sent to the module", ms.bytes_to_module);
 	K("module_bytes_received_total", "Payload bytes received from the module", ms.bytes_from_module);
 	K("serial_tx_bytes_total", "All bytes written to the serial line", ms.line_tx);
@@ -366,6 +391,7 @@ static void on_client_readable(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	cl->inlen += (size_t)n;
+	cl->last = ev_now(C.loop);
 	ev_timer_again(C.loop, &cl->idle);
 	/* One response at a time: the next line waits until this one is out. */
 	while (cl->used && !ev_is_active(&cl->ww) && !cl->out.len && client_serve_one(cl))
@@ -390,6 +416,51 @@ static void on_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
 	client_close(w->data);
 }
 
+static uid_t peer_uid(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return (uid_t)-1;
+	return cr.uid;
+}
+
+/* A slot for a new client of uid. Idle clients never lock the others out:
+ * when every slot is taken, or uid already holds CONTROL_MAX_PER_UID, the
+ * connection heard from least recently (of that uid, when it is at its
+ * bound) gives way, unless it is in the middle of a request or a reply. */
+static struct client *client_slot(uid_t uid)
+{
+	struct client *free_slot = NULL, *oldest = NULL, *oldest_uid = NULL;
+	int of_uid = 0;
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct client *c = &C.clients[i];
+		if (!c->used) {
+			if (!free_slot)
+				free_slot = c;
+			continue;
+		}
+		bool busy = c->inlen > 0 || c->out.len > 0 || ev_is_active(&c->ww);
+		if (c->uid == uid)
+			of_uid++;
+		if (busy)
+			continue;
+		if (!oldest || c->last < oldest->last)
+			oldest = c;
+		if (c->uid == uid && (!oldest_uid || c->last < oldest_uid->last))
+			oldest_uid = c;
+	}
+	struct client *victim = of_uid >= CONTROL_MAX_PER_UID ? oldest_uid : free_slot ? NULL : oldest;
+	if (of_uid >= CONTROL_MAX_PER_UID && !victim)
+		return NULL;
+	if (victim) {
+		log_debug("control: closing an idle client to make room");
+		client_close(victim);
+		return victim;
+	}
+	return free_slot;
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -399,9 +470,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (fd < 0)
 		return;
-	for (int i = 0; i < CONTROL_MAX_CLIENTS && !cl; i++)
-		if (!C.clients[i].used)
-			cl = &C.clients[i];
+	uid_t uid = peer_uid(fd);
+	cl = client_slot(uid);
 	if (!cl) {
 		static const char busy[] = "error: too many control clients\n\n";
 
@@ -412,6 +482,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	memset(cl, 0, sizeof(*cl));
 	cl->used = true;
 	cl->fd = fd;
+	cl->uid = uid;
+	cl->last = ev_now(C.loop);
 	ev_io_init(&cl->rw, on_client_readable, fd, EV_READ);
 	ev_io_init(&cl->ww, on_client_writable, fd, EV_WRITE);
 	ev_timer_init(&cl->idle, on_client_idle, 0., CONTROL_IDLE_S);

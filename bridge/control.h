@@ -1,7 +1,8 @@
 /* The control socket (atbridgectl's side is bridge/ctl/) and the metrics
  * file, both on the loop. Non-blocking: at most CONTROL_MAX_CLIENTS at once,
  * requests bounded by CTL_REQUEST_MAX, one response per request line, idle
- * clients dropped after CONTROL_IDLE_S. The protocol is control_proto.h. */
+ * clients dropped after CONTROL_IDLE_S or, when slots run short, the one
+ * heard from least recently. The protocol is control_proto.h. */
 #ifndef ATB_CONTROL_H
 #define ATB_CONTROL_H
 
@@ -13,6 +14,7 @@ struct atb_config;
 
 #define CONTROL_MAX_CLIENTS 16
 #define CONTROL_IDLE_S 30.
+#define CONTROL_MAX_PER_UID 8 /* one user's connections at once */
 
 /* Binds cfg->control_socket (unless empty) with cfg->control_mode and
  * starts the metrics file timer (unless cfg->metrics_file is empty).

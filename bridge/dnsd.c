@@ -179,8 +179,10 @@ void dnsd_query(const uint8_t *msg, size_t len, dnsd_reply_fn fn, uint32_t token
 	}
 	e->req = modem_resolve(D.modem, q.name);
 	if (e->req < 0) {
+		/* a name no module command can carry: refused, not a failure */
+		enum dns_rcode rc = e->req == MODEM_NAME_REFUSED ? DNS_REFUSED : DNS_SERVFAIL;
 		memset(e, 0, sizeof(*e));
-		answer(&q, DNS_SERVFAIL, NULL, 0, 0, fn, token);
+		answer(&q, rc, NULL, 0, 0, fn, token);
 		return;
 	}
 	D.st.lookups++;

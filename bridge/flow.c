@@ -49,6 +49,9 @@ struct flow {
 	size_t dns_len;
 	ev_tstamp since;       /* entered the current state */
 	ev_tstamp created;
+	ev_tstamp active;      /* a byte last moved either way, or the client's FIN */
+	ev_tstamp down_at;     /* the module last delivered bytes (or opened) */
+	bool reclaiming;       /* half-closed and quiet: its link is being closed */
 	struct flow *qnext;
 	uint64_t bytes_up, bytes_down;
 };
@@ -125,8 +128,28 @@ static void flow_refuse(struct flow *f)
 }
 
 /* Starts the module connection of a flow. Returns false when no link is free. */
+static unsigned tcp_link_cap(void)
+{
+	int links = modem_max_links(F.modem);
+
+	if (F.cfg.max_links)
+		return F.cfg.max_links;
+	return links > 1 ? (unsigned)links - 1 : 1; /* one stays UDP's */
+}
+
+static unsigned tcp_links_held(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < MAX_LINKS; i++)
+		n += F.by_link[i] != NULL;
+	return n;
+}
+
 static bool flow_connect(struct flow *f)
 {
+	if (tcp_links_held() >= tcp_link_cap())
+		return false;
 	int link = modem_open(F.modem, MODEM_TCP, f->t.dst_ip, ntohs(f->t.dst_port));
 
 	if (link < 0)
@@ -145,10 +168,58 @@ static bool flow_connect(struct flow *f)
 
 /* A link may be free: TCP flows waiting in the queue first (they hold a
  * client's SYN), then UDP flows. */
+/* Module links held (or being opened) by flows from client address src. */
+static unsigned links_of(uint32_t src)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
+		const struct flow *f = &F.flows[i];
+
+		n += f->state != FLOW_FREE && f->state != FLOW_QUEUED && f->link >= 0 &&
+		     f->t.src_ip == src;
+	}
+	return n;
+}
+
+static unsigned queued_of(uint32_t src)
+{
+	unsigned n = 0;
+
+	for (const struct flow *q = F.qhead; q; q = q->qnext)
+		n += q->t.src_ip == src;
+	return n;
+}
+
+/* The next flow to get a link: the oldest of the client address holding
+ * the fewest links, so that one host's burst cannot keep another waiting
+ * for more than one link's turn. */
+static struct flow *next_waiting(void)
+{
+	struct flow *best = NULL;
+	unsigned best_links = 0;
+
+	for (struct flow *q = F.qhead; q; q = q->qnext) {
+		bool seen = false;
+
+		for (struct flow *p = F.qhead; p != q && !seen; p = p->qnext)
+			seen = p->t.src_ip == q->t.src_ip;
+		if (seen)
+			continue; /* only the oldest of each address competes */
+		unsigned n = links_of(q->t.src_ip);
+		if (!best || n < best_links) {
+			best = q;
+			best_links = n;
+		}
+	}
+	return best;
+}
+
 static void admit_waiting(void)
 {
-	while (F.qhead && modem_is_up(F.modem) && modem_free_links(F.modem) > 0) {
-		struct flow *f = F.qhead;
+	while (F.qhead && modem_is_up(F.modem) && modem_free_links(F.modem) > 0 &&
+	       tcp_links_held() < tcp_link_cap()) {
+		struct flow *f = next_waiting();
 
 		queue_remove(f);
 		if (!flow_connect(f)) {
@@ -158,6 +229,63 @@ static void admit_waiting(void)
 	}
 	if (!F.qhead)
 		uflow_admit_waiting();
+}
+
+static void abort_pcb(struct flow *f);
+
+/* The client sent FIN and the server has been quiet: the module cannot
+ * half-close, so the link is closed here; its closed() ends the client's
+ * side with FIN once what the module held was delivered. */
+static void reclaim_halfclosed(struct flow *f)
+{
+	log_debug("flow %u: half-closed and quiet for %.0f s; closing module link %d", f->id,
+	          ev_now(F.loop) - f->active, f->link);
+	f->reclaiming = true;
+	F.st.reclaimed_halfclosed++;
+	modem_close(F.modem, f->link);
+}
+
+static bool open_with_link(const struct flow *f)
+{
+	return f->state == FLOW_OPEN && f->link >= 0 && !f->link_closed && !f->reclaiming;
+}
+
+/* A SYN waits for a link: the half-closed flow quiet the longest (at least
+ * HALFCLOSE_MIN_QUIET) gives way at once; failing that, with
+ * idle_reclaim_s, the flow idle both ways the longest past it is reset. */
+#define HALFCLOSE_MIN_QUIET 1.0
+static void reclaim_for_waiting(ev_tstamp now)
+{
+	struct flow *half = NULL, *idle = NULL;
+
+	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
+		struct flow *f = &F.flows[i];
+
+		if (!open_with_link(f))
+			continue;
+		if (f->client_fin && !f->up && now - f->active >= HALFCLOSE_MIN_QUIET &&
+		    (!half || f->active < half->active))
+			half = f;
+		if (F.cfg.idle_reclaim_s && now - f->active >= F.cfg.idle_reclaim_s &&
+		    (!idle || f->active < idle->active))
+			idle = f;
+	}
+	if (half) {
+		reclaim_halfclosed(half);
+		return;
+	}
+	if (idle) {
+		log_info("flow %u: idle for %.0f s while a connection waits for a link; resetting it",
+		         idle->id, now - idle->active);
+		F.st.reclaimed_idle++;
+		abort_pcb(idle);
+		if (idle->up) {
+			pbuf_free(idle->up);
+			idle->up = NULL;
+		}
+		idle->state = FLOW_CLOSING;
+		modem_close(F.modem, idle->link);
+	}
 }
 
 void flow_on_tcp_syn(void *ctx, uint32_t flow_id, const struct nat_tuple *t)
@@ -177,13 +305,17 @@ void flow_on_tcp_syn(void *ctx, uint32_t flow_id, const struct nat_tuple *t)
 		          f ? "module link down" : "flow table full");
 		lwip_port_tcp_refuse(flow_id);
 		F.st.refused++;
+		if (f)
+			F.st.refused_link_down++;
+		else
+			F.st.refused_table_full++;
 		return;
 	}
 	memset(f, 0, sizeof(*f));
 	f->id = flow_id;
 	f->t = *t;
 	f->link = -1;
-	f->since = f->created = ev_now(F.loop);
+	f->since = f->created = f->active = ev_now(F.loop);
 	F.st.open++;
 	log_debug("flow %u: SYN %s", flow_id, tuple_str(t, buf, sizeof(buf)));
 	if (F.cfg.intercept_dns && ntohs(t->dst_port) == 53) {
@@ -199,9 +331,18 @@ void flow_on_tcp_syn(void *ctx, uint32_t flow_id, const struct nat_tuple *t)
 	uflow_recycle_idle_link();
 	if (F.st.queued >= F.cfg.queue_len) {
 		log_debug("flow %u: admission queue full", flow_id);
+		F.st.refused_queue_full++;
 		flow_refuse(f);
 		return;
 	}
+	if (F.cfg.queue_per_source && queued_of(t->src_ip) >= F.cfg.queue_per_source) {
+		log_debug("flow %u: %u connections of this client wait already", flow_id,
+		          F.cfg.queue_per_source);
+		F.st.refused_source_cap++;
+		flow_refuse(f);
+		return;
+	}
+	reclaim_for_waiting(ev_now(F.loop));
 	f->state = FLOW_QUEUED;
 	if (F.qtail)
 		F.qtail->qnext = f;
@@ -381,6 +522,7 @@ static err_t on_pcb_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		 * the link stays open and the reply keeps flowing until the remote
 		 * closes. */
 		f->client_fin = true;
+		f->active = ev_now(F.loop);
 		log_debug("flow %u: client FIN", f->id);
 		if (f->local_dns) {
 			close_pcb(f);
@@ -390,6 +532,7 @@ static err_t on_pcb_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 	}
 	if (f->local_dns)
 		return local_dns_recv(f, p);
+	f->active = ev_now(F.loop);
 	if (f->up)
 		pbuf_cat(f->up, p);
 	else
@@ -572,6 +715,7 @@ static void flow_modem_data(void *ctx, int link, const uint8_t *buf, size_t len)
 		f->bytes_down += n;
 		F.st.bytes_down += n;
 	}
+	f->active = ev_now(F.loop);
 	tcp_output(f->pcb);
 	update_window(f);
 }
@@ -699,7 +843,12 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			f->state = FLOW_CLOSING;
 			modem_close(F.modem, f->link);
 		}
+		if (F.cfg.halfclose_s && open_with_link(f) && f->client_fin && !f->up &&
+		    now - f->active >= F.cfg.halfclose_s)
+			reclaim_halfclosed(f);
 	}
+	if (F.qhead && (modem_free_links(F.modem) == 0 || tcp_links_held() >= tcp_link_cap()))
+		reclaim_for_waiting(now);
 }
 
 int flow_init(struct ev_loop *loop, const struct flow_config *cfg)

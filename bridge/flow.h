@@ -22,12 +22,21 @@ struct flow_config {
 	unsigned queue_len;
 	unsigned queue_wait_ms;
 	bool intercept_dns;     /* TCP port 53 answered locally */
+	unsigned halfclose_s;   /* client FIN, then the server this long silent:
+	                         * the link is closed (0: never) */
+	unsigned idle_reclaim_s; /* a SYN waits, every link is held: a flow idle
+	                          * both ways this long is reset (0: never) */
+	unsigned queue_per_source; /* queued SYNs of one client address */
+	unsigned max_links;     /* module links TCP may hold; 0: all but one */
 };
 
 struct flow_stats {
 	unsigned open;          /* flows in the table */
 	unsigned queued;        /* waiting for a module link */
 	uint64_t accepted, refused, queue_timeouts, reset_by_link_loss;
+	/* refusals by reason (refused counts them all, queue_timeouts too) */
+	uint64_t refused_table_full, refused_link_down, refused_queue_full, refused_source_cap;
+	uint64_t reclaimed_halfclosed, reclaimed_idle; /* links taken back */
 	uint64_t bytes_up, bytes_down;
 };
 

@@ -274,6 +274,8 @@ int main(int argc, char **argv)
 			.max_flows = cfg.max_flows * 2,
 			.hold_timeout_ms = cfg.queue_wait_ms + 90000,
 			.udp_idle_timeout_ms = cfg.udp_idle_timeout_ms,
+			.nat_tcp = cfg.nat_tcp,
+			.nat_udp = cfg.nat_udp,
 		};
 		struct lwip_port_callbacks cb = {
 			.tcp_syn = flow_on_tcp_syn,
@@ -289,10 +291,15 @@ int main(int argc, char **argv)
 			.queue_len = cfg.queue_len,
 			.queue_wait_ms = cfg.queue_wait_ms,
 			.intercept_dns = cfg.dns_intercept,
+			.halfclose_s = cfg.halfclose_s,
+			.idle_reclaim_s = cfg.idle_reclaim_s,
+			.queue_per_source = cfg.queue_per_source,
+			.max_links = cfg.tcp_links,
 		};
 		struct uflow_config uc = {
 			.max_flows = cfg.max_udp_flows,
 			.intercept_dns = cfg.dns_intercept,
+			.max_links = cfg.udp_links,
 		};
 		struct dnsd_config dc = {
 			.ttl_s = cfg.dns_ttl_s,

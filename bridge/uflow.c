@@ -97,12 +97,31 @@ static void flush_queue(struct uflow *f)
 	}
 }
 
+static unsigned links_held(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < MAX_LINKS; i++)
+		n += U.by_link[i] != NULL;
+	return n;
+}
+
+unsigned uflow_link_cap(void)
+{
+	int links = U.modem ? modem_max_links(U.modem) : 0;
+	unsigned half = links > 1 ? (unsigned)links / 2 : 1;
+
+	return U.cfg.max_links ? U.cfg.max_links : half;
+}
+
 static bool try_connect(struct uflow *f)
 {
 	int link;
 
 	if (!U.modem || !modem_is_up(U.modem) || modem_free_links(U.modem) <= 0)
 		return false;
+	if (links_held() >= uflow_link_cap())
+		return false; /* the rest are TCP's: a UDP flood must not starve it */
 	link = modem_open(U.modem, MODEM_UDP, f->t.dst_ip, ntohs(f->t.dst_port));
 	if (link < 0 || link >= MAX_LINKS) {
 		if (link >= 0)

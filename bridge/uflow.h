@@ -17,6 +17,7 @@ struct modem;
 struct uflow_config {
 	unsigned max_flows;     /* UDP flows at once; past it datagrams are dropped and counted */
 	bool intercept_dns;     /* answer port 53 ourselves (dns = module) */
+	unsigned max_links;     /* module links UDP may hold; 0: half the module's */
 };
 
 struct uflow_stats {
@@ -29,6 +30,8 @@ int uflow_init(struct ev_loop *loop, const struct uflow_config *cfg);
 void uflow_set_modem(struct modem *m);
 void uflow_shutdown(void);
 void uflow_get_stats(struct uflow_stats *out);
+/* Module links UDP flows may hold at once. */
+unsigned uflow_link_cap(void);
 
 /* lwip_port callbacks */
 void uflow_on_recv(void *ctx, uint32_t flow_id, const struct nat_tuple *t, const uint8_t *data,

@@ -38,6 +38,9 @@ void config_defaults(struct atb_config *c)
 	c->max_flows = 256;
 	c->queue_len = 32;
 	c->queue_wait_ms = 30000;
+	c->halfclose_s = 30;
+	c->idle_reclaim_s = 300;
+	c->queue_per_source = 8;
 	c->max_udp_flows = 64;
 	c->udp_idle_timeout_ms = 60000;
 	c->dns_intercept = true;
@@ -407,6 +410,15 @@ void config_usage(FILE *out)
 	"  --max-flows N          flows at once, 1 to 4096 (default 256)\n"
 	"  --queue-len N          connections waiting for a module link (default 32)\n"
 	"  --queue-wait-ms N      longest wait for a link before RST (default 30000)\n"
+	"  --halfclose-timeout-s N  after the client's FIN, a server quiet this long\n"
+	"                         loses its link, 0 never (default 30)\n"
+	"  --idle-reclaim-s N     while a connection waits for a link, a flow idle both\n"
+	"                         ways this long is reset, 0 never (default 300)\n"
+	"  --queue-per-source N   waiting connections of one client address (default 8)\n"
+	"  --tcp-links N          module links TCP may hold, 0: all but one (default 0)\n"
+	"  --udp-links N          module links UDP may hold, 0: half (default 0)\n"
+	"  --nat-tcp N, --nat-udp N  translation entries each may hold, 0: three\n"
+	"                         quarters of the table (default 0)\n"
 	"UDP and DNS:\n"
 	"  --max-udp-flows N      UDP flows at once, 1 to 4096 (default 64)\n"
 	"  --udp-idle-timeout-ms N  an idle UDP flow frees its link (default 60000)\n"
@@ -447,6 +459,8 @@ enum {
 	OPT_LOG_LEVEL, OPT_CTL_SOCKET, OPT_CTL_MODE, OPT_METRICS_FILE, OPT_METRICS_INTERVAL,
 	OPT_LINK, OPT_GUARD, OPT_HOLDOFF, OPT_HOLDOFF_MAX, OPT_MAXFAIL, OPT_RUN_AS,
 	OPT_UP_SCRIPT, OPT_DOWN_SCRIPT, OPT_HOOK_DIR, OPT_HOOK_TIMEOUT, OPT_DNS_SETUP,
+	OPT_HALFCLOSE, OPT_IDLE_RECLAIM, OPT_QUEUE_PER_SOURCE, OPT_TCP_LINKS, OPT_UDP_LINKS,
+	OPT_NAT_TCP, OPT_NAT_UDP,
 };
 
 /* The file keys are these names ('_' may stand for '-'); the ones with
@@ -488,6 +502,13 @@ static const struct opt_def opt_defs[] = {
 	{"max-flows", required_argument, OPT_MAX_FLOWS, true},
 	{"queue-len", required_argument, OPT_QUEUE_LEN, true},
 	{"queue-wait-ms", required_argument, OPT_QUEUE_WAIT, true},
+	{"halfclose-timeout-s", required_argument, OPT_HALFCLOSE, true},
+	{"idle-reclaim-s", required_argument, OPT_IDLE_RECLAIM, true},
+	{"queue-per-source", required_argument, OPT_QUEUE_PER_SOURCE, true},
+	{"tcp-links", required_argument, OPT_TCP_LINKS, true},
+	{"udp-links", required_argument, OPT_UDP_LINKS, true},
+	{"nat-tcp", required_argument, OPT_NAT_TCP, true},
+	{"nat-udp", required_argument, OPT_NAT_UDP, true},
 	{"max-udp-flows", required_argument, OPT_MAX_UDP, true},
 	{"udp-idle-timeout-ms", required_argument, OPT_UDP_IDLE, true},
 	{"dns", required_argument, OPT_DNS, true},
@@ -664,6 +685,14 @@ static bool apply_value(struct atb_config *c, int opt, const char *what, const c
 	case OPT_QUEUE_LEN: return config_parse_uint(what, arg, 0, 4096, &c->queue_len, err);
 	case OPT_QUEUE_WAIT:
 		return config_parse_uint(what, arg, 100, 600000, &c->queue_wait_ms, err);
+	case OPT_HALFCLOSE: return config_parse_uint(what, arg, 0, 86400, &c->halfclose_s, err);
+	case OPT_IDLE_RECLAIM: return config_parse_uint(what, arg, 0, 604800, &c->idle_reclaim_s, err);
+	case OPT_QUEUE_PER_SOURCE:
+		return config_parse_uint(what, arg, 1, 4096, &c->queue_per_source, err);
+	case OPT_TCP_LINKS: return config_parse_uint(what, arg, 0, 16, &c->tcp_links, err);
+	case OPT_UDP_LINKS: return config_parse_uint(what, arg, 0, 16, &c->udp_links, err);
+	case OPT_NAT_TCP: return config_parse_uint(what, arg, 0, 8192, &c->nat_tcp, err);
+	case OPT_NAT_UDP: return config_parse_uint(what, arg, 0, 8192, &c->nat_udp, err);
 	case OPT_MAX_UDP: return config_parse_uint(what, arg, 1, 4096, &c->max_udp_flows, err);
 	case OPT_UDP_IDLE:
 		return config_parse_uint(what, arg, 1000, 3600000, &c->udp_idle_timeout_ms, err);
@@ -1140,6 +1169,10 @@ void config_print(const struct atb_config *c, FILE *out)
 	        c->mtu, c->default_route ? "no" : "yes");
 	fprintf(out, "\n[flows]\nmax-flows = %u\nqueue-len = %u\nqueue-wait-ms = %u\n", c->max_flows,
 	        c->queue_len, c->queue_wait_ms);
+	fprintf(out, "halfclose-timeout-s = %u\nidle-reclaim-s = %u\nqueue-per-source = %u\n"
+	        "tcp-links = %u\nudp-links = %u\nnat-tcp = %u\nnat-udp = %u\n", c->halfclose_s,
+	        c->idle_reclaim_s, c->queue_per_source, c->tcp_links, c->udp_links, c->nat_tcp,
+	        c->nat_udp);
 	fprintf(out, "\n[udp]\nmax-udp-flows = %u\nudp-idle-timeout-ms = %u\ndns = %s\n"
 	        "dns-ttl = %u\ndns-timeout-ms = %u\n", c->max_udp_flows, c->udp_idle_timeout_ms,
 	        c->dns_intercept ? "module" : "forward", c->dns_ttl_s, c->dns_timeout_ms);

@@ -625,6 +625,7 @@ int lwip_port_init(struct ev_loop *loop, const struct lwip_port_config *cfg,
 		        cfg->max_flows, NAT_MAX_FLOWS);
 		return -1;
 	}
+	nat_set_caps(&g.nat, cfg->nat_tcp, cfg->nat_udp);
 	if (!lwip_ready) {
 		sys_init();
 		lwip_init();

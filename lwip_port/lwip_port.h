@@ -89,6 +89,7 @@ struct lwip_port_config {
 	unsigned max_flows;       /* NAT table bound; SYNs beyond it get RST */
 	unsigned hold_timeout_ms; /* longest a SYN is held */
 	unsigned udp_idle_timeout_ms; /* UDP flow idle lifetime; 0 means 60000 */
+	unsigned nat_tcp, nat_udp; /* entries each protocol may hold; 0: 3/4 of max_flows */
 };
 
 struct lwip_port_counters {

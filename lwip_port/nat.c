@@ -89,7 +89,21 @@ int nat_init(struct nat *n, unsigned max_flows, uint32_t listen_ip, uint16_t lis
 		n->seed = 0x5eed1234u;
 	n->listen_ip = listen_ip;
 	n->listen_port = listen_port;
+	nat_set_caps(n, 0, 0);
 	return 0;
+}
+
+void nat_set_caps(struct nat *n, unsigned tcp, unsigned udp)
+{
+	uint32_t share = n->cap - n->cap / 4;
+
+	n->cap_tcp = tcp && tcp <= n->cap ? tcp : share;
+	n->cap_udp = udp && udp <= n->cap ? udp : share;
+}
+
+static uint32_t *proto_used(struct nat *n, uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? &n->used_udp : &n->used_tcp;
 }
 
 void nat_destroy(struct nat *n)
@@ -121,6 +135,9 @@ struct nat_entry *nat_alloc(struct nat *n, const struct nat_tuple *t, uint32_t n
 
 	if (i == NAT_NONE)
 		return NULL;
+	if (*proto_used(n, t->proto) >= (t->proto == IPPROTO_UDP ? n->cap_udp : n->cap_tcp))
+		return NULL;
+	(*proto_used(n, t->proto))++;
 	e = &n->e[i];
 	n->free_head = e->next;
 	e->t = *t;
@@ -156,6 +173,7 @@ void nat_release(struct nat *n, struct nat_entry *e)
 	e->next = n->free_head;
 	n->free_head = i;
 	n->used--;
+	(*proto_used(n, e->t.proto))--;
 }
 
 void nat_set_state(struct nat_entry *e, enum nat_state s, uint32_t now_ms)

@@ -52,13 +52,19 @@ struct nat {
 	uint32_t seed;
 	uint32_t listen_ip;   /* network order */
 	uint16_t listen_port; /* network order */
+	uint32_t cap_tcp, cap_udp;   /* entries each protocol may hold */
+	uint32_t used_tcp, used_udp;
 };
 
 int nat_init(struct nat *n, unsigned max_flows, uint32_t listen_ip, uint16_t listen_port);
 void nat_destroy(struct nat *n);
 
 struct nat_entry *nat_lookup(const struct nat *n, const struct nat_tuple *t);
-/* NULL when the table is full. */
+/* Entries TCP and UDP may each hold, so that a flood of one cannot take
+ * the table from the other; 0 means three quarters of the table (the
+ * default after nat_init). */
+void nat_set_caps(struct nat *n, unsigned tcp, unsigned udp);
+/* NULL when the table, or t's protocol's share of it, is full. */
 struct nat_entry *nat_alloc(struct nat *n, const struct nat_tuple *t, uint32_t now_ms);
 void nat_release(struct nat *n, struct nat_entry *e);
 void nat_set_state(struct nat_entry *e, enum nat_state s, uint32_t now_ms);

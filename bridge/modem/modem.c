@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "at_cmd.h"
 #include "log.h"
 #include "mlink.h"
 #include "serial.h"
@@ -219,6 +220,8 @@ int modem_next_req(struct modem *m)
 
 int modem_resolve(struct modem *m, const char *name)
 {
+	if (!name || strlen(name) > MODEM_NAME_MAX || !at_cmd_hostname_ok(name))
+		return MODEM_NAME_REFUSED;
 	if (!m->up || !m->dialect || !m->dialect->resolve || !name)
 		return -1;
 	return m->dialect->resolve(m, name);

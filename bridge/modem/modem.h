@@ -130,11 +130,14 @@ void modem_close(struct modem *m, int link);
 
 /* Resolves a host name with the module's resolver (SIM7000: AT+CDNSGIP,
  * N11V2: AT+DNS; one on the line at a time, up to 8 wait).
- * name: letters, digits, '-', '.', '_' only, at most 253 bytes (anything
- * else is refused: it goes into an AT command). Returns a request id >= 0, or
- * -1 when the modem is not up, the name is refused or too many requests wait.
- * The answer arrives through resolved(). */
+ * name: letters, digits, '-', '.', '_' only, at most MODEM_NAME_MAX bytes
+ * (the longest that fits every module's command, AT+CDNSGIP="<name>", in
+ * AT_CMD_TEXT_MAX). Returns a request id >= 0; MODEM_NAME_REFUSED, at once,
+ * for a name that cannot become a command; -1 when the modem is not up or
+ * too many requests wait. The answer arrives through resolved(). */
 #define MODEM_RESOLVE_MAX 2
+#define MODEM_NAME_MAX 242
+#define MODEM_NAME_REFUSED (-2)
 int modem_resolve(struct modem *m, const char *name);
 
 /* One ICMP echo to ip (network byte order) through the module. SIM7000:

@@ -61,6 +61,9 @@ static enum trans_line classify(const char *line)
 	return TL_NONE;
 }
 
+/* manual, boot log: +PBREADY once the module is up */
+static const char *const restarts[] = { "\r\n+PBREADY\r\n", NULL };
+
 static const char *const markers[] = {
 	"\r\n+TCPTRANS: Link Closed\r\n", "\r\n+UDPTRANS: Link Closed\r\n",
 	"\r\n+TCPTRANS:Link Closed\r\n", "\r\n+UDPTRANS:Link Closed\r\n",
@@ -93,6 +96,7 @@ const struct trans_model n11v2_trans = {
 	.close_final = close_final,
 	.classify = classify,
 	.markers = markers,
+	.restarts = restarts,
 	.resolve_cmd = n11v2_dns_cmd,
 	.resolve_line = n11v2_dns_line,
 };

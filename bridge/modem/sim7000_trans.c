@@ -61,6 +61,10 @@ static enum trans_line classify(const char *line)
 }
 
 /* RDY: the module restarted under the link (its banner follows). */
+/* manual 1.x: RDY, then +CFUN: <fun>, when the module has powered up at a
+ * fixed rate */
+static const char *const restarts[] = { "\r\nRDY\r\n\r\n+CFUN:", NULL };
+
 static const char *const markers[] = { "\r\nCLOSED\r\n", "\r\n+PDP: DEACT\r\n", "\r\nRDY\r\n", NULL };
 
 
@@ -73,6 +77,7 @@ const struct trans_model sim7000_trans = {
 	.ifc_off = "AT+IFC=0,0",
 	.classify = classify,
 	.markers = markers,
+	.restarts = restarts,
 	.resolve_cmd = sim7000_cdnsgip_cmd,
 	.resolve_line = sim7000_cdnsgip_line,
 };

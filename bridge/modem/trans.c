@@ -91,6 +91,9 @@ static struct trans *T(const struct modem *m)
 
 static void pump(struct modem *m);
 static void deliver(struct modem *m);
+static void leave_data(struct modem *m, const uint8_t *tail, size_t k);
+static size_t restart_at(const struct trans *t, size_t from);
+static void restarted(struct modem *m, size_t at);
 static void start_escape(struct modem *m);
 static void resolve_next(struct modem *m);
 static void bringup_start(struct modem *m);
@@ -385,6 +388,11 @@ static void on_rx(void *ctx, const uint8_t *buf, size_t len)
 	}
 	memcpy(t->rx + t->rx_len, buf, len);
 	t->rx_len += len;
+	size_t boot = restart_at(t, t->rx_len - len);
+	if (boot < t->rx_len) {
+		restarted(m, boot);
+		return;
+	}
 	bool whole;
 	t->rx_hold = marker_tail(t, &whole);
 	/* UDP: a read is (most likely) one datagram; what waits, waits whole,
@@ -435,14 +443,53 @@ static void on_quiet(struct ev_loop *loop, ev_timer *w, int revents)
 	if (tail_lost(t, line, k))
 		t->lost = true;
 	t->rx_len -= k;
+	leave_data(m, line, k);
+}
+
+/* The module's own bytes from here on (tail, k bytes, already taken off
+ * rx) go to the parser. */
+static void leave_data(struct modem *m, const uint8_t *tail, size_t k)
+{
+	struct trans *t = T(m);
 	t->rx_hold = 0;
 	if (t->st == TS_ESC_WAIT || t->st == TS_ESC_SENT)
 		t->rx_len = 0; /* closing anyway: nothing to deliver */
 	ev_timer_stop(m->loop, &t->esc_timer);
+	ev_timer_stop(m->loop, &t->quiet_timer);
 	t->st = TS_DRAIN;
 	at_chan_data_mode(m->chan, NULL, NULL);
 	at_chan_pause_rx(m->chan, false);
-	at_chan_feed(m->chan, line, k);
+	at_chan_feed(m->chan, tail, k);
+}
+
+/* The start of the module's restart banner in what came last (from, on):
+ * the module is in command mode from there, whatever follows (its echo of
+ * our bytes, its answers to them). Returns its offset, or rx_len. */
+static size_t restart_at(const struct trans *t, size_t from)
+{
+	for (const char *const *b = t->mo->restarts; b && *b; b++) {
+		size_t len = strlen(*b);
+		for (size_t at = from > len ? from - len : 0; at + len <= t->rx_len; at++)
+			if (!memcmp(t->rx + at, *b, len))
+				return at;
+	}
+	return t->rx_len;
+}
+
+/* The module restarted under the link: the stream is cut, and what is not
+ * yet on the line would reach its command interpreter. */
+static void restarted(struct modem *m, size_t at)
+{
+	struct trans *t = T(m);
+	t->lost = true;
+	at_chan_drop_out(m->chan);
+	t->tx_len = 0;
+	size_t k = t->rx_len - at;
+	uint8_t tail[RX_CAP];
+	memcpy(tail, t->rx + at, k);
+	t->rx_len = 0; /* a cut stream: its last bytes are not delivered */
+	fprintf(stderr, "atbridge: the module restarted under the transparent link\n");
+	leave_data(m, tail, k);
 }
 
 static void deliver(struct modem *m)

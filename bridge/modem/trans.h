@@ -36,6 +36,9 @@ struct trans_model {
 	/* NULL-terminated: byte strings that end data mode when they are the
 	 * last thing the module wrote (remote close, loss of the context). */
 	const char *const *markers;
+	/* Bytes that can only be the module's restart banner: data mode ends
+	 * there as a loss, whatever follows (NULL-terminated; may be NULL). */
+	const char *const *restarts;
 	/* Resolver: the command, and what a line means; TD_ADDR and TD_DONE may
 	 * add an address to ips[*n]. */
 	bool (*resolve_cmd)(char *out, size_t cap, const char *name);

@@ -29,6 +29,8 @@ static char last_name[256];
 int modem_resolve(struct modem *m, const char *name)
 {
 	(void)m;
+	if (strlen(name) > MODEM_NAME_MAX)
+		return MODEM_NAME_REFUSED; /* as modem.c: no command can carry it */
 	n_resolve++;
 	snprintf(last_name, sizeof(last_name), "%s", name);
 	return next_req++;
@@ -191,6 +193,25 @@ static void test_refused_never_reaches_the_module(void **state)
 	assert_int_equal(ancount(), 0);
 }
 
+/* A name the module's command cannot carry: REFUSED at once, nothing
+ * pending, no SERVFAIL after a timeout. */
+static void test_long_name_refused_at_once(void **state)
+{
+	uint8_t q[300];
+	char name[256];
+	memset(name, 'a', 250);
+	for (int i = 63; i < 250; i += 64)
+		name[i] = '.';
+	name[250] = '\0';
+	size_t n = make_query(q, name, DNS_TYPE_A);
+
+	(void)state;
+	dnsd_query(q, n, on_reply, 1);
+	assert_int_equal(n_replies, 1);
+	assert_int_equal(rcode(), DNS_REFUSED);
+	assert_int_equal(n_resolve, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +219,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nxdomain_and_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiters_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_never_reaches_the_module, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_name_refused_at_once, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Test HTTP server for the end-to-end tests.
 
-GET  /<name>    serves files from --root
+GET  /<name>    serves files from --root (--keepalive: HTTP/1.1, connections
+                stay open until the client closes them, like most servers)
 PUT  /sha256    (or POST) answers the sha256 of the request body
 Binds only to the address it is given (a documentation address inside the
 test's own network namespace).
@@ -48,7 +49,11 @@ def main():
     ap.add_argument("--addr", required=True)
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--root", required=True)
+    ap.add_argument("--keepalive", action="store_true",
+                    help="HTTP/1.1: keep each connection open until the client closes it")
     a = ap.parse_args()
+    if a.keepalive:
+        Handler.protocol_version = "HTTP/1.1"
     os.chdir(a.root)
     Server((a.addr, a.port), Handler).serve_forever()
 

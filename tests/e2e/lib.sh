@@ -126,4 +126,5 @@ e2e_bridge() {
 # Makes a file of N bytes of random data in the server's web root.
 e2e_file() { head -c "$2" /dev/urandom >"$WORK/www/$1"; }
 
+size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }

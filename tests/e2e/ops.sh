@@ -104,16 +104,35 @@ control)
 	echo "$out" | grep -q "^error: unknown request 'bogus'" || fail "unknown request not named"
 	out=$(head -c 1000 /dev/zero | tr '\0' a | timeout 5 socat -t 2 - UNIX-CONNECT:"$SOCK")
 	echo "$out" | grep -q '^error: request longer than 128 bytes' || fail "long request: $out"
-	# Several clients at once, bounded: 16 idle connections, the 17th is
-	# refused with one line; one connection carries several requests.
+	# Idle clients lock nobody out: 16 idle connections (one user), then a
+	# 17th is answered at once; the user's oldest idle ones gave way (at
+	# most CONTROL_MAX_PER_UID, 8, stay); one connection carries several
+	# requests.
 	out=$(python3 - "$SOCK" <<'PY'
-import socket, sys
+import socket, sys, time
 conns = []
 for i in range(16):
     s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); conns.append(s)
+    time.sleep(0.01)
 x = socket.socket(socket.AF_UNIX); x.connect(sys.argv[1]); x.settimeout(5)
-print(x.recv(200).decode().strip())
-c = conns[0]; c.settimeout(5)
+t0 = time.time()
+x.sendall(b"status\n")
+buf = b""
+while b"\n\n" not in buf:
+    d = x.recv(65536)
+    if not d: break
+    buf += d
+ms = (time.time() - t0) * 1000
+print("17th answered in %d ms" % ms if b"\n\n" in buf and not buf.startswith(b"error") and ms < 1000 else "17th: %r" % buf[:100])
+closed = 0
+for s in conns:
+    s.settimeout(0.5)
+    try:
+        if s.recv(1) == b"": closed += 1
+    except socket.timeout:
+        pass
+print("idle closed: %d" % closed)
+c = conns[-1]; c.settimeout(5)
 c.sendall(b"status json\nmetrics\n")
 buf = b""
 while buf.count(b"\n\n") < 2:
@@ -124,7 +143,8 @@ print("two responses" if buf.count(b"\n\n") == 2 and buf.startswith(b"{") else "
 PY
 )
 	echo "$out"
-	echo "$out" | grep -q "^error: too many control clients" || fail "17th client not refused: $out"
+	echo "$out" | grep -q "^17th answered in" || fail "the 17th client behind 16 idle ones: $out"
+	echo "$out" | grep -q "^idle closed: 9$" || fail "the user's oldest idle clients did not give way (8 may stay): $out"
 	echo "$out" | grep -q "^two responses" || fail "two requests on one connection: $out"
 	ok=
 	for _ in 1 2 3 4 5; do ctl status >/dev/null 2>&1 && { ok=1; break; }; sleep 0.2; done

@@ -87,7 +87,16 @@ hostile)
 		fail "a hostile name reached the module: $(grep 'CFUN\|"b\|q"' "$WORK"/sim-commands.log)"
 	fi
 	sim_log_has "$AT_DNS" && fail "a refused name still cost a module lookup"
-	pass "hostile names refused and absent from the module's command log"
+	# a valid name too long for any module's command (250 characters):
+	# REFUSED at once, not SERVFAIL after a command timeout
+	l63=$(printf 'a%.0s' $(seq 63))
+	long="$l63.$l63.$l63.$(printf 'b%.0s' $(seq 53)).test"
+	out=$(dig_ "$long" A +stats)
+	echo "$out" | grep -q "status: REFUSED" || fail "250-character name: $(echo "$out" | grep status)"
+	ms=$(echo "$out" | sed -n 's/.*Query time: \([0-9]*\) msec.*/\1/p')
+	[ -n "$ms" ] && [ "$ms" -lt 100 ] || fail "250-character name answered after ${ms:-?} ms (limit 100)"
+	sim_log_has "$AT_DNS" && fail "the 250-character name cost a module lookup"
+	pass "hostile names refused and absent from the module's command log; a 250-character name refused in ${ms} ms"
 	;;
 udpecho)
 	command -v socat >/dev/null || { echo "SKIP: socat not installed"; exit 77; }

@@ -156,6 +156,8 @@ static int setup_with(const struct lwip_port_callbacks *cb)
 		.max_flows = 4,
 		.hold_timeout_ms = 200,
 		.udp_idle_timeout_ms = 150,
+		.nat_tcp = 4, /* the whole table: these tests bound it, not a share */
+		.nat_udp = 4,
 	};
 
 	memset(&T, 0, sizeof T);

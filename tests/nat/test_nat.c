@@ -317,6 +317,40 @@ static void test_rewrite_round_trip(void **state)
 	nat_destroy(&n);
 }
 
+/* A UDP flood cannot take the entries TCP needs, nor the reverse: each
+ * protocol holds at most its share (three quarters by default). */
+static void test_protocol_shares(void **state)
+{
+	struct nat n;
+	int udp = 0, tcp = 0;
+
+	(void)state;
+	assert_int_equal(nat_init(&n, 64, tp_ip("192.0.0.1"), htons(1)), 0);
+	for (int i = 0; i < 1000; i++) {
+		struct nat_tuple t = { htonl(0x0a000002), htonl(0xc6336407), htons((uint16_t)(1000 + i)), htons(53), 17 };
+		udp += nat_alloc(&n, &t, 0) != NULL;
+	}
+	assert_int_equal(udp, 48);
+	for (int i = 0; i < 100; i++) {
+		struct nat_tuple t = { htonl(0x0a000003), htonl(0xc6336407), htons((uint16_t)(1000 + i)), htons(80), 6 };
+		tcp += nat_alloc(&n, &t, 0) != NULL;
+	}
+	assert_int_equal(tcp, 16); /* the table's rest, all of it TCP's */
+	nat_destroy(&n);
+	assert_int_equal(nat_init(&n, 64, tp_ip("192.0.0.1"), htons(1)), 0);
+	nat_set_caps(&n, 10, 20);
+	tcp = udp = 0;
+	for (int i = 0; i < 100; i++) {
+		struct nat_tuple tt = { htonl(0x0a000003), htonl(0xc6336407), htons((uint16_t)(1000 + i)), htons(80), 6 };
+		struct nat_tuple tu = { htonl(0x0a000003), htonl(0xc6336407), htons((uint16_t)(1000 + i)), htons(53), 17 };
+		tcp += nat_alloc(&n, &tt, 0) != NULL;
+		udp += nat_alloc(&n, &tu, 0) != NULL;
+	}
+	assert_int_equal(tcp, 10);
+	assert_int_equal(udp, 20);
+	nat_destroy(&n);
+}
+
 static void test_table_bound_and_hash(void **state)
 {
 	struct nat n;
@@ -324,6 +358,7 @@ static void test_table_bound_and_hash(void **state)
 
 	(void)state;
 	assert_int_equal(nat_init(&n, 64, tp_ip("192.0.0.1"), htons(1)), 0);
+	nat_set_caps(&n, 64, 64);
 	for (int i = 0; i < 64; i++) {
 		struct nat_tuple t = { htonl(0x0a000002), htonl(0xc6336407), htons((uint16_t)(1000 + i)), htons(80), 6 };
 		es[i] = nat_alloc(&n, &t, 0);
@@ -505,6 +540,7 @@ int main(void)
 		cmocka_unit_test(test_rewrite_udp),
 		cmocka_unit_test(test_rewrite_round_trip),
 		cmocka_unit_test(test_table_bound_and_hash),
+		cmocka_unit_test(test_protocol_shares),
 		cmocka_unit_test(test_parse_echo),
 		cmocka_unit_test(test_echo_reply_in_place),
 		cmocka_unit_test(test_csum_pseudo_v6),
