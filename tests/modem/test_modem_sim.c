@@ -641,8 +641,8 @@ static void test_resolve(void **state)
 	add_query(modem_resolve(t->m, "echo.test"));
 	add_query(modem_resolve(t->m, "nx.test"));
 	add_query(modem_resolve(t->m, "two.test"));
-	assert_int_equal(modem_resolve(t->m, "bad\"name"), -1);
-	assert_int_equal(modem_resolve(t->m, "a\r\nAT+CFUN=0"), -1);
+	assert_int_equal(modem_resolve(t->m, "bad\"name"), MODEM_NAME_REFUSED);
+	assert_int_equal(modem_resolve(t->m, "a\r\nAT+CFUN=0"), MODEM_NAME_REFUSED);
 	assert_true(run_until(t, queries_done, 30));
 	assert_true(queries[0].ok);
 	assert_int_equal(queries[0].n, 1);
