@@ -152,6 +152,14 @@ bool mlink_issue(struct mlink_link *l, const struct mlink_cmd *how, const struct
 	return true;
 }
 
+struct mlink_link *mlink_done(struct modem *m, const struct at_cmd *cmd)
+{
+	struct mlink_link *l = mlink_tag_link(m, cmd->tag);
+	if (l)
+		l->busy = false;
+	return l;
+}
+
 struct mlink_req mlink_req_of(const struct mlink_link *l, size_t len)
 {
 	return (struct mlink_req){ .id = (unsigned)l->id, .proto = l->proto, .len = len, .ip = l->ip,
@@ -167,10 +175,9 @@ static void on_close_done(void *ctx, const struct at_cmd *cmd, enum at_result re
 	(void)res;
 	(void)final_line;
 	struct modem *m = ctx;
-	struct mlink_link *l = mlink_tag_link(m, cmd->tag);
+	struct mlink_link *l = mlink_done(m, cmd);
 	if (!l)
 		return;
-	l->busy = false;
 	if (l->reclaim) {
 		/* The module held this socket: closed now, the connect goes again. */
 		l->reclaim = false;
@@ -198,10 +205,9 @@ static bool issue_close(struct mlink_link *l)
 static void on_open_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
 {
 	struct modem *m = ctx;
-	struct mlink_link *l = mlink_tag_link(m, cmd->tag);
+	struct mlink_link *l = mlink_done(m, cmd);
 	if (!l)
 		return;
-	l->busy = false;
 	if (l->state != ML_CONNECTING)
 		return;
 	if (res == AT_RES_ERROR && MO(l)->open_in_use(final_line))
@@ -285,10 +291,9 @@ static void on_status_line(void *ctx, const struct at_cmd *cmd, const char *line
 static void on_status_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
 {
 	struct modem *m = ctx;
-	struct mlink_link *l = mlink_tag_link(m, cmd->tag);
+	struct mlink_link *l = mlink_done(m, cmd);
 	if (!l)
 		return;
-	l->busy = false;
 	if (l->state != ML_DRAINING || !l->fin_check)
 		return;
 	l->fin_check = false;

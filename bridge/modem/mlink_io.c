@@ -24,10 +24,9 @@ static void send_failed(struct mlink_link *l, size_t len, enum at_result res)
 static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
 {
 	struct modem *m = ctx;
-	struct mlink_link *l = mlink_tag_link(m, cmd->tag);
+	struct mlink_link *l = mlink_done(m, cmd);
 	if (!l)
 		return;
-	l->busy = false;
 	if (l->state != ML_OPEN)
 		return; /* closing: the rest of tx was dropped */
 	if (res == AT_RES_ERROR && MO(l)->send_full && MO(l)->send_full(final_line)) {
@@ -102,10 +101,9 @@ static void on_ack_line(void *ctx, const struct at_cmd *cmd, const char *line)
 static void on_ack_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
 {
 	struct modem *m = ctx;
-	struct mlink_link *l = mlink_tag_link(m, cmd->tag);
+	struct mlink_link *l = mlink_done(m, cmd);
 	if (!l)
 		return;
-	l->busy = false;
 	if (res == AT_RES_OK) {
 		ack_answer(l, final_line); /* where the answer's own line ends it */
 	} else if (l->state == ML_OPEN) {

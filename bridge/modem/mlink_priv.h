@@ -95,6 +95,9 @@ static inline const struct mlink_model *MO(const struct mlink_link *l)
 
 /* mlink.c */
 struct mlink_link *mlink_tag_link(struct modem *m, uint32_t tag);
+/* The link a data command's done() is for, no longer busy; NULL for a
+ * command from before the data context was lost. */
+struct mlink_link *mlink_done(struct modem *m, const struct at_cmd *cmd);
 struct mlink_req mlink_req_of(const struct mlink_link *l, size_t len);
 /* Submits a data command of link l (busy until its done()). */
 bool mlink_issue(struct mlink_link *l, const struct mlink_cmd *how, const struct mlink_req *r,

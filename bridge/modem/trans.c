@@ -488,7 +488,7 @@ static void restarted(struct modem *m, size_t at)
 	uint8_t tail[RX_CAP];
 	memcpy(tail, t->rx + at, k);
 	t->rx_len = 0; /* a cut stream: its last bytes are not delivered */
-	fprintf(stderr, "atbridge: the module restarted under the transparent link\n");
+	log_warn("the module restarted under the transparent link");
 	leave_data(m, tail, k);
 }
 
