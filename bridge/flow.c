@@ -146,9 +146,13 @@ static unsigned tcp_links_held(void)
 	return n;
 }
 
+static unsigned links_of(uint32_t src);
+
 static bool flow_connect(struct flow *f)
 {
 	if (tcp_links_held() >= tcp_link_cap())
+		return false;
+	if (F.cfg.links_per_source && links_of(f->t.src_ip) >= F.cfg.links_per_source)
 		return false;
 	int link = modem_open(F.modem, MODEM_TCP, f->t.dst_ip, ntohs(f->t.dst_port));
 
@@ -221,6 +225,9 @@ static void admit_waiting(void)
 	       tcp_links_held() < tcp_link_cap()) {
 		struct flow *f = next_waiting();
 
+		/* the address with the fewest links is at its bound: all are */
+		if (F.cfg.links_per_source && links_of(f->t.src_ip) >= F.cfg.links_per_source)
+			break;
 		queue_remove(f);
 		if (!flow_connect(f)) {
 			/* the modem said it had a link and then refused: give up on this one */

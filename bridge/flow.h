@@ -28,6 +28,7 @@ struct flow_config {
 	                          * both ways this long is reset (0: never) */
 	unsigned queue_per_source; /* queued SYNs of one client address */
 	unsigned max_links;     /* module links TCP may hold; 0: all but one */
+	unsigned links_per_source; /* module links one client address may hold; 0: no bound */
 };
 
 struct flow_stats {

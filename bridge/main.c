@@ -295,6 +295,7 @@ int main(int argc, char **argv)
 			.idle_reclaim_s = cfg.idle_reclaim_s,
 			.queue_per_source = cfg.queue_per_source,
 			.max_links = cfg.tcp_links,
+			.links_per_source = cfg.links_per_source,
 		};
 		struct uflow_config uc = {
 			.max_flows = cfg.max_udp_flows,

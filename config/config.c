@@ -415,6 +415,8 @@ void config_usage(FILE *out)
 	"  --idle-reclaim-s N     while a connection waits for a link, a flow idle both\n"
 	"                         ways this long is reset, 0 never (default 300)\n"
 	"  --queue-per-source N   waiting connections of one client address (default 8)\n"
+	"  --links-per-source N   module links one client address may hold, 0: no\n"
+	"                         bound beyond tcp-links (default 0)\n"
 	"  --tcp-links N          module links TCP may hold, 0: all but one (default 0)\n"
 	"  --udp-links N          module links UDP may hold, 0: half (default 0)\n"
 	"  --nat-tcp N, --nat-udp N  translation entries each may hold, 0: three\n"
@@ -460,7 +462,7 @@ enum {
 	OPT_LINK, OPT_GUARD, OPT_HOLDOFF, OPT_HOLDOFF_MAX, OPT_MAXFAIL, OPT_RUN_AS,
 	OPT_UP_SCRIPT, OPT_DOWN_SCRIPT, OPT_HOOK_DIR, OPT_HOOK_TIMEOUT, OPT_DNS_SETUP,
 	OPT_HALFCLOSE, OPT_IDLE_RECLAIM, OPT_QUEUE_PER_SOURCE, OPT_TCP_LINKS, OPT_UDP_LINKS,
-	OPT_NAT_TCP, OPT_NAT_UDP,
+	OPT_NAT_TCP, OPT_NAT_UDP, OPT_LINKS_PER_SOURCE,
 };
 
 /* The file keys are these names ('_' may stand for '-'); the ones with
@@ -505,6 +507,7 @@ static const struct opt_def opt_defs[] = {
 	{"halfclose-timeout-s", required_argument, OPT_HALFCLOSE, true},
 	{"idle-reclaim-s", required_argument, OPT_IDLE_RECLAIM, true},
 	{"queue-per-source", required_argument, OPT_QUEUE_PER_SOURCE, true},
+	{"links-per-source", required_argument, OPT_LINKS_PER_SOURCE, true},
 	{"tcp-links", required_argument, OPT_TCP_LINKS, true},
 	{"udp-links", required_argument, OPT_UDP_LINKS, true},
 	{"nat-tcp", required_argument, OPT_NAT_TCP, true},
@@ -689,6 +692,8 @@ static bool apply_value(struct atb_config *c, int opt, const char *what, const c
 	case OPT_IDLE_RECLAIM: return config_parse_uint(what, arg, 0, 604800, &c->idle_reclaim_s, err);
 	case OPT_QUEUE_PER_SOURCE:
 		return config_parse_uint(what, arg, 1, 4096, &c->queue_per_source, err);
+	case OPT_LINKS_PER_SOURCE:
+		return config_parse_uint(what, arg, 0, 16, &c->links_per_source, err);
 	case OPT_TCP_LINKS: return config_parse_uint(what, arg, 0, 16, &c->tcp_links, err);
 	case OPT_UDP_LINKS: return config_parse_uint(what, arg, 0, 16, &c->udp_links, err);
 	case OPT_NAT_TCP: return config_parse_uint(what, arg, 0, 8192, &c->nat_tcp, err);
@@ -1170,9 +1175,9 @@ void config_print(const struct atb_config *c, FILE *out)
 	fprintf(out, "\n[flows]\nmax-flows = %u\nqueue-len = %u\nqueue-wait-ms = %u\n", c->max_flows,
 	        c->queue_len, c->queue_wait_ms);
 	fprintf(out, "halfclose-timeout-s = %u\nidle-reclaim-s = %u\nqueue-per-source = %u\n"
-	        "tcp-links = %u\nudp-links = %u\nnat-tcp = %u\nnat-udp = %u\n", c->halfclose_s,
-	        c->idle_reclaim_s, c->queue_per_source, c->tcp_links, c->udp_links, c->nat_tcp,
-	        c->nat_udp);
+	        "links-per-source = %u\ntcp-links = %u\nudp-links = %u\nnat-tcp = %u\nnat-udp = %u\n",
+	        c->halfclose_s, c->idle_reclaim_s, c->queue_per_source, c->links_per_source,
+	        c->tcp_links, c->udp_links, c->nat_tcp, c->nat_udp);
 	fprintf(out, "\n[udp]\nmax-udp-flows = %u\nudp-idle-timeout-ms = %u\ndns = %s\n"
 	        "dns-ttl = %u\ndns-timeout-ms = %u\n", c->max_udp_flows, c->udp_idle_timeout_ms,
 	        c->dns_intercept ? "module" : "forward", c->dns_ttl_s, c->dns_timeout_ms);

@@ -73,6 +73,7 @@ struct atb_config {
 	unsigned halfclose_s;   /* client FIN, then this long without server bytes: link closed (0 never) */
 	unsigned idle_reclaim_s; /* SYN waiting, links all held: a flow idle this long is reset (0 never) */
 	unsigned queue_per_source; /* waiting SYNs of one client address */
+	unsigned links_per_source; /* module links one client address may hold (0: no bound) */
 	unsigned tcp_links, udp_links; /* module links each may hold (0: all but one / half) */
 	unsigned nat_tcp, nat_udp;     /* NAT entries each may hold (0: 3/4 of the table) */
 

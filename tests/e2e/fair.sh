@@ -10,6 +10,8 @@
 #              B's within 2 s; the refusals and drops show in the metrics
 #   greedy     50 concurrent downloads from A, then one from B: B's starts
 #              within the time one of A's takes, and arrives whole
+#   cap        with --links-per-source 2, A's 6 concurrent downloads hold
+#              at most 2 links and all arrive whole
 #   idle       A holds every TCP link with idle connections; with
 #              --idle-reclaim-s 2, B's connection is served after about 2 s
 #              and the idlest of A's gets RST
@@ -131,9 +133,6 @@ greedy)
 	t=$(in_b curl -sS --max-time 60 -o "$WORK"/b -w '%{time_connect} %{time_total}' "$url/big") || {
 		in_cli "$ATBRIDGECTL" --socket "$WORK"/atbridge.sock metrics | grep -v "^#" | grep -v " 0$"
 		in_cli "$ATBRIDGECTL" --socket "$WORK"/atbridge.sock flows
-		in_cli nstat -az 2>/dev/null | grep -iE "drop|fail|err|discard|forw|csum|noroute" | grep -v " 0 "
-		echo "-- A"; in_a nstat -az 2>/dev/null | grep -iE "drop|fail|err|discard|csum|retrans|ofo|prune" | grep -v " 0 "
-		in_cli ip -s link
 		fail "B's download failed while A held the links"
 	}
 	for p in "${pids[@]}"; do wait "$p"; done
@@ -150,6 +149,30 @@ greedy)
 	cap=$(metric tcp_refused_source_cap_total)
 	[ "${cap:-0}" -gt 0 ] || fail "A's refused connections are not counted in tcp_refused_source_cap_total"
 	pass "B served within one of A's turns while A asked for 50 links ($cap of A's refused by the per-source bound)"
+	;;
+cap)
+	e2e_httpd
+	e2e_file big 300000
+	e2e_bridge --sim-arg=--baud=0 --links-per-source 2
+	pids=()
+	for i in $(seq 6); do
+		in_a curl -sS --max-time 60 -o "$WORK/a$i" "$url/big" &
+		pids+=($!)
+	done
+	max=0
+	for _ in $(seq 20); do
+		held=$(in_cli "$ATBRIDGECTL" --socket "$WORK"/atbridge.sock flows |
+			grep -c " 10\.86\.1\.2:[0-9]* .* \(open\|connecting\|admitted\) ")
+		[ "$held" -gt "$max" ] && max=$held
+		sleep 0.1
+	done
+	for p in "${pids[@]}"; do wait "$p" || fail "one of A's downloads failed"; done
+	for i in $(seq 6); do
+		[ "$(sha_of "$WORK/a$i")" = "$(sha_of "$WORK"/www/big)" ] || fail "A's download $i differs"
+	done
+	echo "  A held at most $max links"
+	[ "$max" -ge 1 ] && [ "$max" -le 2 ] || fail "A held $max links (links-per-source 2)"
+	pass "links-per-source 2: A held at most $max links, and its 6 downloads arrived whole"
 	;;
 idle)
 	mkdir -p "$WORK"/www
@@ -169,7 +192,10 @@ for i in range(int(sys.argv[2])):
     s = socket.create_connection((sys.argv[1], 80), timeout=10)
     conns.append(s)
 open(sys.argv[3], "w").write("held\n")
-time.sleep(8)
+for _ in range(300): # until B is done
+    if os.path.exists(sys.argv[3] + ".bdone"):
+        break
+    time.sleep(0.1)
 reset = 0
 for s in conns:
     s.settimeout(0.2)
@@ -188,9 +214,11 @@ PY
 	t=$(in_b curl -sS --max-time 20 -o "$WORK"/b -w '%{time_total}' "$url/k") ||
 		fail "B was not served while A's idle connections held every link"
 	[ "$(cat "$WORK"/b)" = hello ] || fail "B: wrong body"
+	touch "$WORK"/held.bdone
 	wait $HOLD
 	echo "  B served in ${t}s; A: $(tail -1 "$WORK"/held)"
-	python3 -c "import sys; sys.exit(0 if 1.5 <= float('$t') < 5.0 else 1)" ||
+	# the limit, plus a loaded machine's slack (the 1 s tick, a close, a connect)
+	python3 -c "import sys; sys.exit(0 if 1.5 <= float('$t') < 10.0 else 1)" ||
 		fail "B served after ${t}s (want about 2 s: the idle limit)"
 	grep -q "^reset [1-9]" "$WORK"/held || fail "none of A's idle connections was reset"
 	r=$(metric tcp_flows_reset_idle_total)
