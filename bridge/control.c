@@ -15,15 +15,14 @@
 
 #include "config.h"
 #include "control_proto.h"
-#include "dnsd.h"
-#include "flow.h"
+#include "bridge.h"
 #include "log.h"
 #include "lwip_port.h"
 #include "modem.h"
 #include "service.h"
-#include "uflow.h"
 
 struct client {
+	struct control *ctl;
 	bool used;
 	int fd;
 	ev_io rw, ww;
@@ -37,10 +36,11 @@ struct client {
 	ev_tstamp last;  /* connected, or last heard from */
 };
 
-static struct {
+struct control {
 	struct ev_loop *loop;
 	const struct atb_config *cfg;
 	char tun[32];
+	struct bridge *bridge;
 	struct modem *modem;
 	int listen_fd;
 	ev_io accept_w;
@@ -48,25 +48,26 @@ static struct {
 	ev_timer stuck_w;
 	double stuck_logged;
 	double started;
+	struct service *service;
 	struct client clients[CONTROL_MAX_CLIENTS];
-} C = {.listen_fd = -1};
+};
 
 /* ---- gathering ---------------------------------------------------------- */
 
-static void gather_status(struct ctl_status *st, char *ip, size_t iplen)
+static void gather_status(struct control *ctl, struct ctl_status *st, char *ip, size_t iplen)
 {
 	static const char *const models[] = {"auto-detected", "sim7000", "n11v2"};
 	struct service_link link;
 	struct flow_stats fs;
 	struct uflow_stats us;
 	struct modem_stats ms = {0};
-	const struct modem_info *mi = C.modem ? modem_get_info(C.modem) : NULL;
+	const struct modem_info *mi = ctl->modem ? modem_get_info(ctl->modem) : NULL;
 
-	service_get_link(&link);
-	flow_get_stats(&fs);
-	uflow_get_stats(&us);
-	if (C.modem)
-		modem_get_stats(C.modem, &ms);
+	service_get_link(ctl->service, &link);
+	flow_get_stats(ctl->bridge->tcp, &fs);
+	uflow_get_stats(ctl->bridge->udp, &us);
+	if (ctl->modem)
+		modem_get_stats(ctl->modem, &ms);
 	snprintf(ip, iplen, "%s", link.ip);
 	*st = (struct ctl_status){
 		.version = ATB_VERSION,
@@ -74,7 +75,7 @@ static void gather_status(struct ctl_status *st, char *ip, size_t iplen)
 		 * did not. Without an answer to AT+CGMM the configured model is
 		 * shown when it was not auto-detected. */
 		.model = mi && mi->model[0] ? mi->model
-		         : C.cfg->model != ATB_MODEL_AUTO ? models[C.cfg->model] : NULL,
+		         : ctl->cfg->model != ATB_MODEL_AUTO ? models[ctl->cfg->model] : NULL,
 		.firmware = mi && mi->firmware[0] ? mi->firmware : NULL,
 		.imei = mi && mi->imei[0] ? mi->imei : NULL,
 		.registration = mi ? mi->registration : NULL,
@@ -82,12 +83,12 @@ static void gather_status(struct ctl_status *st, char *ip, size_t iplen)
 		.link_mode = mi ? mi->link_mode : NULL,
 		.csq_rssi = mi ? mi->csq_rssi : -1,
 		.csq_ber = mi ? mi->csq_ber : -1,
-		.link_up = C.modem && modem_is_up(C.modem),
+		.link_up = ctl->modem && modem_is_up(ctl->modem),
 		.ip = ip[0] ? ip : NULL,
-		.tun = C.tun,
-		.netns = C.cfg->netns[0] ? C.cfg->netns : NULL,
-		.uptime_s = ev_now(C.loop) - C.started,
-		.link_uptime_s = link.up && link.since >= 0 ? ev_now(C.loop) - link.since : -1,
+		.tun = ctl->tun,
+		.netns = ctl->cfg->netns[0] ? ctl->cfg->netns : NULL,
+		.uptime_s = ev_now(ctl->loop) - ctl->started,
+		.link_uptime_s = link.up && link.since >= 0 ? ev_now(ctl->loop) - link.since : -1,
 		.bytes_up = ms.bytes_to_module,
 		.bytes_down = ms.bytes_from_module,
 		.flows_open = fs.open,
@@ -136,7 +137,7 @@ static void add_row(void *arg, const struct flow_info *fi)
 
 #define MAX_METRICS 48
 
-static size_t gather_metrics(struct ctl_metric *m)
+static size_t gather_metrics(struct control *ctl, struct ctl_metric *m)
 {
 	struct service_link link;
 	struct flow_stats fs;
@@ -146,18 +147,18 @@ static size_t gather_metrics(struct ctl_metric *m)
 	struct modem_stats ms = {0};
 	size_t n = 0;
 
-	service_get_link(&link);
-	flow_get_stats(&fs);
-	uflow_get_stats(&us);
-	dnsd_get_stats(&ds);
-	lwip_port_get_counters(&lc);
-	if (C.modem)
-		modem_get_stats(C.modem, &ms);
+	service_get_link(ctl->service, &link);
+	flow_get_stats(ctl->bridge->tcp, &fs);
+	uflow_get_stats(ctl->bridge->udp, &us);
+	dnsd_get_stats(ctl->bridge->dns, &ds);
+	lwip_port_get_counters(ctl->bridge->stack, &lc);
+	if (ctl->modem)
+		modem_get_stats(ctl->modem, &ms);
 #define G(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, false, (double)(v_)}
 #define K(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, true, (double)(v_)}
-	G("link_up", "1 when the module's data link is up", C.modem && modem_is_up(C.modem));
+	G("link_up", "1 when the module's data link is up", ctl->modem && modem_is_up(ctl->modem));
 	{
-		const struct modem_info *mi = C.modem ? modem_get_info(C.modem) : NULL;
+		const struct modem_info *mi = ctl->modem ? modem_get_info(ctl->modem) : NULL;
 		int rssi = mi ? mi->csq_rssi : -1;
 
 		/* -1: unknown (no answer, or AT+CSQ 99) */
@@ -166,7 +167,7 @@ static size_t gather_metrics(struct ctl_metric *m)
 		  rssi >= 0 ? -113 + 2 * rssi : 0);
 		G("signal_ber", "AT+CSQ bit error rate class 0..7 (-1: unknown)", mi ? mi->csq_ber : -1);
 	}
-	G("uptime_seconds", "Seconds since atbridge started", ev_now(C.loop) - C.started);
+	G("uptime_seconds", "Seconds since atbridge started", ev_now(ctl->loop) - ctl->started);
 	G("tcp_flows_open", "TCP flows in the flow table", fs.open);
 	G("tcp_flows_queued", "TCP flows waiting for a free module link", fs.queued);
 	K("tcp_flows_accepted_total", "TCP flows the module connected", fs.accepted);
@@ -191,7 +192,7 @@ static size_t gather_metrics(struct ctl_metric *m)
 	K("tcp_bytes_down_total", "TCP payload bytes from the module to clients", fs.bytes_down);
 	G("udp_flows_open", "UDP flows open", us.open);
 	G("module_links_in_use", "Module sockets in use",
-	  C.modem && modem_is_up(C.modem) ? modem_max_links(C.modem) - modem_free_links(C.modem) : 0);
+	  ctl->modem && modem_is_up(ctl->modem) ? modem_max_links(ctl->modem) - modem_free_links(ctl->modem) : 0);
 	G("nat_entries", "Entries in the NAT table", lc.flows);
 	K("udp_datagrams_up_total", "UDP datagrams sent through the module", us.datagrams_up);
 	K("udp_datagrams_down_total", "UDP datagrams received from the module", us.datagrams_down);
@@ -229,26 +230,26 @@ static size_t gather_metrics(struct ctl_metric *m)
 	return n;
 }
 
-static void write_metrics_file(void)
+static void write_metrics_file(struct control *ctl)
 {
 	struct ctl_metric m[MAX_METRICS];
 	struct sbuf s;
-	char tmp[sizeof(C.cfg->metrics_file) + 16];
+	char tmp[sizeof(ctl->cfg->metrics_file) + 16];
 	int fd;
 	bool ok;
 
 	sbuf_init(&s, CTL_RESPONSE_MAX);
-	ctl_render_metrics(&s, m, gather_metrics(m));
+	ctl_render_metrics(&s, m, gather_metrics(ctl, m));
 	/* Written aside and renamed: node_exporter never reads half a file. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", C.cfg->metrics_file);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", ctl->cfg->metrics_file);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	ok = fd >= 0 && !s.overflow && write(fd, s.buf, s.len) == (ssize_t)s.len;
 	if (fd >= 0 && close(fd) < 0)
 		ok = false;
-	if (ok && rename(tmp, C.cfg->metrics_file) < 0)
+	if (ok && rename(tmp, ctl->cfg->metrics_file) < 0)
 		ok = false;
 	if (!ok) {
-		log_err("metrics file %s: %s", C.cfg->metrics_file, strerror(errno));
+		log_err("metrics file %s: %s", ctl->cfg->metrics_file, strerror(errno));
 		unlink(tmp);
 	}
 	sbuf_free(&s);
@@ -257,14 +258,13 @@ static void write_metrics_file(void)
 static void on_metrics_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
-	(void)w;
 	(void)revents;
-	write_metrics_file();
+	write_metrics_file(w->data);
 }
 
 /* ---- requests ----------------------------------------------------------- */
 
-static void respond(struct sbuf *out, const char *line, size_t len)
+static void respond(struct control *ctl, struct sbuf *out, const char *line, size_t len)
 {
 	struct ctl_request req;
 	char err[256];
@@ -278,14 +278,14 @@ static void respond(struct sbuf *out, const char *line, size_t len)
 		struct ctl_status st;
 		char ip[16];
 
-		gather_status(&st, ip, sizeof(ip));
+		gather_status(ctl, &st, ip, sizeof(ip));
 		ctl_render_status(out, &st, req.json);
 		break;
 	}
 	case CTL_FLOWS: {
 		struct rows r = {0};
 
-		flow_foreach(add_row, &r);
+		flow_foreach(ctl->bridge->tcp, add_row, &r);
 		ctl_render_flows(out, r.v, r.n, req.json);
 		free(r.v);
 		break;
@@ -293,15 +293,15 @@ static void respond(struct sbuf *out, const char *line, size_t len)
 	case CTL_METRICS: {
 		struct ctl_metric m[MAX_METRICS];
 
-		ctl_render_metrics(out, m, gather_metrics(m));
+		ctl_render_metrics(out, m, gather_metrics(ctl, m));
 		break;
 	}
 	case CTL_RECONNECT:
 		/* The data context is dropped and brought up again; flows are
 		 * reset (link_state(false)). The answer does not wait for it. */
-		if (!C.modem)
+		if (!ctl->modem)
 			sbuf_printf(out, "error: no modem\n");
-		else if (modem_reconnect(C.modem))
+		else if (modem_reconnect(ctl->modem))
 			sbuf_printf(out, req.json ? "{\"reconnecting\":true}\n" : "reconnecting\n");
 		else
 			sbuf_printf(out, "error: the data link is not up (bring-up under way) or a transparent "
@@ -314,9 +314,11 @@ static void respond(struct sbuf *out, const char *line, size_t len)
 
 static void client_close(struct client *cl)
 {
-	ev_io_stop(C.loop, &cl->rw);
-	ev_io_stop(C.loop, &cl->ww);
-	ev_timer_stop(C.loop, &cl->idle);
+	struct control *ctl = cl->ctl;
+
+	ev_io_stop(ctl->loop, &cl->rw);
+	ev_io_stop(ctl->loop, &cl->ww);
+	ev_timer_stop(ctl->loop, &cl->idle);
 	close(cl->fd);
 	sbuf_free(&cl->out);
 	cl->used = false;
@@ -324,14 +326,16 @@ static void client_close(struct client *cl)
 
 static void client_flush(struct client *cl)
 {
+	struct control *ctl = cl->ctl;
+
 	while (cl->out_off < cl->out.len) {
 		ssize_t n = send(cl->fd, cl->out.buf + cl->out_off, cl->out.len - cl->out_off,
 		                 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR) {
-				ev_io_start(C.loop, &cl->ww);
-				ev_io_stop(C.loop, &cl->rw);
+				ev_io_start(ctl->loop, &cl->ww);
+				ev_io_stop(ctl->loop, &cl->rw);
 				return;
 			}
 			client_close(cl);
@@ -339,14 +343,14 @@ static void client_flush(struct client *cl)
 		}
 		cl->out_off += (size_t)n;
 	}
-	ev_io_stop(C.loop, &cl->ww);
+	ev_io_stop(ctl->loop, &cl->ww);
 	sbuf_free(&cl->out);
 	cl->out_off = 0;
 	if (cl->close_after_write) {
 		client_close(cl);
 		return;
 	}
-	ev_io_start(C.loop, &cl->rw);
+	ev_io_start(ctl->loop, &cl->rw);
 }
 
 /* Answers the first complete line in the buffer, if any. */
@@ -368,7 +372,7 @@ static bool client_serve_one(struct client *cl)
 	}
 	len = (size_t)(nl - cl->in);
 	sbuf_init(&cl->out, CTL_RESPONSE_MAX);
-	respond(&cl->out, cl->in, len);
+	respond(cl->ctl, &cl->out, cl->in, len);
 	ctl_end_response(&cl->out);
 	memmove(cl->in, nl + 1, cl->inlen - len - 1);
 	cl->inlen -= len + 1;
@@ -391,8 +395,8 @@ static void on_client_readable(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	cl->inlen += (size_t)n;
-	cl->last = ev_now(C.loop);
-	ev_timer_again(C.loop, &cl->idle);
+	cl->last = ev_now(cl->ctl->loop);
+	ev_timer_again(cl->ctl->loop, &cl->idle);
 	/* One response at a time: the next line waits until this one is out. */
 	while (cl->used && !ev_is_active(&cl->ww) && !cl->out.len && client_serve_one(cl))
 		;
@@ -429,12 +433,12 @@ static uid_t peer_uid(int fd)
  * when every slot is taken, or uid already holds CONTROL_MAX_PER_UID, the
  * connection heard from least recently (of that uid, when it is at its
  * bound) gives way, unless it is in the middle of a request or a reply. */
-static struct client *client_slot(uid_t uid)
+static struct client *client_slot(struct control *ctl, uid_t uid)
 {
 	struct client *free_slot = NULL, *oldest = NULL, *oldest_uid = NULL;
 	int of_uid = 0;
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
-		struct client *c = &C.clients[i];
+		struct client *c = &ctl->clients[i];
 		if (!c->used) {
 			if (!free_slot)
 				free_slot = c;
@@ -463,6 +467,7 @@ static struct client *client_slot(uid_t uid)
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
+	struct control *ctl = w->data;
 	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct client *cl = NULL;
 
@@ -471,7 +476,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	if (fd < 0)
 		return;
 	uid_t uid = peer_uid(fd);
-	cl = client_slot(uid);
+	cl = client_slot(ctl, uid);
 	if (!cl) {
 		static const char busy[] = "error: too many control clients\n\n";
 
@@ -480,16 +485,17 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	memset(cl, 0, sizeof(*cl));
+	cl->ctl = ctl;
 	cl->used = true;
 	cl->fd = fd;
 	cl->uid = uid;
-	cl->last = ev_now(C.loop);
+	cl->last = ev_now(ctl->loop);
 	ev_io_init(&cl->rw, on_client_readable, fd, EV_READ);
 	ev_io_init(&cl->ww, on_client_writable, fd, EV_WRITE);
 	ev_timer_init(&cl->idle, on_client_idle, 0., CONTROL_IDLE_S);
 	cl->rw.data = cl->ww.data = cl->idle.data = cl;
-	ev_io_start(C.loop, &cl->rw);
-	ev_timer_again(C.loop, &cl->idle);
+	ev_io_start(ctl->loop, &cl->rw);
+	ev_timer_again(ctl->loop, &cl->idle);
 }
 
 /* ---- the socket --------------------------------------------------------- */
@@ -593,72 +599,79 @@ static void count_stuck(void *arg, const struct flow_info *fi)
 
 static void on_stuck_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct control *ctl = w->data;
 	struct stuck st = {0};
 
-	(void)w;
 	(void)revents;
-	flow_foreach(count_stuck, &st);
-	if (!st.n || ev_now(loop) - C.stuck_logged < STUCK_EVERY_S)
+	flow_foreach(ctl->bridge->tcp, count_stuck, &st);
+	if (!st.n || ev_now(loop) - ctl->stuck_logged < STUCK_EVERY_S)
 		return;
-	C.stuck_logged = ev_now(loop);
+	ctl->stuck_logged = ev_now(loop);
 	log_info("%u flow%s waiting more than %.0f s for the module (oldest: %s for %.0f s; "
 	         "atbridgectl flows lists them)", st.n, st.n == 1 ? "" : "s", STUCK_AFTER_S, st.what, st.oldest);
 }
 
-int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name)
+struct control *control_new(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name,
+                            struct bridge *b, struct service *sv)
 {
-	C.loop = loop;
-	C.cfg = cfg;
-	C.started = ev_now(loop);
-	snprintf(C.tun, sizeof(C.tun), "%s", tun_name);
-	C.stuck_logged = -STUCK_EVERY_S;
-	ev_timer_init(&C.stuck_w, on_stuck_timer, 5., 5.);
-	ev_timer_start(loop, &C.stuck_w);
+	struct control *ctl = calloc(1, sizeof(*ctl));
+
+	if (!ctl)
+		return NULL;
+	ctl->listen_fd = -1;
+	ctl->loop = loop;
+	ctl->bridge = b;
+	ctl->modem = b->modem;
+	ctl->service = sv;
+	ctl->cfg = cfg;
+	ctl->started = ev_now(loop);
+	snprintf(ctl->tun, sizeof(ctl->tun), "%s", tun_name);
+	ctl->stuck_logged = -STUCK_EVERY_S;
+	ev_timer_init(&ctl->stuck_w, on_stuck_timer, 5., 5.);
+	ctl->stuck_w.data = ctl;
+	ev_timer_start(loop, &ctl->stuck_w);
 	ev_unref(loop); /* a report timer alone does not keep the loop running */
 	if (cfg->control_socket[0]) {
 		/* The data path is the daemon's job: without its control socket
 		 * it still runs (the error says why atbridgectl cannot reach it). */
-		C.listen_fd = open_socket(cfg->control_socket, cfg->control_mode);
-		if (C.listen_fd < 0)
+		ctl->listen_fd = open_socket(cfg->control_socket, cfg->control_mode);
+		if (ctl->listen_fd < 0)
 			goto metrics;
-		ev_io_init(&C.accept_w, on_accept, C.listen_fd, EV_READ);
-		ev_io_start(loop, &C.accept_w);
+		ev_io_init(&ctl->accept_w, on_accept, ctl->listen_fd, EV_READ);
+		ctl->accept_w.data = ctl;
+		ev_io_start(loop, &ctl->accept_w);
 		log_info("control socket %s (mode %04o)", cfg->control_socket, cfg->control_mode);
 	}
 metrics:
 	if (cfg->metrics_file[0]) {
-		ev_timer_init(&C.metrics_w, on_metrics_timer, 0., (double)cfg->metrics_interval_s);
-		ev_timer_again(loop, &C.metrics_w);
-		write_metrics_file();
+		ev_timer_init(&ctl->metrics_w, on_metrics_timer, 0., (double)cfg->metrics_interval_s);
+		ctl->metrics_w.data = ctl;
+		ev_timer_again(loop, &ctl->metrics_w);
+		write_metrics_file(ctl);
 	}
-	return 0;
+	return ctl;
 }
 
-void control_set_modem(struct modem *m)
+void control_free(struct control *ctl)
 {
-	C.modem = m;
-}
-
-void control_shutdown(void)
-{
-	if (!C.loop)
+	if (!ctl)
 		return;
-	if (ev_is_active(&C.stuck_w)) {
-		ev_ref(C.loop);
-		ev_timer_stop(C.loop, &C.stuck_w);
+	if (ev_is_active(&ctl->stuck_w)) {
+		ev_ref(ctl->loop);
+		ev_timer_stop(ctl->loop, &ctl->stuck_w);
 	}
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
-		if (C.clients[i].used)
-			client_close(&C.clients[i]);
-	if (C.listen_fd >= 0) {
-		ev_io_stop(C.loop, &C.accept_w);
-		close(C.listen_fd);
-		unlink(C.cfg->control_socket);
-		C.listen_fd = -1;
+		if (ctl->clients[i].used)
+			client_close(&ctl->clients[i]);
+	if (ctl->listen_fd >= 0) {
+		ev_io_stop(ctl->loop, &ctl->accept_w);
+		close(ctl->listen_fd);
+		unlink(ctl->cfg->control_socket);
+		ctl->listen_fd = -1;
 	}
-	if (C.cfg->metrics_file[0]) {
-		ev_timer_stop(C.loop, &C.metrics_w);
-		unlink(C.cfg->metrics_file);
+	if (ctl->cfg->metrics_file[0]) {
+		ev_timer_stop(ctl->loop, &ctl->metrics_w);
+		unlink(ctl->cfg->metrics_file);
 	}
-	C.loop = NULL;
+	free(ctl);
 }

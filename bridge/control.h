@@ -8,8 +8,10 @@
 
 #include <stdbool.h>
 
+struct bridge;
+struct control;
 struct ev_loop;
-struct modem;
+struct service;
 struct atb_config;
 
 #define CONTROL_MAX_CLIENTS 16
@@ -20,10 +22,11 @@ struct atb_config;
  * starts the metrics file timer (unless cfg->metrics_file is empty).
  * tun_name: the interface actually made. A socket that cannot be made
  * (e.g. another atbridge listens there) is logged and left out: the data
- * path runs without it. Returns 0. */
-int control_init(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name);
-void control_set_modem(struct modem *m);
+ * path runs without it. Reports on bridge b (its flows, its modem) and
+ * the data link as sv saw it. NULL only when out of memory. */
+struct control *control_new(struct ev_loop *loop, const struct atb_config *cfg, const char *tun_name,
+                            struct bridge *b, struct service *sv);
 /* Closes every client, removes the socket and the metrics file. */
-void control_shutdown(void);
+void control_free(struct control *ctl);
 
 #endif

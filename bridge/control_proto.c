@@ -109,7 +109,8 @@ void sbuf_printf(struct sbuf *s, const char *fmt, ...)
 	s->len += (size_t)n;
 }
 
-void sbuf_json_str(struct sbuf *s, const char *v)
+/* Appends a JSON string literal (quotes, escapes). NULL gives null. */
+static void sbuf_json_str(struct sbuf *s, const char *v)
 {
 	if (!v) {
 		sbuf_printf(s, "null");

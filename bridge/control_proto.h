@@ -40,8 +40,6 @@ struct sbuf {
 void sbuf_init(struct sbuf *s, size_t max);
 void sbuf_free(struct sbuf *s);
 void sbuf_printf(struct sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends a JSON string literal (quotes, escapes). NULL gives null. */
-void sbuf_json_str(struct sbuf *s, const char *v);
 
 /* What `status` shows. NULL strings and negative numbers are "unknown". */
 struct ctl_status {

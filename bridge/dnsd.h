@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct dnsd;
 struct ev_loop;
 struct modem;
 
@@ -24,22 +25,24 @@ struct dnsd_stats {
 };
 
 /* Where an answer goes: called once per query, with the whole response.
- * token identifies the asker (e.g. a flow id); the asker may be gone by
- * then, which the callee must tolerate. */
-typedef void (*dnsd_reply_fn)(uint32_t token, const uint8_t *resp, size_t len);
+ * arg and token identify the asker (e.g. a flow table and a flow id); the
+ * asker may be gone by then, which the callee must tolerate. */
+typedef void (*dnsd_reply_fn)(void *arg, uint32_t token, const uint8_t *resp, size_t len);
 
-int dnsd_init(struct ev_loop *loop, const struct dnsd_config *cfg);
-void dnsd_set_modem(struct modem *m);
-void dnsd_shutdown(void);
+struct dnsd *dnsd_new(struct ev_loop *loop, const struct dnsd_config *cfg);
+void dnsd_set_modem(struct dnsd *d, struct modem *m);
+/* Drops every waiting query unanswered. */
+void dnsd_free(struct dnsd *d);
 
 /* Answers one query message (UDP payload or one TCP-framed message). */
-void dnsd_query(const uint8_t *msg, size_t len, dnsd_reply_fn reply, uint32_t token);
+void dnsd_query(struct dnsd *d, const uint8_t *msg, size_t len, dnsd_reply_fn reply, void *arg,
+                uint32_t token);
 
 /* From the modem's resolved() event. */
-void dnsd_on_resolved(int req, bool ok, const uint32_t *ips, size_t n);
+void dnsd_on_resolved(struct dnsd *d, int req, bool ok, const uint32_t *ips, size_t n);
 /* The data link went down: every lookup in flight fails. */
-void dnsd_link_down(void);
+void dnsd_link_down(struct dnsd *d);
 
-void dnsd_get_stats(struct dnsd_stats *out);
+void dnsd_get_stats(const struct dnsd *d, struct dnsd_stats *out);
 
 #endif

@@ -3,7 +3,7 @@
  * Backpressure, both ways, visible at the call sites:
  *  - upload: bytes from the client stay in f->up (lwIP pbufs) until the
  *    modem takes them; tcp_recved() is called only when the modem reports
- *    them accepted by the module (flow_modem_sent), so the client's window
+ *    them accepted by the module (flow_link_sent), so the client's window
  *    closes while the serial line is the bottleneck;
  *  - download: the modem reads from the module only up to the window given
  *    with modem_recv_window(), which is the pcb's free send buffer.
@@ -19,10 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsd.h"
+#include "bridge.h"
 #include "log.h"
-#include "ping.h"
-#include "uflow.h"
 
 enum flow_state {
 	FLOW_FREE = 0,
@@ -34,6 +32,7 @@ enum flow_state {
 };
 
 struct flow {
+	struct flow_table *ft;
 	enum flow_state state;
 	uint32_t id;
 	struct nat_tuple t;
@@ -56,19 +55,18 @@ struct flow {
 	uint64_t bytes_up, bytes_down;
 };
 
-#define MAX_LINKS 16
 #define ADMITTED_TIMEOUT 30.0
 
-static struct {
-	struct ev_loop *loop;
+struct flow_table {
+	struct bridge *b;
 	struct flow_config cfg;
-	struct modem *modem;
 	struct flow *flows;
-	struct flow *by_link[MAX_LINKS];
 	struct flow *qhead, *qtail;
 	ev_timer tick;
 	struct flow_stats st;
-} F;
+};
+
+static const struct link_ops flow_link_ops;
 
 static const char *tuple_str(const struct nat_tuple *t, char *buf, size_t len)
 {
@@ -80,105 +78,103 @@ static const char *tuple_str(const struct nat_tuple *t, char *buf, size_t len)
 	return buf;
 }
 
-static struct flow *flow_by_id(uint32_t id)
+static struct flow *flow_by_id(struct flow_table *ft, uint32_t id)
 {
-	for (unsigned i = 0; i < F.cfg.max_flows; i++)
-		if (F.flows[i].state != FLOW_FREE && F.flows[i].id == id)
-			return &F.flows[i];
+	for (unsigned i = 0; i < ft->cfg.max_flows; i++)
+		if (ft->flows[i].state != FLOW_FREE && ft->flows[i].id == id)
+			return &ft->flows[i];
 	return NULL;
-}
-
-static struct flow *flow_by_link(int link)
-{
-	return link >= 0 && link < MAX_LINKS ? F.by_link[link] : NULL;
 }
 
 static void flow_free(struct flow *f)
 {
+	struct flow_table *ft = f->ft;
+
 	if (f->up)
 		pbuf_free(f->up);
 	free(f->dns_buf);
-	if (f->link >= 0 && f->link < MAX_LINKS && F.by_link[f->link] == f)
-		F.by_link[f->link] = NULL;
+	if (f->link >= 0)
+		links_release(&ft->b->links, f->link, f);
 	memset(f, 0, sizeof(*f));
+	f->ft = ft;
 	f->link = -1;
-	F.st.open--;
+	ft->st.open--;
 }
 
 static void queue_remove(struct flow *f)
 {
-	for (struct flow **pp = &F.qhead; *pp; pp = &(*pp)->qnext) {
+	struct flow_table *ft = f->ft;
+
+	for (struct flow **pp = &ft->qhead; *pp; pp = &(*pp)->qnext) {
 		if (*pp == f) {
 			*pp = f->qnext;
 			f->qnext = NULL;
-			F.st.queued--;
+			ft->st.queued--;
 			break;
 		}
 	}
-	F.qtail = NULL;
-	for (struct flow *q = F.qhead; q; q = q->qnext)
-		F.qtail = q;
+	ft->qtail = NULL;
+	for (struct flow *q = ft->qhead; q; q = q->qnext)
+		ft->qtail = q;
 }
 
 static void flow_refuse(struct flow *f)
 {
-	lwip_port_tcp_refuse(f->id);
-	F.st.refused++;
+	lwip_port_tcp_refuse(f->ft->b->stack, f->id);
+	f->ft->st.refused++;
 	flow_free(f);
 }
 
-/* Starts the module connection of a flow. Returns false when no link is free. */
-static unsigned tcp_link_cap(void)
+/* Module links TCP flows may hold at once: all but one by default, so a
+ * UDP flow always finds one. */
+static unsigned tcp_link_cap(const struct flow_table *ft)
 {
-	int links = modem_max_links(F.modem);
+	int links = modem_max_links(ft->b->modem);
 
-	if (F.cfg.max_links)
-		return F.cfg.max_links;
+	if (ft->cfg.max_links)
+		return ft->cfg.max_links;
 	return links > 1 ? (unsigned)links - 1 : 1; /* one stays UDP's */
 }
 
-static unsigned tcp_links_held(void)
+static unsigned tcp_links_held(const struct flow_table *ft)
 {
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < MAX_LINKS; i++)
-		n += F.by_link[i] != NULL;
-	return n;
+	return links_count(&ft->b->links, &flow_link_ops);
 }
 
-static unsigned links_of(uint32_t src);
+static unsigned links_of(const struct flow_table *ft, uint32_t src);
 
+/* Starts the module connection of a flow. Returns false when no link is free. */
 static bool flow_connect(struct flow *f)
 {
-	if (tcp_links_held() >= tcp_link_cap())
-		return false;
-	if (F.cfg.links_per_source && links_of(f->t.src_ip) >= F.cfg.links_per_source)
-		return false;
-	int link = modem_open(F.modem, MODEM_TCP, f->t.dst_ip, ntohs(f->t.dst_port));
+	struct bridge *b = f->ft->b;
+	int link;
 
+	if (tcp_links_held(f->ft) >= tcp_link_cap(f->ft))
+		return false;
+	if (f->ft->cfg.links_per_source &&
+	    links_of(f->ft, f->t.src_ip) >= f->ft->cfg.links_per_source)
+		return false;
+	link = modem_open(b->modem, MODEM_TCP, f->t.dst_ip, ntohs(f->t.dst_port));
 	if (link < 0)
 		return false;
-	if (link >= MAX_LINKS) {
-		log_err("modem returned link %d, beyond %d", link, MAX_LINKS);
-		modem_close(F.modem, link);
+	if (!links_claim(&b->links, link, &flow_link_ops, f)) {
+		log_err("modem returned link %d, which is beyond %d or in use", link, LINKS_MAX);
+		modem_close(b->modem, link);
 		return false;
 	}
 	f->link = link;
-	F.by_link[link] = f;
 	f->state = FLOW_CONNECTING;
-	f->since = ev_now(F.loop);
+	f->since = ev_now(b->loop);
 	return true;
 }
 
-/* A link may be free: TCP flows waiting in the queue first (they hold a
- * client's SYN), then UDP flows. */
 /* Module links held (or being opened) by flows from client address src. */
-static unsigned links_of(uint32_t src)
+static unsigned links_of(const struct flow_table *ft, uint32_t src)
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
-		const struct flow *f = &F.flows[i];
+	for (unsigned i = 0; i < ft->cfg.max_flows; i++) {
+		const struct flow *f = &ft->flows[i];
 
 		n += f->state != FLOW_FREE && f->state != FLOW_QUEUED && f->link >= 0 &&
 		     f->t.src_ip == src;
@@ -186,11 +182,11 @@ static unsigned links_of(uint32_t src)
 	return n;
 }
 
-static unsigned queued_of(uint32_t src)
+static unsigned queued_of(const struct flow_table *ft, uint32_t src)
 {
 	unsigned n = 0;
 
-	for (const struct flow *q = F.qhead; q; q = q->qnext)
+	for (const struct flow *q = ft->qhead; q; q = q->qnext)
 		n += q->t.src_ip == src;
 	return n;
 }
@@ -198,19 +194,19 @@ static unsigned queued_of(uint32_t src)
 /* The next flow to get a link: the oldest of the client address holding
  * the fewest links, so that one host's burst cannot keep another waiting
  * for more than one link's turn. */
-static struct flow *next_waiting(void)
+static struct flow *next_waiting(const struct flow_table *ft)
 {
 	struct flow *best = NULL;
 	unsigned best_links = 0;
 
-	for (struct flow *q = F.qhead; q; q = q->qnext) {
+	for (struct flow *q = ft->qhead; q; q = q->qnext) {
 		bool seen = false;
 
-		for (struct flow *p = F.qhead; p != q && !seen; p = p->qnext)
+		for (struct flow *p = ft->qhead; p != q && !seen; p = p->qnext)
 			seen = p->t.src_ip == q->t.src_ip;
 		if (seen)
 			continue; /* only the oldest of each address competes */
-		unsigned n = links_of(q->t.src_ip);
+		unsigned n = links_of(ft, q->t.src_ip);
 		if (!best || n < best_links) {
 			best = q;
 			best_links = n;
@@ -219,14 +215,16 @@ static struct flow *next_waiting(void)
 	return best;
 }
 
-static void admit_waiting(void)
+void flow_admit_waiting(struct flow_table *ft)
 {
-	while (F.qhead && modem_is_up(F.modem) && modem_free_links(F.modem) > 0 &&
-	       tcp_links_held() < tcp_link_cap()) {
-		struct flow *f = next_waiting();
+	struct modem *m = ft->b->modem;
+
+	while (ft->qhead && m && modem_is_up(m) && modem_free_links(m) > 0 &&
+	       tcp_links_held(ft) < tcp_link_cap(ft)) {
+		struct flow *f = next_waiting(ft);
 
 		/* the address with the fewest links is at its bound: all are */
-		if (F.cfg.links_per_source && links_of(f->t.src_ip) >= F.cfg.links_per_source)
+		if (ft->cfg.links_per_source && links_of(ft, f->t.src_ip) >= ft->cfg.links_per_source)
 			break;
 		queue_remove(f);
 		if (!flow_connect(f)) {
@@ -234,8 +232,11 @@ static void admit_waiting(void)
 			flow_refuse(f);
 		}
 	}
-	if (!F.qhead)
-		uflow_admit_waiting();
+}
+
+unsigned flow_queued(const struct flow_table *ft)
+{
+	return ft->st.queued;
 }
 
 static void abort_pcb(struct flow *f);
@@ -245,11 +246,13 @@ static void abort_pcb(struct flow *f);
  * side with FIN once what the module held was delivered. */
 static void reclaim_halfclosed(struct flow *f)
 {
+	struct flow_table *ft = f->ft;
+
 	log_debug("flow %u: half-closed and quiet for %.0f s; closing module link %d", f->id,
-	          ev_now(F.loop) - f->active, f->link);
+	          ev_now(ft->b->loop) - f->active, f->link);
 	f->reclaiming = true;
-	F.st.reclaimed_halfclosed++;
-	modem_close(F.modem, f->link);
+	ft->st.reclaimed_halfclosed++;
+	modem_close(ft->b->modem, f->link);
 }
 
 static bool open_with_link(const struct flow *f)
@@ -261,19 +264,19 @@ static bool open_with_link(const struct flow *f)
  * HALFCLOSE_MIN_QUIET) gives way at once; failing that, with
  * idle_reclaim_s, the flow idle both ways the longest past it is reset. */
 #define HALFCLOSE_MIN_QUIET 1.0
-static void reclaim_for_waiting(ev_tstamp now)
+static void reclaim_for_waiting(struct flow_table *ft, ev_tstamp now)
 {
 	struct flow *half = NULL, *idle = NULL;
 
-	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
-		struct flow *f = &F.flows[i];
+	for (unsigned i = 0; i < ft->cfg.max_flows; i++) {
+		struct flow *f = &ft->flows[i];
 
 		if (!open_with_link(f))
 			continue;
 		if (f->client_fin && !f->up && now - f->active >= HALFCLOSE_MIN_QUIET &&
 		    (!half || f->active < half->active))
 			half = f;
-		if (F.cfg.idle_reclaim_s && now - f->active >= F.cfg.idle_reclaim_s &&
+		if (ft->cfg.idle_reclaim_s && now - f->active >= ft->cfg.idle_reclaim_s &&
 		    (!idle || f->active < idle->active))
 			idle = f;
 	}
@@ -284,86 +287,86 @@ static void reclaim_for_waiting(ev_tstamp now)
 	if (idle) {
 		log_info("flow %u: idle for %.0f s while a connection waits for a link; resetting it",
 		         idle->id, now - idle->active);
-		F.st.reclaimed_idle++;
+		ft->st.reclaimed_idle++;
 		abort_pcb(idle);
 		if (idle->up) {
 			pbuf_free(idle->up);
 			idle->up = NULL;
 		}
 		idle->state = FLOW_CLOSING;
-		modem_close(F.modem, idle->link);
+		modem_close(ft->b->modem, idle->link);
 	}
 }
 
-void flow_on_tcp_syn(void *ctx, uint32_t flow_id, const struct nat_tuple *t)
+void flow_on_tcp_syn(struct flow_table *ft, uint32_t flow_id, const struct nat_tuple *t)
 {
+	struct modem *m = ft->b->modem;
 	struct flow *f = NULL;
 	char buf[96];
 
-	(void)ctx;
-	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
-		if (F.flows[i].state == FLOW_FREE) {
-			f = &F.flows[i];
+	for (unsigned i = 0; i < ft->cfg.max_flows; i++) {
+		if (ft->flows[i].state == FLOW_FREE) {
+			f = &ft->flows[i];
 			break;
 		}
 	}
-	if (!f || !F.modem || !modem_is_up(F.modem)) {
+	if (!f || !m || !modem_is_up(m)) {
 		log_debug("refusing %s: %s", tuple_str(t, buf, sizeof(buf)),
 		          f ? "module link down" : "flow table full");
-		lwip_port_tcp_refuse(flow_id);
-		F.st.refused++;
+		lwip_port_tcp_refuse(ft->b->stack, flow_id);
+		ft->st.refused++;
 		if (f)
-			F.st.refused_link_down++;
+			ft->st.refused_link_down++;
 		else
-			F.st.refused_table_full++;
+			ft->st.refused_table_full++;
 		return;
 	}
 	memset(f, 0, sizeof(*f));
+	f->ft = ft;
 	f->id = flow_id;
 	f->t = *t;
 	f->link = -1;
-	f->since = f->created = f->active = ev_now(F.loop);
-	F.st.open++;
+	f->since = f->created = f->active = ev_now(ft->b->loop);
+	ft->st.open++;
 	log_debug("flow %u: SYN %s", flow_id, tuple_str(t, buf, sizeof(buf)));
-	if (F.cfg.intercept_dns && ntohs(t->dst_port) == 53) {
+	if (ft->cfg.intercept_dns && ntohs(t->dst_port) == 53) {
 		/* answered here through the module's resolver: no link needed */
 		f->local_dns = true;
 		f->state = FLOW_ADMITTED;
-		lwip_port_tcp_admit(flow_id);
+		lwip_port_tcp_admit(ft->b->stack, flow_id);
 		return;
 	}
-	if (!F.qhead && flow_connect(f))
+	if (!ft->qhead && flow_connect(f))
 		return;
 	/* every link busy: an idle UDP link goes first, UDP has nothing to break */
-	uflow_recycle_idle_link();
-	if (F.st.queued >= F.cfg.queue_len) {
+	uflow_recycle_idle_link(ft->b->udp);
+	if (ft->st.queued >= ft->cfg.queue_len) {
 		log_debug("flow %u: admission queue full", flow_id);
-		F.st.refused_queue_full++;
+		ft->st.refused_queue_full++;
 		flow_refuse(f);
 		return;
 	}
-	if (F.cfg.queue_per_source && queued_of(t->src_ip) >= F.cfg.queue_per_source) {
+	if (ft->cfg.queue_per_source && queued_of(ft, t->src_ip) >= ft->cfg.queue_per_source) {
 		log_debug("flow %u: %u connections of this client wait already", flow_id,
-		          F.cfg.queue_per_source);
-		F.st.refused_source_cap++;
+		          ft->cfg.queue_per_source);
+		ft->st.refused_source_cap++;
 		flow_refuse(f);
 		return;
 	}
-	reclaim_for_waiting(ev_now(F.loop));
+	reclaim_for_waiting(ft, ev_now(ft->b->loop));
 	f->state = FLOW_QUEUED;
-	if (F.qtail)
-		F.qtail->qnext = f;
+	if (ft->qtail)
+		ft->qtail->qnext = f;
 	else
-		F.qhead = f;
-	F.qtail = f;
-	F.st.queued++;
+		ft->qhead = f;
+	ft->qtail = f;
+	ft->st.queued++;
 }
 
-void flow_on_tcp_abandoned(void *ctx, uint32_t flow_id)
+void flow_on_tcp_abandoned(struct flow_table *ft, uint32_t flow_id)
 {
-	struct flow *f = flow_by_id(flow_id);
+	struct flow *f = flow_by_id(ft, flow_id);
 
-	(void)ctx;
 	if (!f)
 		return;
 	log_debug("flow %u: client gave up before the connection opened", flow_id);
@@ -381,7 +384,7 @@ void flow_on_tcp_abandoned(void *ctx, uint32_t flow_id)
 			break;
 		}
 		f->state = FLOW_CLOSING;
-		modem_close(F.modem, f->link);
+		modem_close(ft->b->modem, f->link);
 		break;
 	default:
 		break;
@@ -399,15 +402,16 @@ static void update_window(struct flow *f)
 	if (f->pcb && f->state == FLOW_OPEN &&
 	    tcp_sndqueuelen(f->pcb) + 4 < TCP_SND_QUEUELEN)
 		win = tcp_sndbuf(f->pcb);
-	modem_recv_window(F.modem, f->link, win);
+	modem_recv_window(f->ft->b->modem, f->link, win);
 }
 
 static void pump_up(struct flow *f)
 {
+	struct modem *m = f->ft->b->modem;
 	uint8_t buf[1460];
 
 	while (f->up && f->link >= 0 && !f->link_closed) {
-		size_t space = modem_send_space(F.modem, f->link);
+		size_t space = modem_send_space(m, f->link);
 		size_t n = f->up->tot_len;
 		size_t taken;
 
@@ -418,12 +422,12 @@ static void pump_up(struct flow *f)
 		if (n > sizeof(buf))
 			n = sizeof(buf);
 		pbuf_copy_partial(f->up, buf, (u16_t)n, 0);
-		taken = modem_send(F.modem, f->link, buf, n);
+		taken = modem_send(m, f->link, buf, n);
 		if (taken == 0)
 			break;
 		f->up = pbuf_free_header(f->up, (u16_t)taken);
 		f->bytes_up += taken;
-		F.st.bytes_up += taken;
+		f->ft->st.bytes_up += taken;
 	}
 }
 
@@ -464,9 +468,9 @@ static void abort_pcb(struct flow *f)
 
 #define DNS_TCP_MAX 512
 
-static void local_dns_reply(uint32_t token, const uint8_t *resp, size_t len)
+static void local_dns_reply(void *arg, uint32_t token, const uint8_t *resp, size_t len)
 {
-	struct flow *f = flow_by_id(token);
+	struct flow *f = flow_by_id(arg, token);
 	uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
 
 	if (!f || !f->pcb || !f->local_dns || tcp_sndbuf(f->pcb) < len + 2)
@@ -475,8 +479,6 @@ static void local_dns_reply(uint32_t token, const uint8_t *resp, size_t len)
 	tcp_write(f->pcb, resp, (u16_t)len, TCP_WRITE_FLAG_COPY);
 	tcp_output(f->pcb);
 }
-
-static void close_pcb(struct flow *f);
 
 /* Reads length-prefixed queries (RFC 1035 4.2.2) and answers each. */
 static err_t local_dns_recv(struct flow *f, struct pbuf *p)
@@ -505,7 +507,7 @@ static err_t local_dns_recv(struct flow *f, struct pbuf *p)
 		off += n;
 		if (f->dns_len >= 2 && f->dns_len == want && want > 2) {
 			f->dns_len = 0;
-			dnsd_query(f->dns_buf + 2, want - 2, local_dns_reply, f->id);
+			dnsd_query(f->ft->b->dns, f->dns_buf + 2, want - 2, local_dns_reply, f->ft, f->id);
 		}
 	}
 	tcp_recved(pcb, tot);
@@ -529,7 +531,7 @@ static err_t on_pcb_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		 * the link stays open and the reply keeps flowing until the remote
 		 * closes. */
 		f->client_fin = true;
-		f->active = ev_now(F.loop);
+		f->active = ev_now(f->ft->b->loop);
 		log_debug("flow %u: client FIN", f->id);
 		if (f->local_dns) {
 			close_pcb(f);
@@ -539,7 +541,7 @@ static err_t on_pcb_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 	}
 	if (f->local_dns)
 		return local_dns_recv(f, p);
-	f->active = ev_now(F.loop);
+	f->active = ev_now(f->ft->b->loop);
 	if (f->up)
 		pbuf_cat(f->up, p);
 	else
@@ -574,30 +576,29 @@ static void on_pcb_err(void *arg, err_t err)
 	}
 	if (f->link >= 0 && !f->link_closed) {
 		f->state = FLOW_CLOSING;
-		modem_close(F.modem, f->link);
+		modem_close(f->ft->b->modem, f->link);
 		return;
 	}
 	flow_free(f);
 }
 
-void flow_on_tcp_accepted(void *ctx, uint32_t flow_id, struct tcp_pcb *pcb)
+void flow_on_tcp_accepted(struct flow_table *ft, uint32_t flow_id, struct tcp_pcb *pcb)
 {
-	struct flow *f = flow_by_id(flow_id);
+	struct flow *f = flow_by_id(ft, flow_id);
 
-	(void)ctx;
 	if (!f || f->state != FLOW_ADMITTED) {
 		tcp_abort(pcb);
 		return;
 	}
 	f->pcb = pcb;
 	f->state = FLOW_OPEN;
-	f->since = ev_now(F.loop);
+	f->since = ev_now(ft->b->loop);
 	tcp_arg(pcb, f);
 	tcp_recv(pcb, on_pcb_recv);
 	tcp_sent(pcb, on_pcb_sent);
 	tcp_err(pcb, on_pcb_err);
 	tcp_nagle_disable(pcb);
-	F.st.accepted++;
+	ft->st.accepted++;
 	if (f->local_dns)
 		return;
 	if (f->link_closed) {
@@ -612,23 +613,12 @@ void flow_on_tcp_accepted(void *ctx, uint32_t flow_id, struct tcp_pcb *pcb)
 	update_window(f);
 }
 
-/* --- modem events ------------------------------------------------------- */
+/* --- module link events (through the bridge's link-owner table) ------- */
 
-static void flow_modem_link_state(void *ctx, bool up, const char *local_ip)
+void flow_link_down(struct flow_table *ft)
 {
-	(void)ctx;
-	if (up) {
-		log_info("module data link up, local address %s", local_ip ? local_ip : "?");
-		admit_waiting();
-		return;
-	}
-	log_info("module data link down: resetting every flow");
-	memset(F.by_link, 0, sizeof(F.by_link));
-	uflow_link_down();
-	dnsd_link_down();
-	ping_link_down();
-	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
-		struct flow *f = &F.flows[i];
+	for (unsigned i = 0; i < ft->cfg.max_flows; i++) {
+		struct flow *f = &ft->flows[i];
 
 		if (f->state == FLOW_FREE || f->local_dns)
 			continue;
@@ -648,60 +638,41 @@ static void flow_modem_link_state(void *ctx, bool up, const char *local_ip)
 			continue;
 		}
 		abort_pcb(f);
-		F.st.reset_by_link_loss++;
+		ft->st.reset_by_link_loss++;
 		flow_free(f);
 	}
 }
 
-static void flow_modem_connected(void *ctx, int link, bool ok)
+static void flow_link_connected(void *owner, int link, bool ok)
 {
-	struct flow *f = flow_by_link(link);
+	struct flow *f = owner;
 
-	(void)ctx;
-	if (!f && uflow_owns_link(link)) {
-		uflow_link_connected(link, ok);
-		if (!ok)
-			admit_waiting();
-		return;
-	}
-	if (!f) {
-		if (ok)
-			modem_close(F.modem, link);
-		return;
-	}
 	if (!ok) {
-		F.by_link[link] = NULL;
 		f->link = -1;
 		log_debug("flow %u: module connect failed", f->id);
 		if (f->abandoned)
 			flow_free(f);
 		else
 			flow_refuse(f);
-		admit_waiting();
 		return;
 	}
 	if (f->abandoned) {
 		f->state = FLOW_CLOSING;
-		modem_close(F.modem, link);
+		modem_close(f->ft->b->modem, link);
 		return;
 	}
 	log_debug("flow %u: module link %d connected", f->id, link);
 	f->state = FLOW_ADMITTED;
-	f->since = ev_now(F.loop);
-	lwip_port_tcp_admit(f->id);
+	f->since = ev_now(f->ft->b->loop);
+	lwip_port_tcp_admit(f->ft->b->stack, f->id);
 }
 
-static void flow_modem_data(void *ctx, int link, const uint8_t *buf, size_t len)
+static void flow_link_data(void *owner, int link, const uint8_t *buf, size_t len)
 {
-	struct flow *f = flow_by_link(link);
+	struct flow *f = owner;
 	err_t err;
 
-	(void)ctx;
-	if (!f && uflow_owns_link(link)) {
-		uflow_link_data(link, buf, len);
-		return;
-	}
-	if (!f || !f->pcb) {
+	if (!f->pcb) {
 		log_debug("link %d: %zu bytes with no client to take them, dropped", link, len);
 		return;
 	}
@@ -714,32 +685,28 @@ static void flow_modem_data(void *ctx, int link, const uint8_t *buf, size_t len)
 			        (int)err);
 			abort_pcb(f);
 			f->state = FLOW_CLOSING;
-			modem_close(F.modem, link);
+			modem_close(f->ft->b->modem, link);
 			return;
 		}
 		buf += n;
 		len -= n;
 		f->bytes_down += n;
-		F.st.bytes_down += n;
+		f->ft->st.bytes_down += n;
 	}
-	f->active = ev_now(F.loop);
+	f->active = ev_now(f->ft->b->loop);
 	tcp_output(f->pcb);
 	update_window(f);
 }
 
-static void flow_modem_sent(void *ctx, int link, size_t len, bool ok)
+static void flow_link_sent(void *owner, int link, size_t len, bool ok)
 {
-	struct flow *f = flow_by_link(link);
+	struct flow *f = owner;
 
-	(void)ctx;
-	if (!f && uflow_owns_link(link)) {
-		uflow_link_sent(link);
+	(void)link;
+	if (!ok) {
+		f->link_failed = true;
 		return;
 	}
-	if (f && !ok)
-		f->link_failed = true;
-	if (!f || !ok)
-		return;
 	while (f->pcb && len > 0) {
 		u16_t n = len > 0xffff ? 0xffff : (u16_t)len;
 
@@ -749,98 +716,73 @@ static void flow_modem_sent(void *ctx, int link, size_t len, bool ok)
 	pump_up(f);
 }
 
-static void flow_modem_closed(void *ctx, int link, bool lost)
+static void flow_link_closed(void *owner, int link, bool lost)
 {
-	struct flow *f = flow_by_link(link);
+	struct flow *f = owner;
 
-	(void)ctx;
-	if (!f && uflow_owns_link(link)) {
-		uflow_link_closed(link);
-		admit_waiting();
-		return;
+	if (lost) {
+		f->link_failed = true;
+		log_info("flow %u: module link %d lost bytes; resetting the flow", f->id, link);
+	} else {
+		log_debug("flow %u: module link %d closed", f->id, link);
 	}
-	if (link >= 0 && link < MAX_LINKS)
-		F.by_link[link] = NULL;
-	if (f) {
-		if (lost) {
-			f->link_failed = true;
-			log_info("flow %u: module link %d lost bytes; resetting the flow", f->id, link);
-		} else {
-			log_debug("flow %u: module link %d closed", f->id, link);
+	f->link = -1;
+	f->link_closed = true;
+	switch (f->state) {
+	case FLOW_OPEN:
+		if (f->up) {
+			pbuf_free(f->up);
+			f->up = NULL;
 		}
-		f->link = -1;
-		f->link_closed = true;
-		switch (f->state) {
-		case FLOW_OPEN:
-			if (f->up) {
-				pbuf_free(f->up);
-				f->up = NULL;
-			}
-			/* A FIN would tell the client the stream is complete. */
-			if (f->link_failed)
-				abort_pcb(f);
-			else
-				close_pcb(f);
+		/* A FIN would tell the client the stream is complete. */
+		if (f->link_failed)
+			abort_pcb(f);
+		else
+			close_pcb(f);
+		flow_free(f);
+		break;
+	case FLOW_ADMITTED:
+		/* accept is still to come; it closes the pcb at once */
+		break;
+	case FLOW_CONNECTING:
+		if (f->abandoned)
 			flow_free(f);
-			break;
-		case FLOW_ADMITTED:
-			/* accept is still to come; it closes the pcb at once */
-			break;
-		case FLOW_CONNECTING:
-			if (f->abandoned)
-				flow_free(f);
-			else
-				flow_refuse(f);
-			break;
-		default:
-			flow_free(f);
-			break;
-		}
+		else
+			flow_refuse(f);
+		break;
+	default:
+		flow_free(f);
+		break;
 	}
-	admit_waiting();
 }
 
-static void flow_modem_resolved(void *ctx, int req, bool ok, const uint32_t *ips, size_t n)
-{
-	(void)ctx;
-	dnsd_on_resolved(req, ok, ips, n);
-}
-
-static void flow_modem_ping_reply(void *ctx, int req, bool ok, unsigned rtt_ms)
-{
-	(void)ctx;
-	ping_on_reply(req, ok, rtt_ms);
-}
-
-const struct modem_events flow_modem_events = {
-	.link_state = flow_modem_link_state,
-	.connected = flow_modem_connected,
-	.data = flow_modem_data,
-	.sent = flow_modem_sent,
-	.closed = flow_modem_closed,
-	.resolved = flow_modem_resolved,
-	.ping_reply = flow_modem_ping_reply,
+static const struct link_ops flow_link_ops = {
+	.kind = "tcp",
+	.connected = flow_link_connected,
+	.data = flow_link_data,
+	.sent = flow_link_sent,
+	.closed = flow_link_closed,
 };
 
 /* --- housekeeping ------------------------------------------------------- */
 
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct flow_table *ft = w->data;
 	ev_tstamp now = ev_now(loop);
-	double wait = F.cfg.queue_wait_ms / 1000.0;
+	double wait = ft->cfg.queue_wait_ms / 1000.0;
 
-	(void)w;
 	(void)revents;
-	while (F.qhead && now - F.qhead->since > wait) {
-		struct flow *f = F.qhead;
+	while (ft->qhead && now - ft->qhead->since > wait) {
+		struct flow *f = ft->qhead;
 
 		queue_remove(f);
-		F.st.queue_timeouts++;
-		log_debug("flow %u: no module link within %u ms", f->id, F.cfg.queue_wait_ms);
+		ft->st.queue_timeouts++;
+		log_debug("flow %u: no module link within %u ms", f->id, ft->cfg.queue_wait_ms);
 		flow_refuse(f);
 	}
-	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
-		struct flow *f = &F.flows[i];
+	for (unsigned i = 0; i < ft->cfg.max_flows; i++) {
+		struct flow *f = &ft->flows[i];
 
 		if (f->state == FLOW_ADMITTED && now - f->since > ADMITTED_TIMEOUT) {
 			if (f->local_dns) {
@@ -848,68 +790,74 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 				continue;
 			}
 			f->state = FLOW_CLOSING;
-			modem_close(F.modem, f->link);
+			modem_close(ft->b->modem, f->link);
 		}
-		if (F.cfg.halfclose_s && open_with_link(f) && f->client_fin && !f->up &&
-		    now - f->active >= F.cfg.halfclose_s)
+		if (ft->cfg.halfclose_s && open_with_link(f) && f->client_fin && !f->up &&
+		    now - f->active >= ft->cfg.halfclose_s)
 			reclaim_halfclosed(f);
 	}
-	if (F.qhead && (modem_free_links(F.modem) == 0 || tcp_links_held() >= tcp_link_cap()))
-		reclaim_for_waiting(now);
+	if (ft->qhead && ft->b->modem &&
+	    (modem_free_links(ft->b->modem) == 0 || tcp_links_held(ft) >= tcp_link_cap(ft)))
+		reclaim_for_waiting(ft, now);
 }
 
-int flow_init(struct ev_loop *loop, const struct flow_config *cfg)
+struct flow_table *flow_table_new(struct bridge *b, const struct flow_config *cfg)
 {
-	memset(&F, 0, sizeof(F));
-	F.loop = loop;
-	F.cfg = *cfg;
-	F.flows = calloc(cfg->max_flows, sizeof(*F.flows));
-	if (!F.flows)
-		return -1;
-	for (unsigned i = 0; i < cfg->max_flows; i++)
-		F.flows[i].link = -1;
-	ev_timer_init(&F.tick, on_tick, 1.0, 1.0);
-	ev_timer_start(loop, &F.tick);
-	return 0;
+	struct flow_table *ft = calloc(1, sizeof(*ft));
+
+	if (!ft)
+		return NULL;
+	ft->b = b;
+	ft->cfg = *cfg;
+	ft->flows = calloc(cfg->max_flows ? cfg->max_flows : 1, sizeof(*ft->flows));
+	if (!ft->flows) {
+		free(ft);
+		return NULL;
+	}
+	for (unsigned i = 0; i < cfg->max_flows; i++) {
+		ft->flows[i].ft = ft;
+		ft->flows[i].link = -1;
+	}
+	ev_timer_init(&ft->tick, on_tick, 1.0, 1.0);
+	ft->tick.data = ft;
+	ev_timer_start(b->loop, &ft->tick);
+	return ft;
 }
 
-void flow_set_modem(struct modem *m)
+void flow_table_free(struct flow_table *ft)
 {
-	F.modem = m;
-}
-
-void flow_shutdown(void)
-{
-	if (!F.flows)
+	if (!ft)
 		return;
-	for (unsigned i = 0; i < F.cfg.max_flows; i++) {
-		struct flow *f = &F.flows[i];
+	for (unsigned i = 0; i < ft->cfg.max_flows; i++) {
+		struct flow *f = &ft->flows[i];
 
 		if (f->state == FLOW_FREE)
 			continue;
 		abort_pcb(f);
 		if (f->up)
 			pbuf_free(f->up);
+		free(f->dns_buf);
 	}
-	ev_timer_stop(F.loop, &F.tick);
-	free(F.flows);
-	F.flows = NULL;
+	ev_timer_stop(ft->b->loop, &ft->tick);
+	free(ft->flows);
+	free(ft);
 }
 
-void flow_get_stats(struct flow_stats *out)
+void flow_get_stats(const struct flow_table *ft, struct flow_stats *out)
 {
-	*out = F.st;
+	*out = ft->st;
 }
 
-void flow_foreach(void (*fn)(void *arg, const struct flow_info *fi), void *arg)
+void flow_foreach(const struct flow_table *ft, void (*fn)(void *arg, const struct flow_info *fi),
+                  void *arg)
 {
 	static const char *const names[] = {
 		[FLOW_FREE] = "free", [FLOW_QUEUED] = "queued", [FLOW_CONNECTING] = "connecting",
 		[FLOW_ADMITTED] = "accepting", [FLOW_OPEN] = "open", [FLOW_CLOSING] = "closing",
 	};
 
-	for (unsigned i = 0; F.flows && i < F.cfg.max_flows; i++) {
-		const struct flow *f = &F.flows[i];
+	for (unsigned i = 0; i < ft->cfg.max_flows; i++) {
+		const struct flow *f = &ft->flows[i];
 		struct flow_info fi;
 
 		if (f->state == FLOW_FREE)
@@ -919,7 +867,7 @@ void flow_foreach(void (*fn)(void *arg, const struct flow_info *fi), void *arg)
 		fi.link = f->link;
 		fi.bytes_up = f->bytes_up;
 		fi.bytes_down = f->bytes_down;
-		fi.age_s = ev_now(F.loop) - f->created;
+		fi.age_s = ev_now(ft->b->loop) - f->created;
 		fn(arg, &fi);
 	}
 }

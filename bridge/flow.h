@@ -15,7 +15,8 @@
 #include "lwip_port.h"
 #include "modem.h"
 
-struct ev_loop;
+struct bridge;
+struct flow_table;
 
 struct flow_config {
 	unsigned max_flows;
@@ -41,10 +42,11 @@ struct flow_stats {
 	uint64_t bytes_up, bytes_down;
 };
 
-int flow_init(struct ev_loop *loop, const struct flow_config *cfg);
-void flow_set_modem(struct modem *m);
-void flow_shutdown(void);
-void flow_get_stats(struct flow_stats *out);
+/* The table of bridge b: its modem, links and UDP side are b's. */
+struct flow_table *flow_table_new(struct bridge *b, const struct flow_config *cfg);
+/* Resets every flow left (RST to its client). */
+void flow_table_free(struct flow_table *ft);
+void flow_get_stats(const struct flow_table *ft, struct flow_stats *out);
 
 /* One row of the flow table, for status output. */
 struct flow_info {
@@ -55,14 +57,21 @@ struct flow_info {
 	double age_s;
 };
 /* Calls fn for each flow in the table. */
-void flow_foreach(void (*fn)(void *arg, const struct flow_info *fi), void *arg);
+void flow_foreach(const struct flow_table *ft, void (*fn)(void *arg, const struct flow_info *fi),
+                  void *arg);
 
-/* lwip_port callbacks */
-void flow_on_tcp_syn(void *ctx, uint32_t flow_id, const struct nat_tuple *t);
-void flow_on_tcp_accepted(void *ctx, uint32_t flow_id, struct tcp_pcb *pcb);
-void flow_on_tcp_abandoned(void *ctx, uint32_t flow_id);
+/* From lwip_port, through the bridge. */
+void flow_on_tcp_syn(struct flow_table *ft, uint32_t flow_id, const struct nat_tuple *t);
+void flow_on_tcp_accepted(struct flow_table *ft, uint32_t flow_id, struct tcp_pcb *pcb);
+void flow_on_tcp_abandoned(struct flow_table *ft, uint32_t flow_id);
 
-/* modem events */
-extern const struct modem_events flow_modem_events;
+/* A module link may be free: queued flows connect, oldest first. */
+void flow_admit_waiting(struct flow_table *ft);
+/* Flows waiting in the admission queue. */
+unsigned flow_queued(const struct flow_table *ft);
+/* The data link went down (every link is gone): open flows are reset,
+ * queued ones keep waiting. A flow's own link events come through the
+ * bridge's link-owner table. */
+void flow_link_down(struct flow_table *ft);
 
 #endif

@@ -33,11 +33,6 @@
 #define MSG_MAX 2048
 #define ENV_MAX 16
 
-static struct {
-	int fd;
-	pid_t pid;
-	unsigned timeout_s;
-} H = {.fd = -1, .pid = -1};
 
 /* ---- the helper ------------------------------------------------------- */
 
@@ -100,12 +95,13 @@ static void exec_child(char *const argv[], char *const envp[], int in, int out)
 
 /* Runs one program to its end or its time limit; logs its output and its
  * result. Returns its exit status, or -1. */
-static int run_one(const char *label, char *const argv[], char *const envp[], const char *input)
+static int run_one(unsigned timeout_s, const char *label, char *const argv[], char *const envp[],
+                   const char *input)
 {
 	int out[2], in[2];
 	char buf[512];
 	size_t len = 0;
-	double deadline = now_s() + H.timeout_s, kill_at = 0;
+	double deadline = now_s() + timeout_s, kill_at = 0;
 	int status = 0;
 	bool reaped = false, timed_out = false;
 	pid_t pid;
@@ -152,7 +148,7 @@ static int run_one(const char *label, char *const argv[], char *const envp[], co
 	log_output(label, buf, &len, true);
 	close(out[0]);
 	if (timed_out) {
-		log_err("hook %s: still running after %u s: killed", label, H.timeout_s);
+		log_err("hook %s: still running after %u s: killed", label, timeout_s);
 		return -1;
 	}
 	if (WIFSIGNALED(status)) {
@@ -183,7 +179,8 @@ static bool part_name_ok(const char *n)
 	return true;
 }
 
-static void run_parts(const char *dir, const char *sub, char *const envp[], const char *phase)
+static void run_parts(unsigned timeout_s, const char *dir, const char *sub, char *const envp[],
+                      const char *phase)
 {
 	char path[512], *names[64];
 	size_t n = 0;
@@ -214,15 +211,16 @@ static void run_parts(const char *dir, const char *sub, char *const envp[], cons
 			continue;
 		snprintf(file, sizeof(file), "%s/%s", path, names[i]);
 		snprintf(label, sizeof(label), "%s/%s", sub, names[i]);
-		run_one(label, (char *const[]){file, (char *)phase, NULL}, envp, NULL);
+		run_one(timeout_s, label, (char *const[]){file, (char *)phase, NULL}, envp, NULL);
 		free(names[i]);
 	}
 }
 
-static void run_script(const char *path, const char *label, char *const envp[], const char *phase)
+static void run_script(unsigned timeout_s, const char *path, const char *label, char *const envp[],
+                       const char *phase)
 {
 	if (path[0])
-		run_one(label, (char *const[]){(char *)path, (char *)phase, NULL}, envp, NULL);
+		run_one(timeout_s, label, (char *const[]){(char *)path, (char *)phase, NULL}, envp, NULL);
 }
 
 /* The value of KEY in envp, or "". */
@@ -245,16 +243,16 @@ static void dns_apply(const struct atb_config *c, char *const envp[], bool up)
 	case ATB_DNS_SETUP_RESOLVCONF:
 		snprintf(input, sizeof(input), "nameserver %s\n", dns);
 		if (up)
-			run_one("dns-setup", (char *const[]){"resolvconf", "-a", tun, NULL}, envp, input);
+			run_one(c->hook_timeout_s, "dns-setup", (char *const[]){"resolvconf", "-a", tun, NULL}, envp, input);
 		else
-			run_one("dns-setup", (char *const[]){"resolvconf", "-d", tun, "-f", NULL}, envp, NULL);
+			run_one(c->hook_timeout_s, "dns-setup", (char *const[]){"resolvconf", "-d", tun, "-f", NULL}, envp, NULL);
 		break;
 	case ATB_DNS_SETUP_RESOLVED:
 		if (up) {
-			run_one("dns-setup", (char *const[]){"resolvectl", "dns", tun, dns, NULL}, envp, NULL);
-			run_one("dns-setup", (char *const[]){"resolvectl", "domain", tun, "~.", NULL}, envp, NULL);
+			run_one(c->hook_timeout_s, "dns-setup", (char *const[]){"resolvectl", "dns", tun, dns, NULL}, envp, NULL);
+			run_one(c->hook_timeout_s, "dns-setup", (char *const[]){"resolvectl", "domain", tun, "~.", NULL}, envp, NULL);
 		} else {
-			run_one("dns-setup", (char *const[]){"resolvectl", "revert", tun, NULL}, envp, NULL);
+			run_one(c->hook_timeout_s, "dns-setup", (char *const[]){"resolvectl", "revert", tun, NULL}, envp, NULL);
 		}
 		break;
 	default:
@@ -269,11 +267,11 @@ static void run_phase(const struct atb_config *c, bool up, char *const envp[])
 	log_info("hooks: %s (%s)", phase, env_get(envp, "ATB_REASON"));
 	if (up) {
 		dns_apply(c, envp, true);
-		run_script(c->up_script, "up-script", envp, phase);
-		run_parts(c->hook_dir, "up.d", envp, phase);
+		run_script(c->hook_timeout_s, c->up_script, "up-script", envp, phase);
+		run_parts(c->hook_timeout_s, c->hook_dir, "up.d", envp, phase);
 	} else {
-		run_parts(c->hook_dir, "down.d", envp, phase);
-		run_script(c->down_script, "down-script", envp, phase);
+		run_parts(c->hook_timeout_s, c->hook_dir, "down.d", envp, phase);
+		run_script(c->hook_timeout_s, c->down_script, "down-script", envp, phase);
 		dns_apply(c, envp, false);
 	}
 }
@@ -329,7 +327,7 @@ static void helper_main(const struct atb_config *c, int fd)
 			snprintf(pathvar, sizeof(pathvar), "PATH=%s", path);
 			env0[0] = pathvar;
 		}
-		run_one("dns-setup", (char *const[]){(char *)"resolvconf", (char *)"-d", (char *)c->tun_name,
+		run_one(c->hook_timeout_s, "dns-setup", (char *const[]){(char *)"resolvconf", (char *)"-d", (char *)c->tun_name,
 		                                     (char *)"-f", NULL}, env0, NULL);
 	}
 	for (;;) {
@@ -371,11 +369,13 @@ static bool dir_has(const char *dir, const char *sub)
 	       stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int hooks_start(const struct atb_config *c)
+int hooks_start(struct hooks *h, const struct atb_config *c)
 {
 	int sv[2];
 	pid_t pid;
 
+	h->fd = -1;
+	h->pid = -1;
 	if (!c->up_script[0] && !c->down_script[0] && c->dns_setup == ATB_DNS_SETUP_NONE &&
 	    !dir_has(c->hook_dir, "up.d") && !dir_has(c->hook_dir, "down.d"))
 		return 0;
@@ -393,13 +393,11 @@ int hooks_start(const struct atb_config *c)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		H.timeout_s = c->hook_timeout_s;
 		helper_main(c, sv[1]);
 	}
 	close(sv[1]);
-	H.fd = sv[0];
-	H.pid = pid;
-	H.timeout_s = c->hook_timeout_s;
+	h->fd = sv[0];
+	h->pid = pid;
 	log_info("hooks: helper PID %d runs%s%s%s%s%s", (int)pid, c->up_script[0] ? " up-script" : "",
 	         c->down_script[0] ? " down-script" : "", c->hook_dir[0] ? " " : "", c->hook_dir,
 	         c->hook_dir[0] ? "/{up,down}.d" : "");
@@ -423,13 +421,13 @@ static void put_env(char *msg, size_t *len, const char *key, const char *v)
 		*len = MSG_MAX;
 }
 
-void hooks_link(bool up, const char *reason, const struct hooks_env *e)
+void hooks_link(const struct hooks *h, bool up, const char *reason, const struct hooks_env *e)
 {
 	char msg[MSG_MAX + 1];
 	size_t len = 0;
 	const char *path = getenv("PATH");
 
-	if (H.fd < 0)
+	if (h->fd < 0)
 		return;
 	len = (size_t)snprintf(msg, sizeof(msg), "%s\n", up ? "up" : "down");
 	put_env(msg, &len, "PATH", path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
@@ -443,25 +441,25 @@ void hooks_link(bool up, const char *reason, const struct hooks_env *e)
 	put_env(msg, &len, "ATB_MODEL", e->model);
 	put_env(msg, &len, "ATB_LINK_MODE", e->link_mode);
 	put_env(msg, &len, "ATB_DEVICE", e->device);
-	if (send(H.fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	if (send(h->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_err("hooks: cannot reach the helper: %s", strerror(errno));
 }
 
-void hooks_stop(void)
+void hooks_stop(struct hooks *h)
 {
-	if (H.fd < 0)
+	if (h->fd < 0)
 		return;
-	if (send(H.fd, "stop", 4, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	if (send(h->fd, "stop", 4, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("hooks: stop: %s", strerror(errno));
-	close(H.fd);
-	H.fd = -1;
+	close(h->fd);
+	h->fd = -1;
 	/* The down phase may take a while; not longer than systemd's
 	 * TimeoutStopSec (20 s) leaves room for. */
 	for (int i = 0; i < 150; i++) {
-		pid_t r = waitpid(H.pid, NULL, WNOHANG);
+		pid_t r = waitpid(h->pid, NULL, WNOHANG);
 
-		if (r == H.pid || (r < 0 && errno == ECHILD)) {
-			H.pid = -1;
+		if (r == h->pid || (r < 0 && errno == ECHILD)) {
+			h->pid = -1;
 			return;
 		}
 		usleep(100000);

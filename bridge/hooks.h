@@ -5,6 +5,7 @@
 #define ATB_HOOKS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -20,12 +21,18 @@ struct hooks_env {
 	const char *device;      /* ATB_DEVICE: serial port (the pty with the simulator) */
 };
 
+/* The daemon's end of the helper. */
+struct hooks {
+	int fd;    /* -1: no helper */
+	pid_t pid;
+};
+
 /* Forks the helper that runs the hooks: it keeps root and the capabilities
  * the process has now (the daemon drops them later), and holds no fd but
  * its end of a socket and stdout/stderr, where it logs. Call early, before
  * any device is open. Nothing is forked when no hook and no dns-setup is
  * configured. -1 with one line when the helper cannot be made. */
-int hooks_start(const struct atb_config *c);
+int hooks_start(struct hooks *h, const struct atb_config *c);
 
 /* The data link came up or went down: the helper runs that phase's hooks
  * in order (up: dns-setup, up-script, hook-dir/up.d/ entries; down: hook-dir/
@@ -33,11 +40,11 @@ int hooks_start(const struct atb_config *c);
  * hook-timeout-s, its output logged line by line. Never blocks the caller;
  * a hook's failure is logged and changes nothing else. reason: "link-up",
  * "link-down". */
-void hooks_link(bool up, const char *reason, const struct hooks_env *e);
+void hooks_link(const struct hooks *h, bool up, const char *reason, const struct hooks_env *e);
 
 /* At exit: a link still up gets its down phase (reason "stop"); waits for
  * the helper at most a bounded time. When atbridge dies instead, the helper
  * sees its socket close and runs the down phase itself (reason "crash"). */
-void hooks_stop(void);
+void hooks_stop(struct hooks *h);
 
 #endif

@@ -16,21 +16,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "config.h"
 #include "control.h"
-#include "dnsd.h"
-#include "flow.h"
 #include "hooks.h"
 #include "log.h"
-#include "lwip_port.h"
-#include "modem.h"
-#include "ping.h"
 #include "port_lock.h"
 #include "privilege.h"
 #include "service.h"
 #include "sim_spawn.h"
 #include "tun.h"
-#include "uflow.h"
 
 #define TUN_BURST 64
 
@@ -41,28 +36,34 @@
 #define ATB_FWMARK 0xa7bu
 #define ATB_ROUTE_TABLE 0xa7bu
 
-static struct {
+/* The process: what main() made, for the loop's callbacks (each watcher's
+ * data, the bridge's ctx). Lives on main()'s stack. */
+struct daemon {
 	const struct atb_config *cfg;
 	const char *tun_name, *device;
 	int argc;
 	char **argv;
 	struct modem *modem;
+	struct bridge bridge;
+	struct service *service;
+	struct control *control;
+	struct hooks hooks;
 	ev_timer drain_w;
 	double drain_started;
 	int tun_fd;
 	uint64_t tun_write_drops;
-} M = {.tun_fd = -1};
-
-/* Not in M: an initialised struct is stored whole in the binary (.data),
- * and this buffer alone would add 64 KiB to it; zero-filled .bss is free. */
-static uint8_t tun_pkt[65536];
+	bool modem_fatal_seen;
+	uint8_t tun_pkt[65536];
+};
 
 static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
+	struct daemon *d = w->data;
+
 	(void)loop;
 	(void)revents;
 	for (int i = 0; i < TUN_BURST; i++) {
-		ssize_t n = read(w->fd, tun_pkt, sizeof(tun_pkt));
+		ssize_t n = read(w->fd, d->tun_pkt, sizeof(d->tun_pkt));
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
@@ -71,24 +72,26 @@ static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (n == 0)
 			return;
-		lwip_port_input(tun_pkt, (size_t)n);
+		lwip_port_input(d->bridge.stack, d->tun_pkt, (size_t)n);
 	}
 }
 
 static void tun_output(void *ctx, const uint8_t *pkt, size_t len)
 {
-	(void)ctx;
+	struct daemon *d = ctx;
+
 	/* A full tun queue drops the packet; TCP retransmits it. */
-	if (write(M.tun_fd, pkt, len) != (ssize_t)len)
-		M.tun_write_drops++;
+	if (write(d->tun_fd, pkt, len) != (ssize_t)len)
+		d->tun_write_drops++;
 }
 
 static void on_drained(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct daemon *d = w->data;
+
 	(void)revents;
-	(void)w;
-	if (M.modem && modem_is_up(M.modem) && modem_free_links(M.modem) < modem_max_links(M.modem) &&
-	    ev_now(loop) - M.drain_started < 5.)
+	if (d->modem && modem_is_up(d->modem) && modem_free_links(d->modem) < modem_max_links(d->modem) &&
+	    ev_now(loop) - d->drain_started < 5.)
 		return;
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -99,34 +102,37 @@ static void on_drained(struct ev_loop *loop, ev_timer *w, int revents)
  * main. A second signal leaves at once. */
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct daemon *d = w->data;
+
 	(void)revents;
-	if (ev_is_active(&M.drain_w) || !M.modem || !modem_is_up(M.modem)) {
+	if (ev_is_active(&d->drain_w) || !d->modem || !modem_is_up(d->modem)) {
 		log_info("signal %d: shutting down", w->signum);
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
 	log_info("signal %d: closing the module's links, then shutting down", w->signum);
-	service_notify("STOPPING=1\nSTATUS=closing the module's links");
-	for (int i = 0; i < modem_max_links(M.modem); i++)
-		modem_close(M.modem, i);
-	M.drain_started = ev_now(loop);
-	ev_timer_init(&M.drain_w, on_drained, 0., 0.1);
-	ev_timer_again(loop, &M.drain_w);
+	service_notify(d->service, "STOPPING=1\nSTATUS=closing the module's links");
+	for (int i = 0; i < modem_max_links(d->modem); i++)
+		modem_close(d->modem, i);
+	d->drain_started = ev_now(loop);
+	ev_timer_init(&d->drain_w, on_drained, 0., 0.1);
+	d->drain_w.data = d;
+	ev_timer_again(loop, &d->drain_w);
 }
 
 /* SIGHUP: read the configuration again; only the log level takes effect
  * without a restart. */
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct daemon *d = w->data;
 	struct atb_config *c = malloc(sizeof(*c));
 
 	(void)loop;
-	(void)w;
 	(void)revents;
 	if (!c)
 		return;
 	config_defaults(c);
-	if (config_load(c, M.argc, M.argv, stderr) == 0) {
+	if (config_load(c, d->argc, d->argv, stderr) == 0) {
 		log_info("SIGHUP: log level %s", config_log_level_name(c->verbose));
 		log_verbosity = c->verbose;
 	} else {
@@ -136,14 +142,15 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /* The modem cannot go on (e.g. an unknown module): one line, then the loop
- * stops and main returns 1. */
-static bool modem_fatal_seen;
+ * stops and main returns 1. ctx is the modem's: the bridge. */
 static void on_modem_fatal(void *ctx, const char *msg)
 {
-	(void)ctx;
+	struct bridge *b = ctx;
+	struct daemon *d = b->ctx;
+
 	log_err("%s", msg);
-	modem_fatal_seen = true;
-	ev_break(EV_DEFAULT, EVBREAK_ALL);
+	d->modem_fatal_seen = true;
+	ev_break(b->loop, EVBREAK_ALL);
 }
 
 /* The simulator and the tun share this network namespace and the tun takes
@@ -154,28 +161,31 @@ static bool needs_split_routing(const struct atb_config *c)
 	return c->sim && !c->sim_netns[0] && !c->netns[0] && c->default_route;
 }
 
-/* The data link changed: the hooks hear of it (bridge/hooks.c). */
-static void on_link_change(bool up, const char *local_ip)
+/* The data link changed (the bridge has reset or admitted its flows): the
+ * service manager and then the hooks (bridge/hooks.c) hear of it. */
+static void on_link_change(void *ctx, bool up, const char *local_ip)
 {
-	const struct modem_info *mi = M.modem ? modem_get_info(M.modem) : NULL;
+	struct daemon *d = ctx;
+	const struct modem_info *mi = d->modem ? modem_get_info(d->modem) : NULL;
 	char tun_addr[INET_ADDRSTRLEN + 4], dns[INET_ADDRSTRLEN];
 	struct hooks_env e = {
-		.interface = M.tun_name,
-		.netns = M.cfg->netns,
-		.local_ip = local_ip,
+		.interface = d->tun_name,
+		.netns = d->cfg->netns,
+		.local_ip = up && local_ip ? local_ip : "",
 		.tun_address = tun_addr,
 		.dns = dns,
 		.model = mi ? mi->model : "",
-		.link_mode = mi && mi->link_mode ? mi->link_mode : (M.cfg->transparent ? "transparent" : "multi-link"),
-		.device = M.device,
+		.link_mode = mi && mi->link_mode ? mi->link_mode : (d->cfg->transparent ? "transparent" : "multi-link"),
+		.device = d->device,
 	};
 	size_t n;
 
-	inet_ntop(AF_INET, &M.cfg->tun_addr, tun_addr, INET_ADDRSTRLEN);
+	service_link_changed(d->service, up, local_ip);
+	inet_ntop(AF_INET, &d->cfg->tun_addr, tun_addr, INET_ADDRSTRLEN);
 	n = strlen(tun_addr);
-	snprintf(tun_addr + n, sizeof(tun_addr) - n, "/%u", M.cfg->tun_prefix);
-	inet_ntop(AF_INET, &M.cfg->lwip_addr, dns, sizeof(dns));
-	hooks_link(up, up ? "link-up" : "link-down", &e);
+	snprintf(tun_addr + n, sizeof(tun_addr) - n, "/%u", d->cfg->tun_prefix);
+	inet_ntop(AF_INET, &d->cfg->lwip_addr, dns, sizeof(dns));
+	hooks_link(&d->hooks, up, up ? "link-up" : "link-down", &e);
 }
 
 static enum modem_model to_modem_model(enum atb_model m)
@@ -189,10 +199,13 @@ static enum modem_model to_modem_model(enum atb_model m)
 
 int main(int argc, char **argv)
 {
+	struct daemon dm = {.tun_fd = -1, .hooks = {.fd = -1, .pid = -1}};
+	struct daemon *d = &dm;
 	struct atb_config cfg;
 	struct ev_loop *loop = EV_DEFAULT;
 	char tun_name[32], pty[256];
-	pid_t sim_pid = -1, keeper_pid = -1;
+	struct sim_proc sim = {.pid = -1, .out_fd = -1};
+	pid_t keeper_pid = -1;
 	int keeper_fd = -1;
 	bool split = false;
 	struct port_lock plock = {.lock_file = ""};
@@ -210,20 +223,19 @@ int main(int argc, char **argv)
 		config_print(&cfg, stdout);
 		return 0;
 	}
-	M.argc = argc;
-	M.argv = argv;
+	d->argc = argc;
+	d->argv = argv;
 	log_verbosity = cfg.verbose;
 	log_journal = service_stderr_is_journal();
 	signal(SIGPIPE, SIG_IGN);
-	M.cfg = &cfg;
-	M.tun_name = tun_name;
-	M.device = pty;
+	d->cfg = &cfg;
+	d->tun_name = tun_name;
+	d->device = pty;
 	tun_name[0] = pty[0] = '\0';
 	/* first: the helper must hold none of the fds opened below */
-	if (hooks_start(&cfg) < 0)
+	if (hooks_start(&d->hooks, &cfg) < 0)
 		return 1;
-	service_on_link(on_link_change);
-	service_init(loop);
+	d->service = service_new(loop);
 
 	if (needs_split_routing(&cfg)) {
 		/* the keeper first: it must hold no fd of ours (tun, serial) */
@@ -239,8 +251,7 @@ int main(int argc, char **argv)
 		         ATB_FWMARK, cfg.tun_name, ATB_ROUTE_TABLE);
 	}
 	if (cfg.sim) {
-		sim_pid = sim_spawn(&cfg, argv[0], split ? ATB_FWMARK : 0, pty, sizeof(pty));
-		if (sim_pid < 0) {
+		if (sim_spawn(&sim, &cfg, argv[0], split ? ATB_FWMARK : 0, pty, sizeof(pty)) < 0) {
 			tun_rules_keeper_stop(keeper_fd, keeper_pid);
 			return 1;
 		}
@@ -263,54 +274,49 @@ int main(int argc, char **argv)
 			.route_table = split ? ATB_ROUTE_TABLE : 0,
 		};
 
-		M.tun_fd = tun_open(&tc, tun_name, sizeof(tun_name));
-		if (M.tun_fd < 0)
+		d->tun_fd = tun_open(&tc, tun_name, sizeof(tun_name));
+		if (d->tun_fd < 0)
 			goto out;
 	}
 	{
-		struct lwip_port_config lc = {
-			.netif_ip = cfg.lwip_addr,
-			.mtu = (uint16_t)cfg.mtu,
-			.max_flows = cfg.max_flows * 2,
-			.hold_timeout_ms = cfg.queue_wait_ms + 90000,
-			.udp_idle_timeout_ms = cfg.udp_idle_timeout_ms,
-			.nat_tcp = cfg.nat_tcp,
-			.nat_udp = cfg.nat_udp,
-		};
-		struct lwip_port_callbacks cb = {
-			.tcp_syn = flow_on_tcp_syn,
-			.tcp_accepted = flow_on_tcp_accepted,
-			.tcp_abandoned = flow_on_tcp_abandoned,
+		struct bridge_config bc = {
+			.stack = {
+				.netif_ip = cfg.lwip_addr,
+				.mtu = (uint16_t)cfg.mtu,
+				.max_flows = cfg.max_flows * 2,
+				.hold_timeout_ms = cfg.queue_wait_ms + 90000,
+				.udp_idle_timeout_ms = cfg.udp_idle_timeout_ms,
+				.nat_tcp = cfg.nat_tcp,
+				.nat_udp = cfg.nat_udp,
+			},
+			.tcp = {
+				.max_flows = cfg.max_flows,
+				.queue_len = cfg.queue_len,
+				.queue_wait_ms = cfg.queue_wait_ms,
+				.intercept_dns = cfg.dns_intercept,
+				.halfclose_s = cfg.halfclose_s,
+				.idle_reclaim_s = cfg.idle_reclaim_s,
+				.queue_per_source = cfg.queue_per_source,
+				.max_links = cfg.tcp_links,
+				.links_per_source = cfg.links_per_source,
+			},
+			.udp = {
+				.max_flows = cfg.max_udp_flows,
+				.intercept_dns = cfg.dns_intercept,
+				.max_links = cfg.udp_links,
+			},
+			.dns = {
+				.ttl_s = cfg.dns_ttl_s,
+				.timeout_ms = cfg.dns_timeout_ms,
+				.cache_size = 256,
+				.max_waiting = 64,
+			},
 			.output = tun_output,
-			.udp_recv = uflow_on_recv,
-			.udp_expired = uflow_on_expired,
-			.icmp_echo = ping_on_echo,
-		};
-		struct flow_config fc = {
-			.max_flows = cfg.max_flows,
-			.queue_len = cfg.queue_len,
-			.queue_wait_ms = cfg.queue_wait_ms,
-			.intercept_dns = cfg.dns_intercept,
-			.halfclose_s = cfg.halfclose_s,
-			.idle_reclaim_s = cfg.idle_reclaim_s,
-			.queue_per_source = cfg.queue_per_source,
-			.max_links = cfg.tcp_links,
-			.links_per_source = cfg.links_per_source,
-		};
-		struct uflow_config uc = {
-			.max_flows = cfg.max_udp_flows,
-			.intercept_dns = cfg.dns_intercept,
-			.max_links = cfg.udp_links,
-		};
-		struct dnsd_config dc = {
-			.ttl_s = cfg.dns_ttl_s,
-			.timeout_ms = cfg.dns_timeout_ms,
-			.cache_size = 256,
-			.max_waiting = 64,
+			.link_changed = on_link_change,
+			.ctx = d,
 		};
 
-		if (flow_init(loop, &fc) < 0 || uflow_init(loop, &uc) < 0 || dnsd_init(loop, &dc) < 0 || ping_init(loop) < 0 ||
-		    lwip_port_init(loop, &lc, &cb, NULL) < 0) {
+		if (bridge_init(&d->bridge, loop, &bc) < 0) {
 			log_err("cannot initialise the packet stack");
 			goto out;
 		}
@@ -335,23 +341,21 @@ int main(int argc, char **argv)
 			.pin = cfg.pin,
 		};
 
-		struct modem_events mev = *service_wrap_events(&flow_modem_events);
+		struct modem_events mev = bridge_modem_events;
+
 		mev.fatal = on_modem_fatal; /* modem_new() copies the table */
 
-		modem = modem_new(loop, &mc, &mev, NULL);
+		modem = modem_new(loop, &mc, &mev, &d->bridge);
 		if (!modem)
 			goto out;
 		if (!cfg.sim && port_lock_fds(pty) < 0)
 			goto out;
-		flow_set_modem(modem);
-		uflow_set_modem(modem);
-		dnsd_set_modem(modem);
-		ping_set_modem(modem);
-		M.modem = modem;
+		bridge_set_modem(&d->bridge, modem);
+		d->modem = modem;
 	}
-	if (control_init(loop, &cfg, tun_name) < 0)
+	d->control = control_new(loop, &cfg, tun_name, &d->bridge, d->service);
+	if (!d->control)
 		goto out;
-	control_set_modem(modem);
 	/* the lock file must stay removable by the user we become */
 	if (plock.lock_file[0] && cfg.run_as[0] && !cfg.sim) {
 		struct passwd *pw = getpwnam(cfg.run_as);
@@ -362,36 +366,36 @@ int main(int argc, char **argv)
 	if (privilege_drop(&cfg) < 0)
 		goto out;
 
-	ev_io_init(&tun_w, on_tun_readable, M.tun_fd, EV_READ);
+	ev_io_init(&tun_w, on_tun_readable, d->tun_fd, EV_READ);
+	tun_w.data = d;
 	ev_io_start(loop, &tun_w);
 	ev_signal_init(&sigint_w, on_signal, SIGINT);
+	sigint_w.data = d;
 	ev_signal_start(loop, &sigint_w);
 	ev_signal_init(&sigterm_w, on_signal, SIGTERM);
+	sigterm_w.data = d;
 	ev_signal_start(loop, &sigterm_w);
 	ev_signal_init(&sighup_w, on_sighup, SIGHUP);
+	sighup_w.data = d;
 	ev_signal_start(loop, &sighup_w);
 	log_info("%s up, waiting for the module on %s", tun_name, pty);
 
 	ev_run(loop, 0);
-	rc = modem_fatal_seen ? 1 : 0;
+	rc = d->modem_fatal_seen ? 1 : 0;
 	ev_io_stop(loop, &tun_w);
-	ev_timer_stop(loop, &M.drain_w);
+	ev_timer_stop(loop, &d->drain_w);
 out:
-	service_notify("STOPPING=1");
-	hooks_stop(); /* down hooks while tun0 still exists, like wg-quick's PreDown */
-	control_shutdown();
-	flow_shutdown();
-	uflow_shutdown();
-	dnsd_shutdown();
-	ping_shutdown();
+	service_notify(d->service, "STOPPING=1");
+	hooks_stop(&d->hooks); /* down hooks while tun0 still exists, like wg-quick's PreDown */
+	control_free(d->control);
+	bridge_shutdown(&d->bridge);
 	if (modem)
 		modem_free(modem);
-	lwip_port_shutdown();
-	if (M.tun_fd >= 0)
-		tun_close(M.tun_fd);
+	if (d->tun_fd >= 0)
+		tun_close(d->tun_fd);
 	port_lock_release(&plock);
-	sim_stop(sim_pid);
+	sim_stop(&sim);
 	tun_rules_keeper_stop(keeper_fd, keeper_pid);
-	service_shutdown();
+	service_free(d->service);
 	return rc;
 }

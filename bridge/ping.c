@@ -19,54 +19,54 @@ struct pending {
 	uint8_t data[LWIP_PORT_ECHO_MAX];
 };
 
-static struct {
+struct ping {
 	struct ev_loop *loop;
+	struct lwip_port *stack;
 	struct modem *modem;
 	struct pending p[PINGS_MAX];
 	double tokens;
 	ev_tstamp last_fill;
 	struct ping_stats st;
-} P;
+};
 
-static bool take_token(void)
+static bool take_token(struct ping *pg)
 {
-	ev_tstamp now = ev_now(P.loop);
+	ev_tstamp now = ev_now(pg->loop);
 
-	P.tokens += (now - P.last_fill) * RATE_PER_S;
-	if (P.tokens > BURST)
-		P.tokens = BURST;
-	P.last_fill = now;
-	if (P.tokens < 1.0)
+	pg->tokens += (now - pg->last_fill) * RATE_PER_S;
+	if (pg->tokens > BURST)
+		pg->tokens = BURST;
+	pg->last_fill = now;
+	if (pg->tokens < 1.0)
 		return false;
-	P.tokens -= 1.0;
+	pg->tokens -= 1.0;
 	return true;
 }
 
-void ping_on_echo(void *ctx, const struct lwip_port_echo *e)
+void ping_on_echo(struct ping *pg, const struct lwip_port_echo *e)
 {
 	struct pending *slot = NULL;
 
-	(void)ctx;
-	P.st.requests++;
-	if (!P.modem || !modem_is_up(P.modem) || e->len > sizeof(slot->data))
+	pg->st.requests++;
+	if (!pg->modem || !modem_is_up(pg->modem) || e->len > sizeof(slot->data))
 		return;
 	for (int i = 0; i < PINGS_MAX; i++) {
-		if (!P.p[i].used) {
-			slot = &P.p[i];
+		if (!pg->p[i].used) {
+			slot = &pg->p[i];
 			break;
 		}
 	}
 	if (!slot) {
-		P.st.busy++;
+		pg->st.busy++;
 		return;
 	}
-	if (!take_token()) {
-		P.st.rate_limited++;
+	if (!take_token(pg)) {
+		pg->st.rate_limited++;
 		return;
 	}
-	slot->req = modem_ping(P.modem, e->dst, TIMEOUT_MS);
+	slot->req = modem_ping(pg->modem, e->dst, TIMEOUT_MS);
 	if (slot->req < 0) {
-		P.st.busy++;
+		pg->st.busy++;
 		return;
 	}
 	slot->used = true;
@@ -75,52 +75,51 @@ void ping_on_echo(void *ctx, const struct lwip_port_echo *e)
 	slot->e.data = slot->data;
 }
 
-void ping_on_reply(int req, bool ok, unsigned rtt_ms)
+void ping_on_reply(struct ping *pg, int req, bool ok, unsigned rtt_ms)
 {
 	for (int i = 0; i < PINGS_MAX; i++) {
-		struct pending *s = &P.p[i];
+		struct pending *s = &pg->p[i];
 
 		if (!s->used || s->req != req)
 			continue;
 		s->used = false;
 		if (!ok) {
-			P.st.failed++;
+			pg->st.failed++;
 			return;
 		}
 		log_debug("ping: module reply in %u ms", rtt_ms);
 		s->e.ttl = 0; /* lwip_port's default */
-		if (lwip_port_icmp_echo_reply(&s->e) == 0)
-			P.st.replies++;
+		if (lwip_port_icmp_echo_reply(pg->stack, &s->e) == 0)
+			pg->st.replies++;
 		return;
 	}
 }
 
-void ping_link_down(void)
+void ping_link_down(struct ping *pg)
 {
 	for (int i = 0; i < PINGS_MAX; i++)
-		P.p[i].used = false;
+		pg->p[i].used = false;
 }
 
-int ping_init(struct ev_loop *loop)
+struct ping *ping_new(struct ev_loop *loop, struct lwip_port *stack)
 {
-	memset(&P, 0, sizeof(P));
-	P.loop = loop;
-	P.tokens = BURST;
-	P.last_fill = ev_now(loop);
-	return 0;
+	struct ping *pg = calloc(1, sizeof(*pg));
+
+	if (!pg)
+		return NULL;
+	pg->loop = loop;
+	pg->stack = stack;
+	pg->tokens = BURST;
+	pg->last_fill = ev_now(loop);
+	return pg;
 }
 
-void ping_set_modem(struct modem *m)
+void ping_set_modem(struct ping *pg, struct modem *m)
 {
-	P.modem = m;
+	pg->modem = m;
 }
 
-void ping_shutdown(void)
+void ping_free(struct ping *pg)
 {
-	ping_link_down();
-}
-
-void ping_get_stats(struct ping_stats *out)
-{
-	*out = P.st;
+	free(pg);
 }

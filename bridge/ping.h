@@ -12,20 +12,22 @@
 
 struct ev_loop;
 struct modem;
+struct ping;
 
 struct ping_stats {
 	uint64_t requests, replies, failed, rate_limited, busy;
 };
 
-int ping_init(struct ev_loop *loop);
-void ping_set_modem(struct modem *m);
-void ping_shutdown(void);
-void ping_get_stats(struct ping_stats *out);
+/* Replies go out through stack. */
+struct ping *ping_new(struct ev_loop *loop, struct lwip_port *stack);
+void ping_set_modem(struct ping *pg, struct modem *m);
+void ping_free(struct ping *pg);
 
-/* lwip_port callback */
-void ping_on_echo(void *ctx, const struct lwip_port_echo *e);
-/* modem event */
-void ping_on_reply(int req, bool ok, unsigned rtt_ms);
-void ping_link_down(void);
+/* From lwip_port, through the bridge. */
+void ping_on_echo(struct ping *pg, const struct lwip_port_echo *e);
+/* From the modem's ping_reply() event. */
+void ping_on_reply(struct ping *pg, int req, bool ok, unsigned rtt_ms);
+/* The data link went down: no reply will come for the pings in flight. */
+void ping_link_down(struct ping *pg);
 
 #endif

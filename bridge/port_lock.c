@@ -38,7 +38,7 @@ static bool is_pty(dev_t rdev)
 	return major(rdev) >= 136 && major(rdev) <= 143;
 }
 
-bool port_lock_name(const char *real_dev, char *out, size_t len)
+static bool port_lock_name(const char *real_dev, char *out, size_t len)
 {
 	const char *name = real_dev;
 	size_t n;
@@ -299,7 +299,7 @@ static pid_t flock_holder(const struct stat *st)
 	return pid;
 }
 
-int port_lock_fd(int fd, const char *dev)
+static int port_lock_fd(int fd, const char *dev)
 {
 	struct stat st;
 

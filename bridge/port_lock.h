@@ -25,14 +25,6 @@ int port_lock_take(const char *dev, struct port_lock *pl);
  * an flock on it. */
 int port_lock_fds(const char *dev);
 
-/* One descriptor: what port_lock_fds does for each. For the serial open of
- * the modem layer, so that a reopened port is claimed again. */
-int port_lock_fd(int fd, const char *dev);
-
 void port_lock_release(struct port_lock *pl);
-
-/* Exposed for the tests: the lock file's name for a device path
- * ("/dev/ttyUSB2" -> "LCK..ttyUSB2", "/dev/pts/3" -> "LCK..pts_3"). */
-bool port_lock_name(const char *real_dev, char *out, size_t len);
 
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,28 +13,24 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "modem.h"
 
-static struct {
+struct service {
 	struct ev_loop *loop;
 	struct sockaddr_un addr;
 	socklen_t addrlen;
 	int fd;
 	ev_timer watchdog;
 	bool ready_sent;
-	const struct modem_events *inner;
-	struct modem_events wrapped;
 	struct service_link link;
-	void (*observer)(bool up, const char *local_ip);
-} SV = {.fd = -1, .link = {.since = -1}};
+};
 
-bool service_notify(const char *fmt, ...)
+bool service_notify(struct service *sv, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
 	int n;
 
-	if (SV.fd < 0)
+	if (!sv || sv->fd < 0)
 		return false;
 	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -41,8 +38,8 @@ bool service_notify(const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return false;
 	/* Never block the loop on a busy service manager. */
-	if (sendto(SV.fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&SV.addr,
-	           SV.addrlen) < 0) {
+	if (sendto(sv->fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sv->addr,
+	           sv->addrlen) < 0) {
 		log_debug("sd_notify '%s': %s", msg, strerror(errno));
 		return false;
 	}
@@ -52,14 +49,13 @@ bool service_notify(const char *fmt, ...)
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
-	(void)w;
 	(void)revents;
 	/* Sent from the loop: a loop that hangs stops the pings and systemd
 	 * restarts the service. */
-	service_notify("WATCHDOG=1");
+	service_notify(w->data, "WATCHDOG=1");
 }
 
-static void open_notify_socket(void)
+static void open_notify_socket(struct service *sv)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	size_t n;
@@ -67,28 +63,33 @@ static void open_notify_socket(void)
 	if (!path || !*path)
 		return;
 	n = strlen(path);
-	if ((path[0] != '/' && path[0] != '@') || n >= sizeof(SV.addr.sun_path)) {
+	if ((path[0] != '/' && path[0] != '@') || n >= sizeof(sv->addr.sun_path)) {
 		log_err("NOTIFY_SOCKET '%s' is not a UNIX socket path; not notifying", path);
 		return;
 	}
-	memset(&SV.addr, 0, sizeof(SV.addr));
-	SV.addr.sun_family = AF_UNIX;
-	memcpy(SV.addr.sun_path, path, n);
+	memset(&sv->addr, 0, sizeof(sv->addr));
+	sv->addr.sun_family = AF_UNIX;
+	memcpy(sv->addr.sun_path, path, n);
 	if (path[0] == '@')
-		SV.addr.sun_path[0] = '\0'; /* abstract namespace */
-	SV.addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-	SV.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (SV.fd < 0)
+		sv->addr.sun_path[0] = '\0'; /* abstract namespace */
+	sv->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	sv->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sv->fd < 0)
 		log_err("notify socket: %s", strerror(errno));
 }
 
-void service_init(struct ev_loop *loop)
+struct service *service_new(struct ev_loop *loop)
 {
 	const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	struct service *sv = calloc(1, sizeof(*sv));
 
-	SV.loop = loop;
-	open_notify_socket();
-	if (SV.fd >= 0 && usec && (!pid || strtol(pid, NULL, 10) == (long)getpid())) {
+	if (!sv)
+		return NULL;
+	sv->fd = -1;
+	sv->link.since = -1;
+	sv->loop = loop;
+	open_notify_socket(sv);
+	if (sv->fd >= 0 && usec && (!pid || strtol(pid, NULL, 10) == (long)getpid())) {
 		char *end;
 		unsigned long long us = strtoull(usec, &end, 10);
 
@@ -97,60 +98,47 @@ void service_init(struct ev_loop *loop)
 		} else {
 			double every = (double)us / 2e6;
 
-			ev_timer_init(&SV.watchdog, on_watchdog, 0., every);
-			ev_timer_again(loop, &SV.watchdog);
+			ev_timer_init(&sv->watchdog, on_watchdog, 0., every);
+			sv->watchdog.data = sv;
+			ev_timer_again(loop, &sv->watchdog);
 			ev_unref(loop); /* the watchdog alone does not keep the loop running */
 			log_info("watchdog: pinging systemd every %.1f s", every);
 		}
 	}
-	service_notify("STATUS=waiting for the module's data link");
+	service_notify(sv, "STATUS=waiting for the module's data link");
+	return sv;
 }
 
-void service_shutdown(void)
+void service_free(struct service *sv)
 {
-	if (SV.loop && ev_is_active(&SV.watchdog)) {
-		ev_ref(SV.loop);
-		ev_timer_stop(SV.loop, &SV.watchdog);
+	if (!sv)
+		return;
+	if (ev_is_active(&sv->watchdog)) {
+		ev_ref(sv->loop);
+		ev_timer_stop(sv->loop, &sv->watchdog);
 	}
-	if (SV.fd >= 0)
-		close(SV.fd);
-	SV.fd = -1;
+	if (sv->fd >= 0)
+		close(sv->fd);
+	free(sv);
 }
 
-static void on_link_state(void *ctx, bool up, const char *local_ip)
+void service_link_changed(struct service *sv, bool up, const char *local_ip)
 {
-	SV.link.up = up;
-	snprintf(SV.link.ip, sizeof(SV.link.ip), "%s", up && local_ip ? local_ip : "");
-	SV.link.since = SV.loop ? ev_now(SV.loop) : 0;
+	sv->link.up = up;
+	snprintf(sv->link.ip, sizeof(sv->link.ip), "%s", up && local_ip ? local_ip : "");
+	sv->link.since = sv->loop ? ev_now(sv->loop) : 0;
 	if (up) {
-		service_notify("%sSTATUS=data link up, module address %s", SV.ready_sent ? "" : "READY=1\n",
-		               SV.link.ip[0] ? SV.link.ip : "unknown");
-		SV.ready_sent = true;
+		service_notify(sv, "%sSTATUS=data link up, module address %s", sv->ready_sent ? "" : "READY=1\n",
+		               sv->link.ip[0] ? sv->link.ip : "unknown");
+		sv->ready_sent = true;
 	} else {
-		service_notify("STATUS=data link down, waiting for the module");
+		service_notify(sv, "STATUS=data link down, waiting for the module");
 	}
-	if (SV.inner->link_state)
-		SV.inner->link_state(ctx, up, local_ip);
-	if (SV.observer)
-		SV.observer(up, SV.link.ip);
 }
 
-void service_on_link(void (*fn)(bool up, const char *local_ip))
+void service_get_link(const struct service *sv, struct service_link *out)
 {
-	SV.observer = fn;
-}
-
-const struct modem_events *service_wrap_events(const struct modem_events *inner)
-{
-	SV.inner = inner;
-	SV.wrapped = *inner;
-	SV.wrapped.link_state = on_link_state;
-	return &SV.wrapped;
-}
-
-void service_get_link(struct service_link *out)
-{
-	*out = SV.link;
+	*out = sv->link;
 }
 
 bool service_stderr_is_journal(void)

@@ -8,31 +8,28 @@
 #include <stdbool.h>
 
 struct ev_loop;
-struct modem_events;
+struct service;
 
 /* Reads $NOTIFY_SOCKET, $WATCHDOG_USEC/$WATCHDOG_PID; starts the watchdog
- * timer on the loop when asked for. Harmless without systemd. */
-void service_init(struct ev_loop *loop);
-void service_shutdown(void);
+ * timer on the loop when asked for. Harmless without systemd. NULL only
+ * when out of memory. */
+struct service *service_new(struct ev_loop *loop);
+void service_free(struct service *sv);
 
 /* Sends one notification ("STATUS=...", "STOPPING=1"); false when there is
- * no service manager or the send failed. */
-bool service_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+ * no service manager (or no sv) or the send failed. */
+bool service_notify(struct service *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Events for modem_new(): inner's, with link_state observed on the way
- * (READY=1 on the first link up, STATUS= on every change). */
-const struct modem_events *service_wrap_events(const struct modem_events *inner);
-
-/* Called on every change of the data link, after the notification
- * (hooks, bridge/hooks.c). */
-void service_on_link(void (*fn)(bool up, const char *local_ip));
+/* The data link changed: READY=1 on the first link up, STATUS= on every
+ * change. */
+void service_link_changed(struct service *sv, bool up, const char *local_ip);
 
 struct service_link {
 	bool up;
 	char ip[16];     /* the module's address while up */
 	double since;    /* ev_now() of the last change; < 0: never up */
 };
-void service_get_link(struct service_link *out);
+void service_get_link(const struct service *sv, struct service_link *out);
 
 /* stderr goes to journald ($JOURNAL_STREAM names it): log lines carry
  * syslog priority prefixes then. */

@@ -13,7 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int sim_out_fd = -1;
+#include "log.h"
+
 
 /* The simulator beside our own binary (installed layout and build tree),
  * else the bare name for execvp's $PATH search. */
@@ -68,7 +69,7 @@ static void child(const struct atb_config *c, const char *path, int outfd, unsig
 		snprintf(ns, sizeof(ns), "/run/netns/%s", c->sim_netns);
 		fd = open(ns, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-			fprintf(stderr, "atbridge: --sim-netns: cannot enter network namespace '%s': %s\n",
+			log_err("--sim-netns: cannot enter network namespace '%s': %s",
 			        c->sim_netns, strerror(errno));
 			_exit(127);
 		}
@@ -95,25 +96,28 @@ static void child(const struct atb_config *c, const char *path, int outfd, unsig
 		argv[n++] = c->sim_args[i];
 	argv[n] = NULL;
 	execvp(path, (char *const *)argv);
-	fprintf(stderr, "atbridge: cannot run the simulator '%s': %s\n", path, strerror(errno));
+	log_err("cannot run the simulator '%s': %s", path, strerror(errno));
 	_exit(127);
 }
 
-pid_t sim_spawn(const struct atb_config *c, const char *self, unsigned fwmark, char *pty, size_t pty_len)
+int sim_spawn(struct sim_proc *sp, const struct atb_config *c, const char *self, unsigned fwmark,
+              char *pty, size_t pty_len)
 {
 	char path[PATH_MAX];
 	int p[2];
 	pid_t pid;
 	size_t got = 0;
 
+	sp->pid = -1;
+	sp->out_fd = -1;
 	find_sim(c, self, path, sizeof(path));
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		fprintf(stderr, "atbridge: pipe: %s\n", strerror(errno));
+		log_err("pipe: %s", strerror(errno));
 		return -1;
 	}
 	pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "atbridge: fork: %s\n", strerror(errno));
+		log_err("fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return -1;
@@ -139,21 +143,24 @@ pid_t sim_spawn(const struct atb_config *c, const char *self, unsigned fwmark, c
 	pty[got] = '\0';
 	/* Kept open so that a later line from the simulator cannot kill it
 	 * with SIGPIPE; closed in sim_stop(). */
-	sim_out_fd = p[0];
+	sp->out_fd = p[0];
+	sp->pid = pid;
 	if (got == 0 || pty[0] != '/') {
-		fprintf(stderr, "atbridge: the simulator '%s' did not print its pty path\n", path);
-		sim_stop(pid);
+		log_err("the simulator '%s' did not print its pty path", path);
+		sim_stop(sp);
 		return -1;
 	}
-	return pid;
+	return 0;
 }
 
-void sim_stop(pid_t pid)
+void sim_stop(struct sim_proc *sp)
 {
-	if (sim_out_fd >= 0) {
-		close(sim_out_fd);
-		sim_out_fd = -1;
-	}
+	pid_t pid = sp->pid;
+
+	if (sp->out_fd >= 0)
+		close(sp->out_fd);
+	sp->out_fd = -1;
+	sp->pid = -1;
 	if (pid <= 0)
 		return;
 	kill(pid, SIGTERM);

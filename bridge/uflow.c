@@ -14,12 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsd.h"
+#include "bridge.h"
 #include "log.h"
-#include "modem.h"
 
 #define QUEUE_MAX 8
-#define MAX_LINKS 16
 #define DGRAM_MAX 1460 /* AT+CIPSEND takes at most 1460 bytes (manual 8.2.3, app note 6.3) */
 #define DOWN_WINDOW (4 * 1472)
 
@@ -31,6 +29,7 @@ struct dgram {
 };
 
 struct uflow {
+	struct uflow_table *ut;
 	enum uflow_state st;
 	uint32_t id;
 	struct nat_tuple t;
@@ -41,26 +40,21 @@ struct uflow {
 	bool nat_gone; /* lwip_port already forgot the flow */
 };
 
-static struct {
-	struct ev_loop *loop;
+struct uflow_table {
+	struct bridge *b;
 	struct uflow_config cfg;
-	struct modem *modem;
 	struct uflow *flows;
-	struct uflow *by_link[MAX_LINKS];
 	struct uflow_stats st;
-} U;
+};
 
-static struct uflow *by_id(uint32_t id)
+static const struct link_ops uflow_link_ops;
+
+static struct uflow *by_id(struct uflow_table *ut, uint32_t id)
 {
-	for (unsigned i = 0; i < U.cfg.max_flows; i++)
-		if (U.flows[i].st != U_FREE && U.flows[i].id == id)
-			return &U.flows[i];
+	for (unsigned i = 0; i < ut->cfg.max_flows; i++)
+		if (ut->flows[i].st != U_FREE && ut->flows[i].id == id)
+			return &ut->flows[i];
 	return NULL;
-}
-
-static struct uflow *by_link(int link)
-{
-	return link >= 0 && link < MAX_LINKS ? U.by_link[link] : NULL;
 }
 
 static void drop_queue(struct uflow *f)
@@ -72,14 +66,17 @@ static void drop_queue(struct uflow *f)
 
 static void uflow_free(struct uflow *f)
 {
+	struct uflow_table *ut = f->ut;
+
 	drop_queue(f);
-	if (f->link >= 0 && f->link < MAX_LINKS && U.by_link[f->link] == f)
-		U.by_link[f->link] = NULL;
+	if (f->link >= 0)
+		links_release(&ut->b->links, f->link, f);
 	if (!f->nat_gone)
-		lwip_port_udp_close(f->id);
+		lwip_port_udp_close(ut->b->stack, f->id);
 	memset(f, 0, sizeof(*f));
+	f->ut = ut;
 	f->link = -1;
-	U.st.open--;
+	ut->st.open--;
 }
 
 /* Sends queued datagrams while the modem takes them whole. */
@@ -88,133 +85,131 @@ static void flush_queue(struct uflow *f)
 	while (f->nq > 0 && f->st == U_OPEN) {
 		struct dgram *d = f->q[0];
 
-		if (modem_send(U.modem, f->link, d->data, d->len) != d->len)
+		if (modem_send(f->ut->b->modem, f->link, d->data, d->len) != d->len)
 			return;
 		free(d);
 		memmove(f->q, f->q + 1, (f->nq - 1) * sizeof(f->q[0]));
 		f->nq--;
-		U.st.datagrams_up++;
+		f->ut->st.datagrams_up++;
 	}
 }
 
-static unsigned links_held(void)
+/* Module links UDP flows may hold at once: half the module's by default,
+ * so a UDP flood cannot starve TCP. */
+static unsigned uflow_link_cap(const struct uflow_table *ut)
 {
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < MAX_LINKS; i++)
-		n += U.by_link[i] != NULL;
-	return n;
-}
-
-unsigned uflow_link_cap(void)
-{
-	int links = U.modem ? modem_max_links(U.modem) : 0;
+	struct modem *m = ut->b->modem;
+	int links = m ? modem_max_links(m) : 0;
 	unsigned half = links > 1 ? (unsigned)links / 2 : 1;
 
-	return U.cfg.max_links ? U.cfg.max_links : half;
+	return ut->cfg.max_links ? ut->cfg.max_links : half;
 }
 
 static bool try_connect(struct uflow *f)
 {
+	struct bridge *b = f->ut->b;
 	int link;
 
-	if (!U.modem || !modem_is_up(U.modem) || modem_free_links(U.modem) <= 0)
+	if (!b->modem || !modem_is_up(b->modem) || modem_free_links(b->modem) <= 0)
 		return false;
-	if (links_held() >= uflow_link_cap())
+	if (links_count(&b->links, &uflow_link_ops) >= uflow_link_cap(f->ut))
 		return false; /* the rest are TCP's: a UDP flood must not starve it */
-	link = modem_open(U.modem, MODEM_UDP, f->t.dst_ip, ntohs(f->t.dst_port));
-	if (link < 0 || link >= MAX_LINKS) {
-		if (link >= 0)
-			modem_close(U.modem, link);
+	link = modem_open(b->modem, MODEM_UDP, f->t.dst_ip, ntohs(f->t.dst_port));
+	if (link < 0)
+		return false;
+	if (!links_claim(&b->links, link, &uflow_link_ops, f)) {
+		log_err("modem returned link %d, which is beyond %d or in use", link, LINKS_MAX);
+		modem_close(b->modem, link);
 		return false;
 	}
 	f->link = link;
-	U.by_link[link] = f;
 	f->st = U_CONNECTING;
 	return true;
 }
 
-static void dns_reply(uint32_t token, const uint8_t *resp, size_t len)
+static void dns_reply(void *arg, uint32_t token, const uint8_t *resp, size_t len)
 {
+	struct uflow_table *ut = arg;
+
 	/* the flow may be gone by now: lwip_port then refuses quietly */
-	lwip_port_udp_send(token, resp, len);
+	lwip_port_udp_send(ut->b->stack, token, resp, len);
 }
 
-void uflow_on_recv(void *ctx, uint32_t flow_id, const struct nat_tuple *t, const uint8_t *data,
-                 size_t len)
+void uflow_on_recv(struct uflow_table *ut, uint32_t flow_id, const struct nat_tuple *t,
+                   const uint8_t *data, size_t len)
 {
+	struct modem *m = ut->b->modem;
 	struct uflow *f;
 	struct dgram *d;
 
-	(void)ctx;
-	if (U.cfg.intercept_dns && ntohs(t->dst_port) == 53) {
-		U.st.dns_queries++;
-		dnsd_query(data, len, dns_reply, flow_id);
+	if (ut->cfg.intercept_dns && ntohs(t->dst_port) == 53) {
+		ut->st.dns_queries++;
+		dnsd_query(ut->b->dns, data, len, dns_reply, ut, flow_id);
 		return;
 	}
 	if (len > DGRAM_MAX) {
-		U.st.dropped_too_big++;
+		ut->st.dropped_too_big++;
 		return;
 	}
-	f = by_id(flow_id);
+	f = by_id(ut, flow_id);
 	if (!f) {
-		for (unsigned i = 0; i < U.cfg.max_flows; i++) {
-			if (U.flows[i].st == U_FREE) {
-				f = &U.flows[i];
+		for (unsigned i = 0; i < ut->cfg.max_flows; i++) {
+			if (ut->flows[i].st == U_FREE) {
+				f = &ut->flows[i];
 				break;
 			}
 		}
 		if (!f) {
-			U.st.dropped_table_full++;
+			ut->st.dropped_table_full++;
 			return;
 		}
 		memset(f, 0, sizeof(*f));
+		f->ut = ut;
 		f->st = U_WAIT;
 		f->id = flow_id;
 		f->t = *t;
 		f->link = -1;
-		U.st.open++;
+		ut->st.open++;
 	}
-	f->last = ev_now(U.loop);
-	if (f->st == U_OPEN && f->nq == 0 && modem_send(U.modem, f->link, data, len) == len) {
-		U.st.datagrams_up++;
+	f->last = ev_now(ut->b->loop);
+	if (f->st == U_OPEN && f->nq == 0 && modem_send(m, f->link, data, len) == len) {
+		ut->st.datagrams_up++;
 		return;
 	}
 	if (f->nq >= QUEUE_MAX || !(d = malloc(sizeof(*d) + len))) {
-		U.st.dropped_queue_full++;
+		ut->st.dropped_queue_full++;
 		return;
 	}
 	d->len = (uint16_t)len;
 	memcpy(d->data, data, len);
 	f->q[f->nq++] = d;
 	if (f->st == U_WAIT && !try_connect(f))
-		uflow_recycle_idle_link();
+		uflow_recycle_idle_link(ut);
 }
 
-void uflow_on_expired(void *ctx, uint32_t flow_id)
+void uflow_on_expired(struct uflow_table *ut, uint32_t flow_id)
 {
-	struct uflow *f = by_id(flow_id);
+	struct uflow *f = by_id(ut, flow_id);
 
-	(void)ctx;
 	if (!f)
 		return;
 	f->nat_gone = true;
 	if (f->link >= 0 && (f->st == U_OPEN || f->st == U_CONNECTING)) {
 		f->st = U_CLOSING;
 		drop_queue(f);
-		modem_close(U.modem, f->link);
+		modem_close(ut->b->modem, f->link);
 		return;
 	}
 	if (f->st != U_CLOSING)
 		uflow_free(f);
 }
 
-bool uflow_recycle_idle_link(void)
+bool uflow_recycle_idle_link(struct uflow_table *ut)
 {
 	struct uflow *victim = NULL;
 
-	for (unsigned i = 0; i < U.cfg.max_flows; i++) {
-		struct uflow *f = &U.flows[i];
+	for (unsigned i = 0; i < ut->cfg.max_flows; i++) {
+		struct uflow *f = &ut->flows[i];
 
 		if (f->st == U_OPEN && f->nq == 0 && (!victim || f->last < victim->last))
 			victim = f;
@@ -222,20 +217,20 @@ bool uflow_recycle_idle_link(void)
 	if (!victim)
 		return false;
 	log_debug("udp: recycling the idle link %d of flow %u", victim->link, victim->id);
-	U.st.links_recycled++;
+	ut->st.links_recycled++;
 	victim->st = U_CLOSING;
-	modem_close(U.modem, victim->link);
+	modem_close(ut->b->modem, victim->link);
 	return true;
 }
 
-void uflow_admit_waiting(void)
+void uflow_admit_waiting(struct uflow_table *ut)
 {
 	struct uflow *oldest;
 
 	do {
 		oldest = NULL;
-		for (unsigned i = 0; i < U.cfg.max_flows; i++) {
-			struct uflow *f = &U.flows[i];
+		for (unsigned i = 0; i < ut->cfg.max_flows; i++) {
+			struct uflow *f = &ut->flows[i];
 
 			if (f->st == U_WAIT && (!oldest || f->last < oldest->last))
 				oldest = f;
@@ -243,107 +238,108 @@ void uflow_admit_waiting(void)
 	} while (oldest && try_connect(oldest));
 }
 
-bool uflow_owns_link(int link)
-{
-	return by_link(link) != NULL;
-}
+/* --- module link events (through the bridge's link-owner table) ------- */
 
-void uflow_link_connected(int link, bool ok)
+static void uflow_link_connected(void *owner, int link, bool ok)
 {
-	struct uflow *f = by_link(link);
+	struct uflow *f = owner;
+	struct modem *m = f->ut->b->modem;
 
-	if (!f)
-		return;
 	if (!ok) {
 		/* nothing to tell the client: UDP; its datagrams are dropped */
 		log_debug("udp: flow %u: module could not open a UDP link", f->id);
-		U.by_link[link] = NULL;
 		f->link = -1;
 		uflow_free(f);
 		return;
 	}
 	if (f->st == U_CLOSING) {
-		modem_close(U.modem, link);
+		modem_close(m, link);
 		return;
 	}
 	f->st = U_OPEN;
-	modem_recv_window(U.modem, link, DOWN_WINDOW);
+	modem_recv_window(m, link, DOWN_WINDOW);
 	flush_queue(f);
 }
 
-void uflow_link_data(int link, const uint8_t *buf, size_t len)
+static void uflow_link_data(void *owner, int link, const uint8_t *buf, size_t len)
 {
-	struct uflow *f = by_link(link);
+	struct uflow *f = owner;
 
-	if (!f)
-		return;
-	f->last = ev_now(U.loop);
-	if (lwip_port_udp_send(f->id, buf, len) == 0)
-		U.st.datagrams_down++;
-	modem_recv_window(U.modem, link, DOWN_WINDOW);
+	f->last = ev_now(f->ut->b->loop);
+	if (lwip_port_udp_send(f->ut->b->stack, f->id, buf, len) == 0)
+		f->ut->st.datagrams_down++;
+	modem_recv_window(f->ut->b->modem, link, DOWN_WINDOW);
 }
 
-void uflow_link_sent(int link)
+static void uflow_link_sent(void *owner, int link, size_t len, bool ok)
 {
-	struct uflow *f = by_link(link);
-
-	if (f)
-		flush_queue(f);
+	(void)link;
+	(void)len;
+	(void)ok;
+	flush_queue(owner);
 }
 
-void uflow_link_closed(int link)
+static void uflow_link_closed(void *owner, int link, bool lost)
 {
-	struct uflow *f = by_link(link);
+	struct uflow *f = owner;
 
-	if (!f)
-		return;
-	U.by_link[link] = NULL;
+	(void)link;
+	(void)lost; /* UDP promises nothing a lost link could break */
 	f->link = -1;
 	uflow_free(f);
 }
 
-void uflow_link_down(void)
+static const struct link_ops uflow_link_ops = {
+	.kind = "udp",
+	.connected = uflow_link_connected,
+	.data = uflow_link_data,
+	.sent = uflow_link_sent,
+	.closed = uflow_link_closed,
+};
+
+void uflow_link_down(struct uflow_table *ut)
 {
-	for (unsigned i = 0; i < U.cfg.max_flows; i++) {
-		struct uflow *f = &U.flows[i];
+	for (unsigned i = 0; i < ut->cfg.max_flows; i++) {
+		struct uflow *f = &ut->flows[i];
 
 		if (f->st == U_FREE)
 			continue;
 		f->link = -1;
 		uflow_free(f);
 	}
-	memset(U.by_link, 0, sizeof(U.by_link));
 }
 
-int uflow_init(struct ev_loop *loop, const struct uflow_config *cfg)
+struct uflow_table *uflow_table_new(struct bridge *b, const struct uflow_config *cfg)
 {
-	memset(&U, 0, sizeof(U));
-	U.loop = loop;
-	U.cfg = *cfg;
-	U.flows = calloc(cfg->max_flows ? cfg->max_flows : 1, sizeof(*U.flows));
-	if (!U.flows)
-		return -1;
-	for (unsigned i = 0; i < cfg->max_flows; i++)
-		U.flows[i].link = -1;
-	return 0;
+	struct uflow_table *ut = calloc(1, sizeof(*ut));
+
+	if (!ut)
+		return NULL;
+	ut->b = b;
+	ut->cfg = *cfg;
+	ut->flows = calloc(cfg->max_flows ? cfg->max_flows : 1, sizeof(*ut->flows));
+	if (!ut->flows) {
+		free(ut);
+		return NULL;
+	}
+	for (unsigned i = 0; i < cfg->max_flows; i++) {
+		ut->flows[i].ut = ut;
+		ut->flows[i].link = -1;
+	}
+	return ut;
 }
 
-void uflow_set_modem(struct modem *m)
+void uflow_table_free(struct uflow_table *ut)
 {
-	U.modem = m;
-}
-
-void uflow_shutdown(void)
-{
-	if (!U.flows)
+	if (!ut)
 		return;
-	for (unsigned i = 0; i < U.cfg.max_flows; i++)
-		drop_queue(&U.flows[i]);
-	free(U.flows);
-	U.flows = NULL;
+	for (unsigned i = 0; i < ut->cfg.max_flows; i++)
+		drop_queue(&ut->flows[i]);
+	free(ut->flows);
+	free(ut);
 }
 
-void uflow_get_stats(struct uflow_stats *out)
+void uflow_get_stats(const struct uflow_table *ut, struct uflow_stats *out)
 {
-	*out = U.st;
+	*out = ut->st;
 }

@@ -11,8 +11,8 @@
 
 #include "lwip_port.h"
 
-struct ev_loop;
-struct modem;
+struct bridge;
+struct uflow_table;
 
 struct uflow_config {
 	unsigned max_flows;     /* UDP flows at once; past it datagrams are dropped and counted */
@@ -26,30 +26,23 @@ struct uflow_stats {
 		dropped_too_big, links_recycled, dns_queries;
 };
 
-int uflow_init(struct ev_loop *loop, const struct uflow_config *cfg);
-void uflow_set_modem(struct modem *m);
-void uflow_shutdown(void);
-void uflow_get_stats(struct uflow_stats *out);
-/* Module links UDP flows may hold at once. */
-unsigned uflow_link_cap(void);
+/* The UDP side of bridge b: its modem and links are b's. */
+struct uflow_table *uflow_table_new(struct bridge *b, const struct uflow_config *cfg);
+void uflow_table_free(struct uflow_table *ut);
+void uflow_get_stats(const struct uflow_table *ut, struct uflow_stats *out);
 
-/* lwip_port callbacks */
-void uflow_on_recv(void *ctx, uint32_t flow_id, const struct nat_tuple *t, const uint8_t *data,
-                 size_t len);
-void uflow_on_expired(void *ctx, uint32_t flow_id);
+/* From lwip_port, through the bridge. */
+void uflow_on_recv(struct uflow_table *ut, uint32_t flow_id, const struct nat_tuple *t,
+                   const uint8_t *data, size_t len);
+void uflow_on_expired(struct uflow_table *ut, uint32_t flow_id);
 
-/* Module link events for links owned by UDP flows; false when the link is
- * not a UDP flow's. */
-bool uflow_owns_link(int link);
-void uflow_link_connected(int link, bool ok);
-void uflow_link_data(int link, const uint8_t *buf, size_t len);
-void uflow_link_sent(int link);
-void uflow_link_closed(int link);
-void uflow_link_down(void);
+/* The data link went down: every UDP flow is gone. A flow's own link
+ * events come through the bridge's link-owner table. */
+void uflow_link_down(struct uflow_table *ut);
 /* A module link became free: waiting UDP flows may take it. */
-void uflow_admit_waiting(void);
+void uflow_admit_waiting(struct uflow_table *ut);
 /* Frees the least recently used idle UDP link for someone else. Returns
  * true when a link is being freed (a closed event follows). */
-bool uflow_recycle_idle_link(void);
+bool uflow_recycle_idle_link(struct uflow_table *ut);
 
 #endif

@@ -1,6 +1,10 @@
 /* lwIP on the loop thread, a netif over the tun, and the NAT in front of it
  * that lets stock lwIP accept TCP flows to any destination.
  *
+ * One struct lwip_port is one netif, its listener and its NAT table; every
+ * call takes it. lwIP's own state (its pcb lists, its timers) belongs to
+ * the process, so one instance at a time is what a process has.
+ *
  * Addresses and ports in struct nat_tuple are in network byte order.
  */
 #ifndef ATB_LWIP_PORT_H
@@ -11,6 +15,7 @@
 #include <stdint.h>
 
 struct ev_loop;
+struct lwip_port;
 struct tcp_pcb;
 
 struct nat_tuple {
@@ -99,8 +104,8 @@ struct lwip_port_counters {
 	uint64_t table_full;       /* SYNs refused (and UDP datagrams dropped)
 	                              because the NAT table was full */
 	unsigned flows;            /* NAT entries in use */
-	/* Appended fields (each packet from the tun is counted once: in
-	 * packets_in and in at most one of the drop reasons). */
+	/* Each packet from the tun is counted once: in packets_in and in at
+	 * most one of the drop reasons. */
 	uint64_t icmp_echo_too_big;  /* echo requests dropped: payload beyond
 	                                lwip_port_echo_max() */
 	uint64_t icmp_reply_too_big; /* lwip_port_icmp_echo_reply() calls refused:
@@ -116,11 +121,14 @@ struct lwip_port_counters {
 	                                non-first fragments */
 };
 
-/* Initialises lwIP (sys_init + lwip_init, no tcpip thread), the netif and
- * the listener, and starts the lwIP timer on the loop. */
-int lwip_port_init(struct ev_loop *loop, const struct lwip_port_config *cfg,
-                   const struct lwip_port_callbacks *cb, void *ctx);
-void lwip_port_shutdown(void);
+/* Initialises lwIP (sys_init + lwip_init, no tcpip thread) on first use,
+ * the netif and the listener, and starts the lwIP timer on the loop (none
+ * without a loop: see lwip_port_poll). ctx goes to every callback. NULL,
+ * with one line logged, on a bad configuration. */
+struct lwip_port *lwip_port_new(struct ev_loop *loop, const struct lwip_port_config *cfg,
+                                const struct lwip_port_callbacks *cb, void *ctx);
+/* Aborts the pcbs that are left (their err callbacks run) and frees lp. */
+void lwip_port_free(struct lwip_port *lp);
 
 /* One whole IP packet read from the tun. Malformed packets are dropped and
  * counted, never trusted.
@@ -145,40 +153,40 @@ void lwip_port_shutdown(void);
  * verified first: a packet that fails them, a header shorter than 40
  * bytes, a payload length beyond the buffer or a truncated extension
  * header is counted malformed and not answered. No allocation. */
-void lwip_port_input(const uint8_t *pkt, size_t len);
+void lwip_port_input(struct lwip_port *lp, const uint8_t *pkt, size_t len);
 
 /* Lets a held SYN through to lwIP: lwIP answers SYN-ACK, tcp_accepted follows. */
-void lwip_port_tcp_admit(uint32_t flow_id);
+void lwip_port_tcp_admit(struct lwip_port *lp, uint32_t flow_id);
 /* Answers a held SYN with RST (connection refused) and frees the entry. */
-void lwip_port_tcp_refuse(uint32_t flow_id);
+void lwip_port_tcp_refuse(struct lwip_port *lp, uint32_t flow_id);
 
-void lwip_port_get_counters(struct lwip_port_counters *out);
+void lwip_port_get_counters(const struct lwip_port *lp, struct lwip_port_counters *out);
 
 /* Sends a datagram to the client of UDP flow flow_id, from the flow's
  * original destination address and port. len must fit the MTU unfragmented
  * (len <= mtu - 28). Returns 0, or -1 if the flow is gone or len too big. */
-int lwip_port_udp_send(uint32_t flow_id, const void *data, size_t len);
+int lwip_port_udp_send(struct lwip_port *lp, uint32_t flow_id, const void *data, size_t len);
 /* Frees UDP flow flow_id now (no udp_expired follows). */
-void lwip_port_udp_close(uint32_t flow_id);
+void lwip_port_udp_close(struct lwip_port *lp, uint32_t flow_id);
 
 /* The largest echo payload carried: min(mtu - 28, LWIP_PORT_ECHO_MAX). */
-size_t lwip_port_echo_max(void);
+size_t lwip_port_echo_max(const struct lwip_port *lp);
 /* Sends the echo reply to e->src (an ICMP echo reply, type 0, from e->dst
  * with e->id, e->seq and e->len bytes of e->data, TTL e->ttl or 64 if
  * 0, valid IP and ICMP checksums) through cb->output. e and its data are
  * read during the call only. May be called from inside icmp_echo. Returns
- * 0, or -1 if lwip_port is not up or e->len > lwip_port_echo_max() (then
- * counted in icmp_reply_too_big). */
-int lwip_port_icmp_echo_reply(const struct lwip_port_echo *e);
+ * 0, or -1 if e->len > lwip_port_echo_max() (then counted in
+ * icmp_reply_too_big). */
+int lwip_port_icmp_echo_reply(struct lwip_port *lp, const struct lwip_port_echo *e);
 
 /* The port of the single lwIP listener on netif_ip (host order). */
 #define LWIP_PORT_LISTEN_PORT 1
 
 /* What the loop timer does every 50 ms: lwIP timeouts, and every 250 ms the
  * NAT sweep (hold timeouts, entries whose pcb is gone). Exposed for tests
- * and for callers without a loop (lwip_port_init with loop == NULL). */
-void lwip_port_poll(void);
+ * and for callers without a loop (lwip_port_new with loop == NULL). */
+void lwip_port_poll(struct lwip_port *lp);
 /* Runs the NAT sweep now, regardless of when it last ran (tests). */
-void lwip_port_sweep(void);
+void lwip_port_sweep(struct lwip_port *lp);
 
 #endif

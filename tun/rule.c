@@ -26,6 +26,8 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 
+#include "log.h"
+
 enum { RULE_MARK, RULE_SUPPRESS, RULE_TABLE, RULE_N };
 
 static int rule_msg(struct nl_sock *sk, int type, int flags, int which, uint32_t mark, uint32_t table)
@@ -73,7 +75,7 @@ static void delete_all(struct nl_sock *sk, uint32_t mark, uint32_t table)
 			;
 }
 
-void tun_rules_remove(uint32_t mark, uint32_t table)
+static void tun_rules_remove(uint32_t mark, uint32_t table)
 {
 	struct nl_sock *sk = rt_socket();
 
@@ -91,7 +93,7 @@ int tun_rules_add(uint32_t mark, uint32_t table)
 	int err = 0;
 
 	if (!sk) {
-		fprintf(stderr, "tun: cannot open rtnetlink for the policy rules\n");
+		log_err("tun: cannot open rtnetlink for the policy rules");
 		return -1;
 	}
 	delete_all(sk, mark, table);
@@ -101,7 +103,7 @@ int tun_rules_add(uint32_t mark, uint32_t table)
 			char rule[64];
 
 			snprintf(rule, sizeof rule, what[which], which == RULE_TABLE ? table : mark);
-			fprintf(stderr, "tun: cannot add the policy rule 'pref %u %s': %s\n",
+			log_err("tun: cannot add the policy rule 'pref %u %s': %s",
 			        TUN_RULE_PREF + which, rule, nl_geterror(err));
 		}
 	}

@@ -1,5 +1,5 @@
 /* The tun device: /dev/net/tun for the fd, libnl-route for its address,
- * MTU, link state and routes. Every failure is one line on stderr naming the
+ * MTU, link state and routes. Every failure is one error line (common/log.h) naming the
  * device and the step, and leaves nothing behind (closing the fd of a
  * non-persistent tun removes the device with its address and routes). */
 #include "tun.h"
@@ -20,6 +20,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
+
+#include "log.h"
 
 /* Parses "a.b.c.d/len" with no host bits set. */
 static int parse_prefix(const char *s, uint32_t *addr, unsigned *len)
@@ -55,14 +57,14 @@ static int create_device(const char *name, char *name_out, size_t name_out_len)
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0) {
-		fprintf(stderr, "tun: %s: cannot open /dev/net/tun: %s\n",
+		log_err("tun: %s: cannot open /dev/net/tun: %s",
 		        name && *name ? name : "(any)", strerror(errno));
 		return -1;
 	}
 	memset(&ifr, 0, sizeof ifr);
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
 	if (name && strlen(name) >= IFNAMSIZ) {
-		fprintf(stderr, "tun: '%s': device name longer than %d characters\n",
+		log_err("tun: '%s': device name longer than %d characters",
 		        name, IFNAMSIZ - 1);
 		close(fd);
 		return -1;
@@ -70,7 +72,7 @@ static int create_device(const char *name, char *name_out, size_t name_out_len)
 	if (name)
 		strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		fprintf(stderr, "tun: %s: TUNSETIFF failed: %s\n",
+		log_err("tun: %s: TUNSETIFF failed: %s",
 		        name && *name ? name : "(any)", strerror(errno));
 		close(fd);
 		return -1;
@@ -86,14 +88,14 @@ static int link_up(struct nl_sock *sk, const char *dev, unsigned mtu, int *ifind
 	int err = rtnl_link_get_kernel(sk, 0, dev, &orig);
 
 	if (err < 0) {
-		fprintf(stderr, "tun: %s: cannot look up the link: %s\n", dev, nl_geterror(err));
+		log_err("tun: %s: cannot look up the link: %s", dev, nl_geterror(err));
 		return -1;
 	}
 	*ifindex = rtnl_link_get_ifindex(orig);
 	change = rtnl_link_alloc();
 	if (!change) {
 		rtnl_link_put(orig);
-		fprintf(stderr, "tun: %s: out of memory\n", dev);
+		log_err("tun: %s: out of memory", dev);
 		return -1;
 	}
 	rtnl_link_set_mtu(change, mtu);
@@ -102,7 +104,7 @@ static int link_up(struct nl_sock *sk, const char *dev, unsigned mtu, int *ifind
 	rtnl_link_put(change);
 	rtnl_link_put(orig);
 	if (err < 0) {
-		fprintf(stderr, "tun: %s: cannot set MTU %u and bring the link up: %s\n",
+		log_err("tun: %s: cannot set MTU %u and bring the link up: %s",
 		        dev, mtu, nl_geterror(err));
 		return -1;
 	}
@@ -129,7 +131,7 @@ static int add_address(struct nl_sock *sk, const char *dev, int ifindex,
 	rtnl_addr_put(a);
 	if (err < 0) {
 		inet_ntop(AF_INET, &addr, txt, sizeof txt);
-		fprintf(stderr, "tun: %s: cannot add address %s/%u: %s\n",
+		log_err("tun: %s: cannot add address %s/%u: %s",
 		        dev, txt, prefix_len, nl_geterror(err));
 		return -1;
 	}
@@ -166,7 +168,7 @@ static int add_route(struct nl_sock *sk, const char *dev, int ifindex,
 	nl_addr_put(d);
 	rtnl_route_put(r);
 	if (err < 0) {
-		fprintf(stderr, "tun: %s: cannot add route %s: %s\n", dev, what, nl_geterror(err));
+		log_err("tun: %s: cannot add route %s: %s", dev, what, nl_geterror(err));
 		return -1;
 	}
 	return 0;
@@ -178,12 +180,12 @@ static int configure(const struct tun_config *cfg, const char *dev)
 	int ifindex = 0, err, rc = -1;
 
 	if (!sk) {
-		fprintf(stderr, "tun: %s: cannot allocate a netlink socket\n", dev);
+		log_err("tun: %s: cannot allocate a netlink socket", dev);
 		return -1;
 	}
 	err = nl_connect(sk, NETLINK_ROUTE);
 	if (err < 0) {
-		fprintf(stderr, "tun: %s: cannot open rtnetlink: %s\n", dev, nl_geterror(err));
+		log_err("tun: %s: cannot open rtnetlink: %s", dev, nl_geterror(err));
 		goto out;
 	}
 	if (link_up(sk, dev, cfg->mtu, &ifindex) < 0 ||
@@ -196,7 +198,7 @@ static int configure(const struct tun_config *cfg, const char *dev)
 		unsigned len;
 
 		if (parse_prefix(*r, &dst, &len) < 0) {
-			fprintf(stderr, "tun: %s: route '%s' is not an IPv4 prefix like 10.0.0.0/8 (no host bits)\n",
+			log_err("tun: %s: route '%s' is not an IPv4 prefix like 10.0.0.0/8 (no host bits)",
 			        dev, *r);
 			goto out;
 		}
@@ -219,17 +221,17 @@ static int open_in_netns(const struct tun_config *cfg, char *name_out, size_t na
 
 	if (strchr(cfg->netns, '/') || snprintf(path, sizeof path, "/run/netns/%s", cfg->netns) >=
 	    (int)sizeof path) {
-		fprintf(stderr, "tun: netns '%s' is not a namespace name\n", cfg->netns);
+		log_err("tun: netns '%s' is not a namespace name", cfg->netns);
 		return -1;
 	}
 	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0) {
-		fprintf(stderr, "tun: cannot open /proc/self/ns/net: %s\n", strerror(errno));
+		log_err("tun: cannot open /proc/self/ns/net: %s", strerror(errno));
 		return -1;
 	}
 	target = open(path, O_RDONLY | O_CLOEXEC);
 	if (target < 0 || setns(target, CLONE_NEWNET) < 0) {
-		fprintf(stderr, "tun: cannot enter network namespace '%s' (%s): %s\n", cfg->netns, path,
+		log_err("tun: cannot enter network namespace '%s' (%s): %s", cfg->netns, path,
 		        strerror(errno));
 		if (target >= 0)
 			close(target);
@@ -241,7 +243,7 @@ static int open_in_netns(const struct tun_config *cfg, char *name_out, size_t na
 	if (setns(self, CLONE_NEWNET) < 0) {
 		/* Staying in the wrong namespace would put the serial side's
 		 * sockets and the control socket there: give up. */
-		fprintf(stderr, "tun: cannot return from network namespace '%s': %s\n", cfg->netns,
+		log_err("tun: cannot return from network namespace '%s': %s", cfg->netns,
 		        strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -264,7 +266,7 @@ static int open_here(const struct tun_config *cfg, char *name_out, size_t name_o
 	int fd;
 
 	if (cfg->prefix_len > 32 || cfg->mtu < 68 || cfg->mtu > 65535) {
-		fprintf(stderr, "tun: %s: prefix length %u or MTU %u out of range\n",
+		log_err("tun: %s: prefix length %u or MTU %u out of range",
 		        cfg->name ? cfg->name : "(any)", cfg->prefix_len, cfg->mtu);
 		return -1;
 	}

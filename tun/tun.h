@@ -34,10 +34,9 @@ void tun_close(int fd);
  *   pref TUN_RULE_PREF+1   lookup main suppress_prefixlength 0
  *   pref TUN_RULE_PREF+2   lookup table
  * tun_rules_add() first removes copies left by an earlier run; -1 with one
- * line on stderr. */
+ * error line. */
 #define TUN_RULE_PREF 32700u
 int tun_rules_add(uint32_t mark, uint32_t table);
-void tun_rules_remove(uint32_t mark, uint32_t table);
 /* Forks a child that keeps the privilege to remove the rules and does so
  * when the returned fd is closed or this process dies. Returns the fd (pass
  * it to tun_rules_keeper_stop) or -1. */

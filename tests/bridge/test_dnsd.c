@@ -41,8 +41,9 @@ static int n_replies;
 static uint8_t last_resp[600];
 static size_t last_len;
 static uint32_t last_token;
-static void on_reply(uint32_t token, const uint8_t *resp, size_t len)
+static void on_reply(void *arg, uint32_t token, const uint8_t *resp, size_t len)
 {
+	(void)arg;
 	n_replies++;
 	last_token = token;
 	memcpy(last_resp, resp, len);
@@ -78,6 +79,7 @@ static int rcode(void) { return last_resp[3] & 0xf; }
 static int ancount(void) { return last_resp[7]; }
 
 static struct ev_loop *loop;
+static struct dnsd *dns;
 
 static int setup(void **state)
 {
@@ -86,15 +88,16 @@ static int setup(void **state)
 	(void)state;
 	loop = ev_loop_new(0);
 	n_resolve = n_replies = next_req = 0;
-	dnsd_init(loop, &c);
-	dnsd_set_modem((struct modem *)1);
+	dns = dnsd_new(loop, &c);
+	assert_non_null(dns);
+	dnsd_set_modem(dns, (struct modem *)1);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	dnsd_shutdown();
+	dnsd_free(dns);
 	ev_loop_destroy(loop);
 	return 0;
 }
@@ -123,22 +126,22 @@ static void test_shared_lookup_then_cache_then_expiry(void **state)
 	uint32_t ip = inet_addr("198.51.100.10");
 
 	(void)state;
-	dnsd_query(q, n, on_reply, 1);
-	dnsd_query(q, n, on_reply, 2);
+	dnsd_query(dns, q, n, on_reply, NULL, 1);
+	dnsd_query(dns, q, n, on_reply, NULL, 2);
 	assert_int_equal(n_resolve, 1);
 	assert_string_equal(last_name, "www.example.test");
 	assert_int_equal(n_replies, 0);
-	dnsd_on_resolved(0, true, &ip, 1);
+	dnsd_on_resolved(dns, 0, true, &ip, 1);
 	assert_int_equal(n_replies, 2);
 	assert_int_equal(rcode(), DNS_NOERROR);
 	assert_int_equal(ancount(), 1);
 	assert_memory_equal(last_resp + last_len - 4, &ip, 4);
-	dnsd_query(q, n, on_reply, 3); /* cached */
+	dnsd_query(dns, q, n, on_reply, NULL, 3); /* cached */
 	assert_int_equal(n_resolve, 1);
 	assert_int_equal(n_replies, 3);
 	assert_int_equal(last_token, 3);
 	run_for(1.2); /* TTL 1 s passes */
-	dnsd_query(q, n, on_reply, 4);
+	dnsd_query(dns, q, n, on_reply, NULL, 4);
 	assert_int_equal(n_resolve, 2);
 }
 
@@ -148,17 +151,17 @@ static void test_nxdomain_and_timeout(void **state)
 	size_t n = make_query(q, "nosuch.test", DNS_TYPE_A);
 
 	(void)state;
-	dnsd_query(q, n, on_reply, 1);
-	dnsd_on_resolved(0, false, NULL, 0);
+	dnsd_query(dns, q, n, on_reply, NULL, 1);
+	dnsd_on_resolved(dns, 0, false, NULL, 0);
 	assert_int_equal(n_replies, 1);
 	assert_int_equal(rcode(), DNS_NXDOMAIN);
 	n = make_query(q, "slow.test", DNS_TYPE_A);
-	dnsd_query(q, n, on_reply, 2);
+	dnsd_query(dns, q, n, on_reply, NULL, 2);
 	assert_int_equal(n_replies, 1);
 	run_for(0.6);
 	assert_int_equal(n_replies, 2);
 	assert_int_equal(rcode(), DNS_SERVFAIL);
-	dnsd_on_resolved(1, true, (uint32_t[]){1}, 1); /* too late: ignored */
+	dnsd_on_resolved(dns, 1, true, (uint32_t[]){1}, 1); /* too late: ignored */
 	assert_int_equal(n_replies, 2);
 }
 
@@ -169,9 +172,9 @@ static void test_waiters_bounded(void **state)
 
 	(void)state;
 	for (uint32_t i = 0; i < 3; i++)
-		dnsd_query(q, n, on_reply, i);
+		dnsd_query(dns, q, n, on_reply, NULL, i);
 	assert_int_equal(n_replies, 0);
-	dnsd_query(q, n, on_reply, 99);
+	dnsd_query(dns, q, n, on_reply, NULL, 99);
 	assert_int_equal(n_replies, 1);
 	assert_int_equal(last_token, 99);
 	assert_int_equal(rcode(), DNS_SERVFAIL);
@@ -183,11 +186,11 @@ static void test_refused_never_reaches_the_module(void **state)
 	size_t n = make_query(q, "a\"b.test", DNS_TYPE_A);
 
 	(void)state;
-	dnsd_query(q, n, on_reply, 1);
+	dnsd_query(dns, q, n, on_reply, NULL, 1);
 	assert_int_equal(n_resolve, 0);
 	assert_int_equal(rcode(), DNS_REFUSED);
 	n = make_query(q, "www.example.test", DNS_TYPE_AAAA);
-	dnsd_query(q, n, on_reply, 2);
+	dnsd_query(dns, q, n, on_reply, NULL, 2);
 	assert_int_equal(n_resolve, 0);
 	assert_int_equal(rcode(), DNS_NOERROR);
 	assert_int_equal(ancount(), 0);
@@ -206,7 +209,7 @@ static void test_long_name_refused_at_once(void **state)
 	size_t n = make_query(q, name, DNS_TYPE_A);
 
 	(void)state;
-	dnsd_query(q, n, on_reply, 1);
+	dnsd_query(dns, q, n, on_reply, NULL, 1);
 	assert_int_equal(n_replies, 1);
 	assert_int_equal(rcode(), DNS_REFUSED);
 	assert_int_equal(n_resolve, 0);

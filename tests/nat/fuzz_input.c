@@ -31,6 +31,9 @@
 #include "checksum.h"
 #include "lwip_port.h"
 
+/* the port under test */
+static struct lwip_port *lp;
+
 static uint32_t last_flow, last_udp;
 static struct lwip_port_echo last_echo; /* the bridge's copy */
 static uint8_t last_echo_data[LWIP_PORT_ECHO_MAX];
@@ -149,7 +152,7 @@ static void on_echo(void *ctx, const struct lwip_port_echo *e)
 	last_echo.data = last_echo_data;
 	have_echo = 1;
 	echo_total++;
-	if ((e->id & 1) && lwip_port_icmp_echo_reply(e) != 0)
+	if ((e->id & 1) && lwip_port_icmp_echo_reply(lp, e) != 0)
 		abort();
 }
 
@@ -235,7 +238,7 @@ static void peer_send(uint8_t flags, const uint8_t *data, size_t len)
 	c = csum_finish(csum_partial(p + 20, tot - 20, csum_pseudo_v4(s, d, 6, (uint16_t)(tot - 20))));
 	memcpy(p + 36, &c, 2);
 	peer.snd_nxt += (uint32_t)len + ((flags & 0x01) ? 1 : 0);
-	lwip_port_input(p, tot);
+	lwip_port_input(lp, p, tot);
 	free(p);
 }
 
@@ -323,7 +326,7 @@ static void start(void)
 	memset(&peer, 0, sizeof peer);
 	last_flow = last_udp = 0;
 	have_echo = 0;
-	if (lwip_port_init(NULL, &cfg, &cb, NULL) < 0)
+	if (!(lp = lwip_port_new(NULL, &cfg, &cb, NULL)))
 		abort();
 }
 
@@ -346,27 +349,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(pkt, data, len);
 			if (op & 0x80)
 				fix_checksums(pkt, len);
-			lwip_port_input(pkt, len);
+			lwip_port_input(lp, pkt, len);
 			free(pkt);
 			break;
 		case 1:
-			lwip_port_tcp_admit(last_flow);
+			lwip_port_tcp_admit(lp, last_flow);
 			break;
 		case 2:
-			lwip_port_tcp_refuse(last_flow);
+			lwip_port_tcp_refuse(lp, last_flow);
 			break;
 		case 3:
-			lwip_port_poll();
-			lwip_port_sweep();
+			lwip_port_poll(lp);
+			lwip_port_sweep(lp);
 			for (int i = 0; i < 8; i++)
 				if (pcbs[i] && tcp_sndbuf(pcbs[i]) > 16) {
 					tcp_write(pcbs[i], "0123456789abcdef", 16, TCP_WRITE_FLAG_COPY);
 					tcp_output(pcbs[i]);
 				}
-			lwip_port_udp_send(last_udp, data, len < 64 ? len : 64);
+			lwip_port_udp_send(lp, last_udp, data, len < 64 ? len : 64);
 			if (have_echo) {
 				last_echo.ttl = len ? data[0] : 0;
-				if (lwip_port_icmp_echo_reply(&last_echo) != 0)
+				if (lwip_port_icmp_echo_reply(lp, &last_echo) != 0)
 					abort();
 			}
 			break;
@@ -398,7 +401,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += len;
 		size -= len;
 	}
-	lwip_port_shutdown(); /* aborts what is left: on_err clears pcbs[] */
+	lwip_port_free(lp); /* aborts what is left: on_err clears pcbs[] */
 	return 0;
 }
 

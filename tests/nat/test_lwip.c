@@ -23,6 +23,9 @@
 #include "test_lwip_icmp_ip6.h"
 #include "testpkt.h"
 
+/* the port under test */
+static struct lwip_port *lp;
+
 #define CLIENT "10.0.0.2"
 #define SERVER "198.51.100.7"
 #define MAX_OUT 32
@@ -67,7 +70,7 @@ static void on_err(void *arg, err_t err)
 	T.errs++;
 	T.pcb = NULL;
 	if (T.admit_in_err)
-		lwip_port_tcp_admit(T.admit_in_err - 1);
+		lwip_port_tcp_admit(lp, T.admit_in_err - 1);
 }
 
 static void cb_syn(void *ctx, uint32_t id, const struct nat_tuple *t)
@@ -77,9 +80,9 @@ static void cb_syn(void *ctx, uint32_t id, const struct nat_tuple *t)
 	T.last_syn_id = id;
 	T.last_tuple = *t;
 	if (T.admit_in_syn)
-		lwip_port_tcp_admit(id);
+		lwip_port_tcp_admit(lp, id);
 	if (T.refuse_in_syn)
-		lwip_port_tcp_refuse(id);
+		lwip_port_tcp_refuse(lp, id);
 }
 
 static void cb_accepted(void *ctx, uint32_t id, struct tcp_pcb *pcb)
@@ -88,7 +91,7 @@ static void cb_accepted(void *ctx, uint32_t id, struct tcp_pcb *pcb)
 	T.accepted++;
 	T.accepted_id = id;
 	if (T.admit_in_accept)
-		lwip_port_tcp_admit(T.admit_in_accept - 1);
+		lwip_port_tcp_admit(lp, T.admit_in_accept - 1);
 	if (T.abort_in_accept) {
 		tcp_abort(pcb);
 		return;
@@ -161,7 +164,8 @@ static int setup_with(const struct lwip_port_callbacks *cb)
 	};
 
 	memset(&T, 0, sizeof T);
-	return lwip_port_init(NULL, &cfg, cb, NULL);
+	lp = lwip_port_new(NULL, &cfg, cb, NULL);
+	return lp ? 0 : -1;
 }
 
 static int setup(void **state)
@@ -179,7 +183,7 @@ static int setup_udp(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	lwip_port_shutdown();
+	lwip_port_free(lp);
 	return 0;
 }
 
@@ -194,7 +198,7 @@ static void send_tcp(uint16_t sport, uint32_t seq, uint32_t ack, uint8_t flags,
 		.seq = seq, .ack = ack, .flags = flags,
 		.opts = syn ? mss_ws : NULL, .optlen = syn ? sizeof mss_ws : 0,
 		.data = data, .len = data ? strlen(data) : 0 });
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 }
 
 /* Checks output n is a valid packet from SERVER:80 to CLIENT:dport and returns its view. */
@@ -237,10 +241,10 @@ static void test_admit_handshake_data(void **state)
 	send_tcp(40000, isn, 0, TCPF_SYN, NULL);
 	assert_int_equal(T.syns, 1);
 	assert_int_equal(T.nout, 0);
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 1);
 
-	lwip_port_tcp_admit(T.last_syn_id);
+	lwip_port_tcp_admit(lp, T.last_syn_id);
 	assert_int_equal(T.nout, 1);
 	v = out_view(0, 40000);
 	assert_int_equal(v.flags, TCPF_SYN | TCPF_ACK);
@@ -273,8 +277,8 @@ static void test_admit_handshake_data(void **state)
 	/* client resets: lwIP drops the pcb, the sweep frees the entry */
 	send_tcp(40000, isn + 6, 0, TCPF_RST, NULL);
 	assert_int_equal(T.errs, 1);
-	lwip_port_sweep();
-	lwip_port_get_counters(&c);
+	lwip_port_sweep(lp);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 0);
 	assert_int_equal(T.abandoned, 0);
 	/* late packet of the dead flow: NAT answers RST itself */
@@ -294,17 +298,17 @@ static void test_refuse(void **state)
 	(void)state;
 	send_tcp(40001, 1000, 0, TCPF_SYN, NULL);
 	assert_int_equal(T.syns, 1);
-	lwip_port_tcp_refuse(T.last_syn_id);
+	lwip_port_tcp_refuse(lp, T.last_syn_id);
 	assert_int_equal(T.nout, 1);
 	v = out_view(0, 40001);
 	assert_int_equal(v.flags, TCPF_RST | TCPF_ACK);
 	assert_int_equal(v.seq, 0);
 	assert_int_equal(v.ack, 1001);
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 0);
 	/* stale id: ignored */
-	lwip_port_tcp_refuse(T.last_syn_id);
-	lwip_port_tcp_admit(T.last_syn_id);
+	lwip_port_tcp_refuse(lp, T.last_syn_id);
+	lwip_port_tcp_admit(lp, T.last_syn_id);
 	assert_int_equal(T.nout, 1);
 }
 
@@ -359,7 +363,7 @@ static void test_table_full(void **state)
 	v = out_view(0, 41004);
 	assert_int_equal(v.flags, TCPF_RST | TCPF_ACK);
 	assert_int_equal(v.ack, 78);
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.table_full, 1);
 	assert_int_equal(c.flows, 4);
 }
@@ -372,16 +376,16 @@ static void test_hold_timeout(void **state)
 	(void)state;
 	send_tcp(42000, 500, 0, TCPF_SYN, NULL);
 	uint32_t id = T.last_syn_id;
-	lwip_port_sweep();
+	lwip_port_sweep(lp);
 	assert_int_equal(T.abandoned, 0);
 	usleep(250 * 1000);
-	lwip_port_sweep();
+	lwip_port_sweep(lp);
 	assert_int_equal(T.abandoned, 1);
 	assert_int_equal(T.last_abandoned_id, id);
 	v = out_view(0, 42000);
 	assert_int_equal(v.flags, TCPF_RST | TCPF_ACK);
 	assert_int_equal(v.ack, 501);
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 0);
 }
 
@@ -394,7 +398,7 @@ static void test_client_rst_while_held(void **state)
 	send_tcp(42001, 501, 0, TCPF_RST, NULL);
 	assert_int_equal(T.abandoned, 1);
 	assert_int_equal(T.last_abandoned_id, T.last_syn_id);
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 0);
 	assert_int_equal(T.nout, 0);
 }
@@ -407,15 +411,15 @@ static void test_abort_inside_accepted(void **state)
 	(void)state;
 	T.abort_in_accept = true;
 	send_tcp(43000, 10, 0, TCPF_SYN, NULL);
-	lwip_port_tcp_admit(T.last_syn_id);
+	lwip_port_tcp_admit(lp, T.last_syn_id);
 	v = out_view(0, 43000);
 	send_tcp(43000, 11, v.seq + 1, TCPF_ACK, NULL);
 	assert_int_equal(T.accepted, 1);
 	/* lwIP sent RST for the aborted pcb through the NAT */
 	v = out_view(T.nout - 1, 43000);
 	assert_true(v.flags & TCPF_RST);
-	lwip_port_sweep();
-	lwip_port_get_counters(&c);
+	lwip_port_sweep(lp);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 0);
 }
 
@@ -425,13 +429,13 @@ static void test_admitted_never_completes(void **state)
 
 	(void)state;
 	send_tcp(43001, 10, 0, TCPF_SYN, NULL);
-	lwip_port_tcp_admit(T.last_syn_id);
-	lwip_port_sweep();
+	lwip_port_tcp_admit(lp, T.last_syn_id);
+	lwip_port_sweep(lp);
 	assert_int_equal(T.abandoned, 0); /* SYN_RCVD pcb alive */
 	send_tcp(43001, 11, 0, TCPF_RST, NULL); /* client gives up */
-	lwip_port_sweep();
+	lwip_port_sweep(lp);
 	assert_int_equal(T.abandoned, 1);
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 0);
 }
 
@@ -444,7 +448,7 @@ static void test_close_time_wait(void **state)
 
 	(void)state;
 	send_tcp(44000, 100, 0, TCPF_SYN, NULL);
-	lwip_port_tcp_admit(T.last_syn_id);
+	lwip_port_tcp_admit(lp, T.last_syn_id);
 	v = out_view(0, 44000);
 	uint32_t s = v.seq + 1;
 	send_tcp(44000, 101, s, TCPF_ACK, NULL);
@@ -457,18 +461,18 @@ static void test_close_time_wait(void **state)
 	v = out_view(T.nout - 1, 44000);
 	assert_true(v.flags & TCPF_FIN);
 	send_tcp(44000, 101, s + 1, TCPF_ACK | TCPF_FIN, NULL);
-	lwip_port_sweep();
-	lwip_port_get_counters(&c);
+	lwip_port_sweep(lp);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 1); /* lingering in TIME_WAIT */
 	/* the same port reused at once starts a fresh flow */
 	send_tcp(44000, 9000, 0, TCPF_SYN, NULL);
 	assert_int_equal(T.syns, 2);
-	lwip_port_tcp_admit(T.last_syn_id);
+	lwip_port_tcp_admit(lp, T.last_syn_id);
 	v = out_view(T.nout - 1, 44000);
 	assert_int_equal(v.flags, TCPF_SYN | TCPF_ACK);
 	assert_int_equal(v.ack, 9001);
-	lwip_port_sweep(); /* old TIME_WAIT pcb has no entry now: reclaimed */
-	lwip_port_get_counters(&c);
+	lwip_port_sweep(lp); /* old TIME_WAIT pcb has no entry now: reclaimed */
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 1);
 }
 
@@ -478,17 +482,17 @@ static void test_garbage_counted(void **state)
 	uint8_t pkt[100] = { 0x60 };
 
 	(void)state;
-	lwip_port_input(pkt, 40); /* IPv6 announcing a hop-by-hop header it lacks */
+	lwip_port_input(lp, pkt, 40); /* IPv6 announcing a hop-by-hop header it lacks */
 	{	/* ICMP without an icmp_echo callback is unsupported */
 		uint8_t echo[64];
 		size_t n = tp_build_echo(echo, &(struct tp_echo){ .src = CLIENT,
 			.dst = SERVER, .type = 8, .id = 1, .seq = 1, .data = "x", .len = 1 });
-		lwip_port_input(echo, n);
+		lwip_port_input(lp, echo, n);
 	}
-	lwip_port_input(pkt, 0);
+	lwip_port_input(lp, pkt, 0);
 	pkt[0] = 0x45;
-	lwip_port_input(pkt, 10);
-	lwip_port_input(pkt, 100);
+	lwip_port_input(lp, pkt, 10);
+	lwip_port_input(lp, pkt, 100);
 	srand(99);
 	for (int i = 0; i < 100000; i++) {
 		size_t n = (size_t)rand() % sizeof pkt;
@@ -497,10 +501,10 @@ static void test_garbage_counted(void **state)
 			h[k] = (uint8_t)rand();
 		if (n)
 			h[0] = (uint8_t)(0x40 | (h[0] & 0x0f));
-		lwip_port_input(h, n);
+		lwip_port_input(lp, h, n);
 		free(h);
 	}
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.unsupported + c.malformed, c.packets_in);
 	assert_true(c.unsupported >= 1);
 	assert_int_equal(T.syns, 0);
@@ -520,7 +524,7 @@ static void test_admit_from_lwip_callbacks(void **state)
 	send_tcp(45002, 30, 0, TCPF_SYN, NULL);
 	uint32_t c = T.last_syn_id;
 
-	lwip_port_tcp_admit(a);
+	lwip_port_tcp_admit(lp, a);
 	v = out_view(0, 45000);
 	T.admit_in_accept = b + 1;
 	send_tcp(45000, 11, v.seq + 1, TCPF_ACK, NULL);
@@ -548,7 +552,7 @@ static void test_time_wait_linger(void **state)
 
 	(void)state;
 	send_tcp(46000, 100, 0, TCPF_SYN, NULL);
-	lwip_port_tcp_admit(T.last_syn_id);
+	lwip_port_tcp_admit(lp, T.last_syn_id);
 	v = out_view(0, 46000);
 	uint32_t s = v.seq + 1;
 	send_tcp(46000, 101, s, TCPF_ACK, NULL);
@@ -556,7 +560,7 @@ static void test_time_wait_linger(void **state)
 	tcp_recv(T.pcb, NULL);
 	assert_int_equal(tcp_close(T.pcb), ERR_OK);
 	send_tcp(46000, 101, s + 1, TCPF_ACK | TCPF_FIN, NULL);
-	lwip_port_sweep();
+	lwip_port_sweep(lp);
 	n = T.nout;
 	send_tcp(46000, 101, s + 1, TCPF_ACK | TCPF_FIN, NULL); /* retransmitted FIN */
 	assert_int_equal(T.nout, n + 1);
@@ -564,8 +568,8 @@ static void test_time_wait_linger(void **state)
 	assert_int_equal(v.flags, TCPF_ACK);
 	assert_int_equal(v.ack, 102);
 	usleep(2100 * 1000);
-	lwip_port_sweep();
-	lwip_port_get_counters(&c);
+	lwip_port_sweep(lp);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 0);
 	for (struct tcp_pcb *p = tcp_tw_pcbs; p; p = p->next)
 		assert_int_not_equal(p->local_port, LWIP_PORT_LISTEN_PORT);
@@ -589,13 +593,14 @@ static void test_ev_timer_drives_sweep(void **state)
 
 	(void)state;
 	memset(&T, 0, sizeof T);
-	assert_int_equal(lwip_port_init(loop, &cfg, &cbs, NULL), 0);
+	lp = lwip_port_new(loop, &cfg, &cbs, NULL);
+	assert_non_null(lp);
 	send_tcp(47000, 1, 0, TCPF_SYN, NULL);
 	ev_timer_init(&stop, stop_loop, 0.6, 0);
 	ev_timer_start(loop, &stop);
 	ev_run(loop, 0);
 	assert_int_equal(T.abandoned, 1);
-	lwip_port_shutdown();
+	lwip_port_free(lp);
 	ev_loop_destroy(loop);
 }
 
@@ -605,7 +610,7 @@ static void send_udp(uint16_t sport, const char *data, int no_csum)
 	size_t len = tp_build_udp(pkt, &(struct tp_udp){ .src = CLIENT, .dst = SERVER,
 		.sport = sport, .dport = 53, .data = data, .len = strlen(data), .no_csum = no_csum });
 
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 }
 
 static void test_udp_unsupported_without_callback(void **state)
@@ -614,7 +619,7 @@ static void test_udp_unsupported_without_callback(void **state)
 
 	(void)state;
 	send_udp(5000, "q", 0);
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.unsupported, 1);
 	assert_int_equal(c.flows, 0);
 }
@@ -639,10 +644,10 @@ static void test_udp_round_trip_and_expiry(void **state)
 	assert_int_equal(T.udp_id, id);
 	send_udp(5001, "other", 0);
 	assert_int_not_equal(T.udp_id, id);
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 2);
 
-	assert_int_equal(lwip_port_udp_send(id, "answer", 6), 0);
+	assert_int_equal(lwip_port_udp_send(lp, id, "answer", 6), 0);
 	assert_int_equal(T.nout, 1);
 	assert_int_equal(pkt_parse(T.out[0], T.out_len[0], &v), PKT_OK);
 	assert_int_equal(v.proto, 17);
@@ -654,16 +659,16 @@ static void test_udp_round_trip_and_expiry(void **state)
 	assert_memory_equal(T.out[0] + v.payload_off, "answer", 6);
 	{
 		char big[1500] = { 0 };
-		assert_int_equal(lwip_port_udp_send(id, big, sizeof big), -1);
+		assert_int_equal(lwip_port_udp_send(lp, id, big, sizeof big), -1);
 	}
 
-	lwip_port_udp_close(T.udp_id); /* 5001 closed by the bridge */
-	assert_int_equal(lwip_port_udp_send(T.udp_id, "x", 1), -1);
+	lwip_port_udp_close(lp, T.udp_id); /* 5001 closed by the bridge */
+	assert_int_equal(lwip_port_udp_send(lp, T.udp_id, "x", 1), -1);
 	usleep(200 * 1000);
-	lwip_port_sweep();
+	lwip_port_sweep(lp);
 	assert_int_equal(T.udp_expired, 1);
-	assert_int_equal(lwip_port_udp_send(id, "late", 4), -1);
-	lwip_port_get_counters(&c);
+	assert_int_equal(lwip_port_udp_send(lp, id, "late", 4), -1);
+	lwip_port_get_counters(lp, &c);
 	assert_int_equal(c.flows, 0);
 }
 

@@ -19,6 +19,9 @@
 
 #include "test_lwip_icmp_ip6.h"
 
+/* the port under test */
+static struct lwip_port *lp;
+
 #define CLIENT  "10.0.0.2"
 #define TARGET  "203.0.113.9"
 #define CLIENT6 "2001:db8::2"
@@ -53,7 +56,7 @@ static void cb_echo(void *ctx, const struct lwip_port_echo *e)
 	memcpy(E.data, e->data, e->len);
 	E.last.data = E.data;
 	if (E.reply_inside)
-		assert_int_equal(lwip_port_icmp_echo_reply(e), 0);
+		assert_int_equal(lwip_port_icmp_echo_reply(lp, e), 0);
 }
 
 static const struct lwip_port_callbacks cbs_echo = {
@@ -71,7 +74,8 @@ static int setup_mtu(uint16_t mtu)
 	};
 
 	memset(&E, 0, sizeof E);
-	return lwip_port_init(NULL, &cfg, &cbs_echo, NULL);
+	lp = lwip_port_new(NULL, &cfg, &cbs_echo, NULL);
+	return lp ? 0 : -1;
 }
 
 static int setup(void **state)
@@ -89,7 +93,7 @@ static int setup_small_mtu(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	lwip_port_shutdown();
+	lwip_port_free(lp);
 	return 0;
 }
 
@@ -105,7 +109,7 @@ static struct lwip_port_counters counters(void)
 {
 	struct lwip_port_counters c;
 
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	return c;
 }
 
@@ -117,7 +121,7 @@ static void test_echo_request_reaches_bridge(void **state)
 	size_t len = echo(pkt, 8, 0, 0x1234, 7, "abcdefgh", 8);
 
 	(void)state;
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.echoes, 1);
 	assert_int_equal(E.last.src, tp_ip(CLIENT));
 	assert_int_equal(E.last.dst, tp_ip(TARGET));
@@ -130,7 +134,7 @@ static void test_echo_request_reaches_bridge(void **state)
 
 	/* empty payload, trailing bytes beyond the IP total length ignored */
 	len = echo(pkt, 8, 0, 1, 2, NULL, 0);
-	lwip_port_input(pkt, len + 5);
+	lwip_port_input(lp, pkt, len + 5);
 	assert_int_equal(E.echoes, 2);
 	assert_int_equal(E.last.len, 0);
 	assert_int_equal(counters().malformed, 0);
@@ -146,12 +150,12 @@ static void test_echo_bad_requests_never_reach_bridge(void **state)
 	(void)state;
 	memcpy(pkt, good, len);
 	pkt[len - 1] ^= 1; /* ICMP checksum */
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	memcpy(pkt, good, len);
 	pkt[22] ^= 0x80; /* checksum field itself */
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	for (size_t n = 0; n < len; n++) /* every truncation */
-		lwip_port_input(good, n);
+		lwip_port_input(lp, good, n);
 	/* an IP total length leaving fewer than 8 ICMP bytes, header fixed */
 	memcpy(pkt, good, len);
 	pkt[3] = 27;
@@ -160,24 +164,24 @@ static void test_echo_bad_requests_never_reach_bridge(void **state)
 		uint16_t ck = htons(tp_csum_naive(pkt, 20, (const void *)NULL));
 		memcpy(pkt + 10, &ck, 2);
 	}
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.echoes, 0);
 	c = counters();
 	assert_int_equal(c.malformed, 3 + len);
 
 	/* well formed but not echo requests: unsupported */
 	len = echo(pkt, 0, 0, 1, 1, "x", 1); /* echo reply */
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	len = echo(pkt, 8, 1, 1, 1, "x", 1); /* code 1 */
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	len = echo(pkt, 3, 3, 1, 1, "x", 1); /* port unreachable from the client */
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	len = tp_build_echo(pkt, &(struct tp_echo){ .src = CLIENT, .dst = "224.0.0.1",
 		.type = 8, .id = 1, .seq = 1 });
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	len = tp_build_echo(pkt, &(struct tp_echo){ .src = CLIENT, .dst = "255.255.255.255",
 		.type = 8, .id = 1, .seq = 1 });
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.echoes, 0);
 	assert_int_equal(counters().unsupported, 5);
 	assert_int_equal(E.nout, 0);
@@ -189,22 +193,22 @@ static void test_echo_payload_bound(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(lwip_port_echo_max(), 1472);
+	assert_int_equal(lwip_port_echo_max(lp), 1472);
 	len = echo(pkt, 8, 0, 1, 1, big, 1472);
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.echoes, 1);
 	len = echo(pkt, 8, 0, 1, 2, big, 1473);
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.echoes, 1);
 	assert_int_equal(counters().icmp_echo_too_big, 1);
 
 	struct lwip_port_echo r = { .src = tp_ip(CLIENT), .dst = tp_ip(TARGET),
 		.data = big, .len = 1473 };
-	assert_int_equal(lwip_port_icmp_echo_reply(&r), -1);
+	assert_int_equal(lwip_port_icmp_echo_reply(lp, &r), -1);
 	assert_int_equal(counters().icmp_reply_too_big, 1);
 	assert_int_equal(E.nout, 0);
 	r.len = 1472;
-	assert_int_equal(lwip_port_icmp_echo_reply(&r), 0);
+	assert_int_equal(lwip_port_icmp_echo_reply(lp, &r), 0);
 	assert_int_equal(E.out_len[0], 1500);
 }
 
@@ -214,9 +218,9 @@ static void test_echo_payload_bound_follows_mtu(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(lwip_port_echo_max(), 576 - 28);
+	assert_int_equal(lwip_port_echo_max(lp), 576 - 28);
 	len = echo(pkt, 8, 0, 1, 1, data, 576 - 28 + 1);
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.echoes, 0);
 	assert_int_equal(counters().icmp_echo_too_big, 1);
 }
@@ -258,26 +262,26 @@ static void test_echo_reply_byte_correct(void **state)
 		data[i] = (uint8_t)(i * 37 + 1);
 	/* odd length: the checksum's padding byte matters */
 	len = echo(pkt, 8, 0, 0xbeef, 0xfffe, data, sizeof data);
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.echoes, 1);
 
 	/* the bridge answers later from its copy; TTL as the module saw it */
 	struct lwip_port_echo copy = E.last;
 	copy.ttl = 52;
 	memset(pkt, 0, sizeof pkt); /* the request's buffer is long gone */
-	assert_int_equal(lwip_port_icmp_echo_reply(&copy), 0);
+	assert_int_equal(lwip_port_icmp_echo_reply(lp, &copy), 0);
 	assert_int_equal(E.nout, 1);
 	check_reply(E.out[0], E.out_len[0], 0xbeef, 0xfffe, 52, data, sizeof data);
 
 	/* ttl 0 means 64; a reply from inside the callback works too */
 	E.reply_inside = true;
 	len = echo(pkt, 8, 0, 3, 4, "ping", 4);
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.nout, 2);
 	check_reply(E.out[1], E.out_len[1], 3, 4, 61, (const uint8_t *)"ping", 4);
 	copy = E.last;
 	copy.ttl = 0;
-	assert_int_equal(lwip_port_icmp_echo_reply(&copy), 0);
+	assert_int_equal(lwip_port_icmp_echo_reply(lp, &copy), 0);
 	check_reply(E.out[2], E.out_len[2], 3, 4, 64, (const uint8_t *)"ping", 4);
 
 	/* the reply parses as a valid echo with pkt_parse_echo's rules, but it
@@ -299,9 +303,9 @@ static void test_echo_random_payloads(void **state)
 
 		for (size_t k = 0; k < n; k++)
 			data[k] = (uint8_t)rand();
-		lwip_port_input(pkt, echo(pkt, 8, 0, id, seq, data, n));
+		lwip_port_input(lp, pkt, echo(pkt, 8, 0, id, seq, data, n));
 		assert_int_equal(E.echoes, 1);
-		assert_int_equal(lwip_port_icmp_echo_reply(&E.last), 0);
+		assert_int_equal(lwip_port_icmp_echo_reply(lp, &E.last), 0);
 		check_reply(E.out[0], E.out_len[0], id, seq, 61, data, n);
 		E.echoes = 0;
 		E.nout = 0;
@@ -352,7 +356,7 @@ static void test_ip6_syn_gets_rst(void **state)
 	const uint8_t *r;
 
 	(void)state;
-	lwip_port_input(pkt, ip6_tcp(pkt, 50000, 0xfffffff0, 0, TCPF_SYN, NULL));
+	lwip_port_input(lp, pkt, ip6_tcp(pkt, 50000, 0xfffffff0, 0, TCPF_SYN, NULL));
 	assert_int_equal(E.nout, 1);
 	r = E.out[0];
 	check_ip6_from_server(r, E.out_len[0], 6);
@@ -365,25 +369,25 @@ static void test_ip6_syn_gets_rst(void **state)
 	assert_int_equal(r[53], TCPF_RST | TCPF_ACK);
 
 	/* SYN with data (TFO style): ack covers it; wraps */
-	lwip_port_input(pkt, ip6_tcp(pkt, 50001, 0xfffffffe, 0, TCPF_SYN, "hey"));
+	lwip_port_input(lp, pkt, ip6_tcp(pkt, 50001, 0xfffffffe, 0, TCPF_SYN, "hey"));
 	assert_int_equal(E.nout, 2);
 	check_ip6_from_server(E.out[1], E.out_len[1], 6);
 	assert_int_equal(tp_rd32(E.out[1] + 48), 2);
 
 	/* a stray ACK gets the plain RST, seq = its ack */
-	lwip_port_input(pkt, ip6_tcp(pkt, 50002, 100, 777, TCPF_ACK, "data"));
+	lwip_port_input(lp, pkt, ip6_tcp(pkt, 50002, 100, 777, TCPF_ACK, "data"));
 	assert_int_equal(E.nout, 3);
 	check_ip6_from_server(E.out[2], E.out_len[2], 6);
 	assert_int_equal(tp_rd32(E.out[2] + 44), 777);
 	assert_int_equal(E.out[2][53], TCPF_RST);
 
 	/* a RST is never answered */
-	lwip_port_input(pkt, ip6_tcp(pkt, 50003, 1, 0, TCPF_RST, NULL));
+	lwip_port_input(lp, pkt, ip6_tcp(pkt, 50003, 1, 0, TCPF_RST, NULL));
 	assert_int_equal(E.nout, 3);
 
 	/* RSTs are not rate limited */
 	for (int i = 0; i < 30; i++)
-		lwip_port_input(pkt, ip6_tcp(pkt, (uint16_t)(51000 + i), 1, 0, TCPF_SYN, NULL));
+		lwip_port_input(lp, pkt, ip6_tcp(pkt, (uint16_t)(51000 + i), 1, 0, TCPF_SYN, NULL));
 	assert_int_equal(E.nout, 33);
 	struct lwip_port_counters c = counters();
 	assert_int_equal(c.ip6_rst, 33);
@@ -412,14 +416,14 @@ static void test_ip6_udp_gets_unreachable_rate_limited(void **state)
 
 	(void)state;
 	len = ip6_udp(pkt, CLIENT6, SERVER6, 40000, "query", 5);
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.nout, 1);
 	check_unreach(0, 4, pkt, len);
 
 	/* quotes as much as fits in 1280 bytes */
 	memset(big, 0xa5, sizeof big);
 	len = ip6_udp(pkt, CLIENT6, SERVER6, 40001, big, sizeof big);
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.nout, 2);
 	assert_int_equal(E.out_len[1], 1280);
 	check_unreach(1, 4, pkt, len);
@@ -427,7 +431,7 @@ static void test_ip6_udp_gets_unreachable_rate_limited(void **state)
 	/* the bucket held 10: 8 more pass, then nothing (allow one refill
 	 * token in case the clock moved 100 ms on a slow machine) */
 	for (int i = 0; i < 40; i++)
-		lwip_port_input(pkt, ip6_udp(pkt, CLIENT6, SERVER6, 40002, "q", 1));
+		lwip_port_input(lp, pkt, ip6_udp(pkt, CLIENT6, SERVER6, 40002, "q", 1));
 	c = counters();
 	assert_in_range(c.ip6_unreach, 10, 11);
 	assert_int_equal(c.ip6_unreach + c.ip6_rate_limited, 42);
@@ -436,10 +440,10 @@ static void test_ip6_udp_gets_unreachable_rate_limited(void **state)
 	/* refills at 10/s */
 	usleep(350 * 1000);
 	for (int i = 0; i < 10; i++)
-		lwip_port_input(pkt, ip6_udp(pkt, CLIENT6, SERVER6, 40003, "q", 1));
+		lwip_port_input(lp, pkt, ip6_udp(pkt, CLIENT6, SERVER6, 40003, "q", 1));
 	assert_in_range(counters().ip6_unreach - c.ip6_unreach, 3, 5);
 	/* TCP RSTs are not held back by the spent bucket */
-	lwip_port_input(pkt, ip6_tcp(pkt, 50000, 1, 0, TCPF_SYN, NULL));
+	lwip_port_input(lp, pkt, ip6_tcp(pkt, 50000, 1, 0, TCPF_SYN, NULL));
 	assert_int_equal(counters().ip6_rst, 1);
 }
 
@@ -454,7 +458,7 @@ static void test_ip6_other_protocols_and_ext_headers(void **state)
 	memset(l4, 0x11, 12);
 	len = tp_build_ip6(pkt, &(struct tp_ip6){ .src = CLIENT6, .dst = SERVER6,
 		.next = 132, .l4 = l4, .l4len = 12 });
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.nout, 1);
 	check_unreach(0, 1, pkt, len);
 
@@ -468,7 +472,7 @@ static void test_ip6_other_protocols_and_ext_headers(void **state)
 	len = tp_build_ip6(pkt, &(struct tp_ip6){ .src = CLIENT6, .dst = SERVER6,
 		.next = 17, .first_next = 60, .ext = ext, .extlen = 8, .l4 = l4, .l4len = n,
 		.csum_off = 6 });
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.nout, 2);
 	check_unreach(1, 4, pkt, len);
 
@@ -478,7 +482,7 @@ static void test_ip6_other_protocols_and_ext_headers(void **state)
 	len = tp_build_ip6(pkt, &(struct tp_ip6){ .src = CLIENT6, .dst = SERVER6,
 		.next = 6, .first_next = 0, .ext = ext, .extlen = 8, .l4 = l4, .l4len = n,
 		.csum_off = 16 });
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.nout, 3);
 	check_ip6_from_server(E.out[2], E.out_len[2], 6);
 	assert_int_equal(tp_rd32(E.out[2] + 48), 100);
@@ -490,18 +494,18 @@ static void test_ip6_other_protocols_and_ext_headers(void **state)
 	ext[7] = 42;        /* identification */
 	len = tp_build_ip6(pkt, &(struct tp_ip6){ .src = CLIENT6, .dst = SERVER6,
 		.next = 17, .first_next = 44, .ext = ext, .extlen = 8, .l4 = l4, .l4len = 16 });
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.nout, 4);
 	check_unreach(3, 1, pkt, len);
 
 	/* later fragments, and ICMPv6 in a first fragment: quiet */
 	ext[2] = 0x05;      /* offset 160 bytes */
-	lwip_port_input(pkt, tp_build_ip6(pkt, &(struct tp_ip6){ .src = CLIENT6,
+	lwip_port_input(lp, pkt, tp_build_ip6(pkt, &(struct tp_ip6){ .src = CLIENT6,
 		.dst = SERVER6, .next = 17, .first_next = 44, .ext = ext, .extlen = 8,
 		.l4 = l4, .l4len = 16 }));
 	ext[0] = 58;
 	ext[2] = 0;
-	lwip_port_input(pkt, tp_build_ip6(pkt, &(struct tp_ip6){ .src = CLIENT6,
+	lwip_port_input(lp, pkt, tp_build_ip6(pkt, &(struct tp_ip6){ .src = CLIENT6,
 		.dst = SERVER6, .next = 58, .first_next = 44, .ext = ext, .extlen = 8,
 		.l4 = l4, .l4len = 16 }));
 	assert_int_equal(E.nout, 4);
@@ -524,18 +528,18 @@ static void test_ip6_quiet_drops(void **state)
 	l4[0] = 135;
 	n = tp_build_ip6(pkt, &(struct tp_ip6){ .src = "fe80::2", .dst = "ff02::1:ff00:7",
 		.next = 58, .l4 = l4, .l4len = 24, .csum_off = 2 });
-	lwip_port_input(pkt, n);
+	lwip_port_input(lp, pkt, n);
 	/* ICMPv6 echo request to a unicast address: also quiet */
 	memset(l4, 0, 16);
 	l4[0] = 128;
 	n = tp_build_ip6(pkt, &(struct tp_ip6){ .src = CLIENT6, .dst = SERVER6,
 		.next = 58, .l4 = l4, .l4len = 16, .csum_off = 2 });
-	lwip_port_input(pkt, n);
+	lwip_port_input(lp, pkt, n);
 	/* UDP to multicast (mDNS), from the unspecified and loopback addresses */
-	lwip_port_input(pkt, ip6_udp(pkt, CLIENT6, "ff02::fb", 5353, "m", 1));
-	lwip_port_input(pkt, ip6_udp(pkt, "::", SERVER6, 5353, "m", 1));
-	lwip_port_input(pkt, ip6_udp(pkt, "::1", SERVER6, 5353, "m", 1));
-	lwip_port_input(pkt, ip6_udp(pkt, CLIENT6, "::", 5353, "m", 1));
+	lwip_port_input(lp, pkt, ip6_udp(pkt, CLIENT6, "ff02::fb", 5353, "m", 1));
+	lwip_port_input(lp, pkt, ip6_udp(pkt, "::", SERVER6, 5353, "m", 1));
+	lwip_port_input(lp, pkt, ip6_udp(pkt, "::1", SERVER6, 5353, "m", 1));
+	lwip_port_input(lp, pkt, ip6_udp(pkt, CLIENT6, "::", 5353, "m", 1));
 	assert_int_equal(E.nout, 0);
 	c = counters();
 	assert_int_equal(c.ip6_dropped, 6);
@@ -552,10 +556,10 @@ static void test_ip6_malformed(void **state)
 	(void)state;
 	len = ip6_tcp(good, 50000, 1, 0, TCPF_SYN, "abc");
 	for (size_t n = 1; n < len; n++) { /* short header, payload beyond buffer */
-		lwip_port_input(good, n);
+		lwip_port_input(lp, good, n);
 		expect++;
 	}
-#define MUTATE(stmt) do { memcpy(pkt, good, len); stmt; lwip_port_input(pkt, len); \
+#define MUTATE(stmt) do { memcpy(pkt, good, len); stmt; lwip_port_input(lp, pkt, len); \
 		expect++; } while (0)
 	MUTATE(pkt[len - 1] ^= 1);                 /* TCP checksum */
 	MUTATE(pkt[5]++);                          /* payload length beyond buffer */
@@ -566,14 +570,14 @@ static void test_ip6_malformed(void **state)
 	/* UDP: zero checksum, wrong length */
 	len = ip6_udp(pkt, CLIENT6, SERVER6, 1, "x", 1);
 	pkt[46] = pkt[47] = 0;
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	len = ip6_udp(pkt, CLIENT6, SERVER6, 1, "x", 1);
 	pkt[45]++;
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	/* truncated extension header */
 	len = tp_build_ip6(pkt, &(struct tp_ip6){ .src = CLIENT6, .dst = SERVER6,
 		.next = 17, .first_next = 60, .ext = ext, .extlen = 8 });
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	expect += 3;
 	assert_int_equal(E.nout, 0);
 	c = counters();
@@ -591,7 +595,7 @@ static void test_ip6_error_fits_small_mtu(void **state)
 	(void)state;
 	memset(big, 7, sizeof big);
 	len = ip6_udp(pkt, CLIENT6, SERVER6, 40001, big, sizeof big);
-	lwip_port_input(pkt, len);
+	lwip_port_input(lp, pkt, len);
 	assert_int_equal(E.nout, 1);
 	assert_int_equal(E.out_len[0], 576);
 	check_ip6_from_server(E.out[0], E.out_len[0], 58);

@@ -27,6 +27,9 @@
 #include "lwip_port.h"
 #include "tun.h"
 
+/* the port under test */
+static struct lwip_port *lp;
+
 #define SKIP 77
 #define ECHO_PORT 7
 #define REFUSED_PORT 9
@@ -43,7 +46,7 @@ static void on_tun(struct ev_loop *loop, ev_io *w, int revents)
 	(void)w;
 	(void)revents;
 	while ((n = read(tun_fd, pkt, sizeof pkt)) > 0)
-		lwip_port_input(pkt, (size_t)n);
+		lwip_port_input(lp, pkt, (size_t)n);
 }
 
 static void out(void *ctx, const uint8_t *p, size_t len)
@@ -57,9 +60,9 @@ static void on_syn(void *ctx, uint32_t id, const struct nat_tuple *t)
 {
 	(void)ctx;
 	if (ntohs(t->dst_port) == ECHO_PORT && t->dst_ip == inet_addr("198.51.100.7"))
-		lwip_port_tcp_admit(id);
+		lwip_port_tcp_admit(lp, id);
 	else
-		lwip_port_tcp_refuse(id);
+		lwip_port_tcp_refuse(lp, id);
 }
 
 /* Echo with backpressure: refuse the pbuf (lwIP keeps and redelivers it)
@@ -109,13 +112,13 @@ static void on_udp(void *ctx, uint32_t id, const struct nat_tuple *t,
 {
 	(void)ctx;
 	(void)t;
-	lwip_port_udp_send(id, data, len);
+	lwip_port_udp_send(lp, id, data, len);
 }
 
 static void on_echo(void *ctx, const struct lwip_port_echo *e)
 {
 	(void)ctx;
-	lwip_port_icmp_echo_reply(e);
+	lwip_port_icmp_echo_reply(lp, e);
 }
 
 static int client_fail(const char *what)
@@ -337,7 +340,7 @@ static int in_namespace(void)
 	struct lwip_port_counters c;
 
 	tun_fd = tun_open(&tc, NULL, 0);
-	if (tun_fd < 0 || lwip_port_init(loop, &lc, &cb, NULL) < 0)
+	if (tun_fd < 0 || !(lp = lwip_port_new(loop, &lc, &cb, NULL)))
 		return 1;
 	/* IPv6 on tun0 in this private namespace only, so the kernel sends
 	 * IPv6 there (atbridge itself gives tun0 no IPv6 route). */
@@ -356,7 +359,7 @@ static int in_namespace(void)
 	ev_timer_init(&timeout, on_timeout, 60, 0);
 	ev_timer_start(loop, &timeout);
 	ev_run(loop, 0);
-	lwip_port_get_counters(&c);
+	lwip_port_get_counters(lp, &c);
 	printf("in %llu out %llu malformed %llu unsupported %llu flows %u "
 	       "ip6 rst %llu unreach %llu dropped %llu\n",
 	       (unsigned long long)c.packets_in, (unsigned long long)c.packets_out,
@@ -364,7 +367,7 @@ static int in_namespace(void)
 	       (unsigned long long)c.ip6_rst, (unsigned long long)c.ip6_unreach,
 	       (unsigned long long)c.ip6_dropped);
 	fflush(stdout);
-	lwip_port_shutdown();
+	lwip_port_free(lp);
 	tun_close(tun_fd);
 	if (c.malformed)
 		return 1;
