@@ -8,6 +8,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "log.h"
+
 struct at_urc {
 	char prefix[32];
 	size_t prefix_len;
@@ -123,7 +125,7 @@ static void out_append(struct at_chan *c, const void *buf, size_t len)
 	}
 	if (c->out_len + len > AT_OUT_MAX) {
 		/* Cannot happen with one command in flight (text + one chunk). */
-		fprintf(stderr, "atbridge: AT output buffer full, dropping %zu bytes\n", len);
+		log_warn("AT output buffer full, dropping %zu bytes", len);
 		return;
 	}
 	memcpy(c->out + c->out_len, buf, len);

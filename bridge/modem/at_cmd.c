@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
+
 #define AT_QUOTED_MAX 64
 
 bool at_cmd_quoted_ok(const char *s)
@@ -82,9 +84,9 @@ static bool put_conversion(struct out *o, char conv, va_list *ap)
 		if (!s)
 			s = "";
 		if (!at_cmd_quoted_ok(s)) {
-			fprintf(stderr, "atbridge: refusing value for an AT command: '%s' "
-			                "(quote, backslash, CR, LF, non-printable byte or over %d bytes)\n",
-			        s, AT_QUOTED_MAX);
+			log_warn("refusing value for an AT command: '%s' "
+			         "(quote, backslash, CR, LF, non-printable byte or over %d bytes)",
+			         s, AT_QUOTED_MAX);
 			return false;
 		}
 		put_quoted(o, s);
@@ -93,9 +95,9 @@ static bool put_conversion(struct out *o, char conv, va_list *ap)
 	case 'Q': {
 		const char *s = va_arg(*ap, const char *);
 		if (!s || !at_cmd_quoted_ok(s)) {
-			fprintf(stderr, "atbridge: refusing a secret value for an AT command (quote, "
-			                "backslash, CR, LF, non-printable byte or over %d bytes)\n",
-			        AT_QUOTED_MAX);
+			log_warn("refusing a secret value for an AT command (quote, "
+			         "backslash, CR, LF, non-printable byte or over %d bytes)",
+			         AT_QUOTED_MAX);
 			return false;
 		}
 		put_quoted(o, s);
@@ -104,8 +106,8 @@ static bool put_conversion(struct out *o, char conv, va_list *ap)
 	case 'h': {
 		const char *s = va_arg(*ap, const char *);
 		if (!s || !at_cmd_hostname_ok(s)) {
-			fprintf(stderr, "atbridge: refusing host name for an AT command: '%s'\n",
-			        s ? s : "(null)");
+			log_warn("refusing host name for an AT command: '%s'",
+			         s ? s : "(null)");
 			return false;
 		}
 		put_quoted(o, s);
@@ -115,7 +117,7 @@ static bool put_conversion(struct out *o, char conv, va_list *ap)
 		put(o, "%", 1);
 		return true;
 	default:
-		fprintf(stderr, "atbridge: internal error: bad AT format conversion '%%%c'\n", conv);
+		log_err("internal error: bad AT format conversion '%%%c'", conv);
 		return false;
 	}
 }
@@ -143,7 +145,7 @@ bool at_cmd_format(char *out, size_t cap, const char *fmt, ...)
 	}
 	va_end(ap);
 	if (o.overflow) {
-		fprintf(stderr, "atbridge: AT command too long for buffer (%zu bytes)\n", cap);
+		log_err("AT command too long for buffer (%zu bytes)", cap);
 		ok = false;
 	}
 	if (!ok)

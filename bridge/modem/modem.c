@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "at_cmd.h"
+#include "log.h"
+#include "mlink.h"
 #include "serial.h"
 
 static char *dup_or_empty(const char *s)
@@ -17,16 +19,9 @@ static char *dup_or_empty(const char *s)
 	return strdup(s ? s : "");
 }
 
-static const struct modem_dialect *pick_dialect(enum modem_model model, bool transparent)
+const struct modem_dialect *modem_dialect_for(const struct modem *m)
 {
-	switch (model) {
-	case MODEM_MODEL_SIM7000:
-		return transparent ? &sim7000_trans_dialect : &sim7000_dialect;
-	case MODEM_MODEL_N11V2:
-		return transparent ? &n11v2_trans_dialect : &n11v2_dialect;
-	default:
-		return NULL;
-	}
+	return m->cfg.transparent ? &trans_dialect : &mlink_dialect;
 }
 
 static bool open_chan(struct modem *m, int fd)
@@ -88,14 +83,13 @@ struct modem *modem_new(struct ev_loop *loop, const struct modem_config *cfg,
 struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *cfg,
                               const struct modem_events *ev, void *ctx, int fd)
 {
-	const struct modem_dialect *d = pick_dialect(cfg->model, cfg->transparent);
-	if (!d && cfg->model != MODEM_MODEL_AUTO) {
-		fprintf(stderr, "atbridge: modem model not supported by this build "
-		                "(supported: sim7000, n11v2)\n");
+	const struct modem_module *mod = modem_module_of(cfg->model);
+	if (!mod && cfg->model != MODEM_MODEL_AUTO) {
+		log_err("modem model not supported by this build (supported: %s)", modem_modules_list());
 		return NULL;
 	}
 	if (!cfg->device && fd < 0) {
-		fprintf(stderr, "atbridge: no serial device configured\n");
+		log_err("no serial device configured");
 		return NULL;
 	}
 	struct modem *m = calloc(1, sizeof(*m));
@@ -119,6 +113,8 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
 		m->cfg.poll_interval_ms = 1000;
 	m->ev = *ev;
 	m->ctx = ctx;
+	m->module = mod;
+	const struct modem_dialect *d = mod ? modem_dialect_for(m) : NULL;
 	m->dialect = d;
 	modem_recover_init(m);
 	m->fd = -1;
@@ -173,7 +169,7 @@ int modem_max_links(const struct modem *m)
 	/* Before the probe found the model: the most any dialect has. */
 	if (!m->dialect)
 		return m->cfg.transparent ? 1 : MODEM_LINKS_MAX;
-	return m->dialect->max_links;
+	return m->cfg.transparent ? 1 : m->module->multi->links;
 }
 
 int modem_free_links(const struct modem *m)
@@ -190,7 +186,7 @@ int modem_open(struct modem *m, enum modem_proto proto, uint32_t ip, uint16_t po
 
 static bool link_ok(const struct modem *m, int link)
 {
-	return m->dialect && link >= 0 && link < m->dialect->max_links;
+	return m->dialect && link >= 0 && link < modem_max_links(m);
 }
 
 size_t modem_send(struct modem *m, int link, const uint8_t *buf, size_t len)

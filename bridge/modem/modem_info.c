@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "modem_priv.h"
 
 void modem_info_reset(struct modem *m)
@@ -139,17 +140,12 @@ void modem_info_capture_cops(void *ctx, const char *line)
 	keep_text(m->info.operator_name, sizeof(m->info.operator_name), name);
 }
 
-static bool is_n11v2(const struct modem_dialect *d)
-{
-	return d == &n11v2_dialect || d == &n11v2_trans_dialect;
-}
-
 const struct modem_info *modem_get_info(const struct modem *cm)
 {
 	/* The struct is the modem's own; the derived fields are filled here. */
 	struct modem *m = (struct modem *)cm;
 	const struct modem_dialect *d = m->dialect;
-	m->info.dialect = d ? (is_n11v2(d) ? "n11v2" : "sim7000") : NULL;
+	m->info.dialect = d && m->module ? m->module->name : NULL;
 	m->info.link_mode = d ? (m->cfg.transparent ? "transparent" : "multi-link") : NULL;
 	snprintf(m->info.local_ip, sizeof(m->info.local_ip), "%s", m->up ? m->local_ip : "");
 	return &m->info;
@@ -269,4 +265,11 @@ void modem_info_set_interval(struct modem *m, double s)
 	ev_timer_stop(m->loop, &m->info_timer);
 	ev_timer_set(&m->info_timer, s, s);
 	ev_timer_start(m->loop, &m->info_timer);
+}
+
+void modem_info_log(struct modem *m)
+{
+	log_info("module %s: model %s, firmware %s", m->module ? m->module->name : "?",
+	         m->info.model[0] ? m->info.model : "unknown",
+	         m->info.firmware[0] ? m->info.firmware : "unknown");
 }

@@ -6,6 +6,7 @@
 
 #include "at_cmd.h"
 #include "modem_priv.h"
+#include "log.h"
 
 bool modem_pin_cpin_line(const char *line)
 {
@@ -40,17 +41,17 @@ bool modem_pin_build(void *ctx, char *out, size_t cap)
 	struct modem *m = ctx;
 	const char *pin = m->cfg.pin ? m->cfg.pin : "";
 	if (!pin[0]) {
-		fprintf(stderr, "atbridge: the SIM asks for a PIN (+CPIN: SIM PIN) and none is "
-		                "configured (pin)\n");
+		log_err("the SIM asks for a PIN (+CPIN: SIM PIN) and none is "
+		        "configured (pin)");
 		return false;
 	}
 	if (m->pin_tried) {
-		fprintf(stderr, "atbridge: the SIM did not accept the configured PIN; not sending it "
-		                "again (three wrong PINs lock the SIM; check pin, then restart)\n");
+		log_err("the SIM did not accept the configured PIN; not sending it "
+		        "again (three wrong PINs lock the SIM; check pin, then restart)");
 		return false;
 	}
 	if (!pin_ok(pin)) {
-		fprintf(stderr, "atbridge: the configured PIN is not 4 to 8 digits; not sent\n");
+		log_err("the configured PIN is not 4 to 8 digits; not sent");
 		return false;
 	}
 	m->pin_tried = true;

@@ -7,10 +7,13 @@
 #include "at_chan.h"
 #include "at_script.h"
 #include "modem.h"
+#include "modem_registry.h"
 
+/* How the links are run: the multi-link engine (mlink.c) or the
+ * transparent one (trans.c), each driving the module's tables from
+ * m->module. */
 struct modem_dialect {
 	const char *name;
-	int max_links;
 	/* Allocates dialect state into m->d; false on failure. */
 	bool (*create)(struct modem *m);
 	void (*destroy)(struct modem *m);
@@ -26,8 +29,9 @@ struct modem_dialect {
 	void (*close)(struct modem *m, int link);
 	int (*resolve)(struct modem *m, const char *name); /* may be NULL */
 	int (*ping)(struct modem *m, uint32_t ip, unsigned timeout_ms);
-	/* Asks the module to restart when it stopped answering (may be NULL). */
-	const char *reboot_cmd;
+	/* A module that stopped answering is asked to restart (the module's
+	 * reboot_cmd) before the next bring-up. */
+	bool reboots;
 	/* modem_reconnect() while up: every link down, bring-up again. False
 	 * when it cannot now. */
 	bool (*reconnect)(struct modem *m);
@@ -44,9 +48,10 @@ struct modem {
 	int fd;
 	struct at_chan *chan;
 	struct at_script_run *script;
+	const struct modem_module *module;   /* NULL while model = auto probes */
 	const struct modem_dialect *dialect; /* NULL while model = auto probes */
 	void *d; /* dialect state */
-	const struct modem_dialect *probed;  /* what the probe found */
+	const struct modem_module *probed;   /* what the probe found */
 	bool probe_dead;
 	bool probe_unknown;  /* the probe got answers but no supported model */
 	char probe_ati[64], probe_cgmm[64]; /* what ATI and AT+CGMM answered */
@@ -141,6 +146,18 @@ bool modem_pin_build(void *ctx, char *out, size_t cap);
 	  .timeout_ms = 5000 }, \
 	{ .cmd = "AT+CPIN?", .expect = "+CPIN: READY", .capture = modem_pin_capture, \
 	  .timeout_ms = 5000, .tries = 10, .retry_delay_ms = 1000 }
+/* The first rows of every bring-up: the module answers, echo off. No
+ * answer to the first is a silent module (modem_recover.c). */
+#define MODEM_SYNC_ROWS \
+	{ .cmd = "AT", .timeout_ms = 1000, .tries = 10, .retry_delay_ms = 1000 }, \
+	{ .cmd = "ATE0", .timeout_ms = 2000, .tries = 3, .retry_delay_ms = 500 }
+/* SIM ready, attached to the packet service, then who the module is and
+ * how it is registered (info, one of the MODEM_INFO_ROWS_* below). */
+#define MODEM_ATTACH_ROWS(info) \
+	MODEM_PIN_ROWS, \
+	{ .cmd = "AT+CGATT?", .expect = "+CGATT: 1", .timeout_ms = 5000, .tries = 60, \
+	  .retry_delay_ms = 1000 }, \
+	info
 #define MODEM_INFO_ROW(cmd_, match_, capture_) \
 	{ .cmd = cmd_, .match = match_, .capture = capture_, .timeout_ms = 2000, \
 	  .on_fail = AT_ON_FAIL_NEXT }
@@ -161,10 +178,14 @@ bool modem_pin_build(void *ctx, char *out, size_t cap);
 	MODEM_INFO_ROW("AT+CGSN", modem_info_cgsn_line, modem_info_capture_imei), \
 	MODEM_INFO_STATE_ROWS
 
-extern const struct modem_dialect sim7000_dialect;
-extern const struct modem_dialect n11v2_dialect;
-/* Transparent links (trans.c with sim7000_trans.c, n11v2_trans.c). */
-extern const struct modem_dialect sim7000_trans_dialect;
-extern const struct modem_dialect n11v2_trans_dialect;
+/* Logs the module's identity (model, firmware) at info level once a
+ * bring-up has read it. */
+void modem_info_log(struct modem *m);
+
+/* Multi-link (mlink.c) and transparent (trans.c) links. */
+extern const struct modem_dialect mlink_dialect;
+extern const struct modem_dialect trans_dialect;
+/* The dialect for a module and the configured link mode. */
+const struct modem_dialect *modem_dialect_for(const struct modem *m);
 
 #endif

@@ -9,21 +9,13 @@
 #include <strings.h>
 
 #include "modem_priv.h"
+#include "log.h"
 
 #define PROBE_RETRY 2.0
 
-static const struct modem_dialect *dialect_of(const char *line)
-{
-	if (strcasestr(line, "SIM7000") || strcasestr(line, "SIMCOM"))
-		return &sim7000_dialect;
-	if (strcasestr(line, "N11") || strcasestr(line, "NEOWAY"))
-		return &n11v2_dialect;
-	return NULL;
-}
-
 static bool ident_line(const char *line)
 {
-	return dialect_of(line) != NULL;
+	return modem_module_identify(line) != NULL;
 }
 
 /* Appends an answer line to buf (lines joined with " / "), printable ASCII
@@ -47,7 +39,7 @@ static void capture_ati(void *ctx, const char *line)
 	struct modem *m = ctx;
 	keep_answer(m->probe_ati, sizeof(m->probe_ati), line);
 	if (!m->probed)
-		m->probed = dialect_of(line);
+		m->probed = modem_module_identify(line);
 }
 
 static void capture_cgmm(void *ctx, const char *line)
@@ -55,12 +47,11 @@ static void capture_cgmm(void *ctx, const char *line)
 	struct modem *m = ctx;
 	keep_answer(m->probe_cgmm, sizeof(m->probe_cgmm), line);
 	if (!m->probed)
-		m->probed = dialect_of(line);
+		m->probed = modem_module_identify(line);
 }
 
 static const struct at_script_row probe_rows[] = {
-	{ .cmd = "AT", .timeout_ms = 1000, .tries = 10, .retry_delay_ms = 1000 },
-	{ .cmd = "ATE0", .timeout_ms = 2000, .tries = 3, .retry_delay_ms = 500 },
+	MODEM_SYNC_ROWS,
 	{ .cmd = "ATI", .match = ident_line, .capture = capture_ati, .capture_lines = true,
 	  .timeout_ms = 2000, .on_fail = AT_ON_FAIL_NEXT },
 	{ .cmd = "AT+CGMM", .match = ident_line, .capture = capture_cgmm, .capture_lines = true,
@@ -76,7 +67,7 @@ static const struct at_script probe_script = {
 static void probe_io_error(void *ctx)
 {
 	struct modem *m = ctx;
-	fprintf(stderr, "atbridge: serial line %s failed while probing the model; will reopen\n",
+	log_err("serial line %s failed while probing the model; will reopen",
 	        m->cfg.device);
 	m->probe_dead = true;
 	at_script_stop(m->script);
@@ -93,8 +84,8 @@ static void on_probe_done(void *ctx, bool ok, size_t failed_row)
 	(void)failed_row;
 	struct modem *m = ctx;
 	if (!ok) {
-		fprintf(stderr, "atbridge: no answer from the module on %s; retrying in %.0f s\n",
-		        m->cfg.device, PROBE_RETRY);
+		log_warn("no answer from the module on %s; retrying in %.0f s",
+		         m->cfg.device, PROBE_RETRY);
 		ev_timer_set(&m->probe_timer, PROBE_RETRY, 0.);
 	} else {
 		if (!m->probed)
@@ -122,15 +113,13 @@ static void report_unknown(struct modem *m)
 		snprintf(cgmm, sizeof(cgmm), "answered '%s'", m->probe_cgmm);
 	else
 		snprintf(cgmm, sizeof(cgmm), "gave no answer");
-	snprintf(msg, sizeof(msg),
-	         "unknown module on %s: ATI %s, AT+CGMM %s; supported: SIM7000 (sim7000), "
-	         "Neoway N11V2 (n11v2); use --model to override",
-	         m->cfg.device, ati, cgmm);
+	snprintf(msg, sizeof(msg), "unknown module on %s: ATI %s, AT+CGMM %s; supported: %s; use --model to override",
+	         m->cfg.device, ati, cgmm, modem_modules_list());
 	if (m->ev.fatal) {
 		m->ev.fatal(m->ctx, msg);
 		return;
 	}
-	fprintf(stderr, "atbridge: %s\n", msg);
+	log_err("%s", msg);
 	exit(1);
 }
 
@@ -156,13 +145,12 @@ static void on_probe_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		start_probe(m);
 		return;
 	}
-	const struct modem_dialect *d = m->probed;
-	if (m->cfg.transparent)
-		d = d == &n11v2_dialect ? &n11v2_trans_dialect : &sim7000_trans_dialect;
+	m->module = m->probed;
+	const struct modem_dialect *d = modem_dialect_for(m);
 	at_script_run_free(m->script);
 	m->script = NULL;
 	if (!d->create(m)) {
-		fprintf(stderr, "atbridge: out of memory starting the %s dialect\n", d->name);
+		log_err("out of memory starting the %s dialect", d->name);
 		return;
 	}
 	m->dialect = d;

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "log.h"
+
 #define REBOOT_TIMEOUT_MS 10000 /* SIM7000 manual: CFUN max response time 10 s */
 
 static double holdoff_min(const struct modem *m)
@@ -38,16 +40,21 @@ double modem_recover_holdoff(const struct modem *m)
 	return m->holdoff;
 }
 
+static const char *reboot_cmd(const struct modem *m)
+{
+	return m->dialect && m->dialect->reboots && m->module ? m->module->reboot_cmd : NULL;
+}
+
 double modem_recover_failed(struct modem *m, bool silent)
 {
 	double wait = m->holdoff;
 	m->fails++;
 	if (m->cfg.maxfail && m->fails >= m->cfg.maxfail) {
-		fprintf(stderr, "atbridge: the module could not be brought up %u times in a row "
-		                "(maxfail); exiting\n", m->fails);
+		log_err("the module could not be brought up %u times in a row "
+		        "(maxfail); exiting", m->fails);
 		exit(EXIT_FAILURE);
 	}
-	if (silent && m->dialect && m->dialect->reboot_cmd)
+	if (silent && reboot_cmd(m))
 		m->reboot_due = true;
 	m->holdoff = m->holdoff * 2 > holdoff_max(m) ? holdoff_max(m) : m->holdoff * 2;
 	return wait;
@@ -62,7 +69,7 @@ void modem_recover_succeeded(struct modem *m)
 
 void modem_recover_module_dead(struct modem *m)
 {
-	if (m->dialect && m->dialect->reboot_cmd)
+	if (reboot_cmd(m))
 		m->reboot_due = true;
 }
 
@@ -93,14 +100,14 @@ void modem_recover_begin(struct modem *m, void (*then)(struct modem *m))
 		return;
 	}
 	m->reboot_due = false;
-	snprintf(cmd.text, sizeof(cmd.text), "%s", m->dialect->reboot_cmd);
+	snprintf(cmd.text, sizeof(cmd.text), "%s", reboot_cmd(m));
 	cmd.timeout_ms = REBOOT_TIMEOUT_MS;
 	cmd.done = on_reboot_done;
 	cmd.ctx = m;
 	cmd.tag = m->recover_gen;
 	m->recover_then = then;
 	m->reboot_requests++;
-	fprintf(stderr, "atbridge: the module stopped answering; asking it to restart (%s)\n", cmd.text);
+	log_warn("the module stopped answering; asking it to restart (%s)", cmd.text);
 	if (!at_chan_submit(m->chan, &cmd)) {
 		m->recover_then = NULL;
 		then(m);

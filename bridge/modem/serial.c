@@ -7,6 +7,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "log.h"
+
 static const struct {
 	unsigned baud;
 	speed_t speed;
@@ -30,28 +32,22 @@ static bool baud_to_speed(unsigned baud, speed_t *out)
 	return false;
 }
 
-bool modem_serial_baud_ok(unsigned baud)
-{
-	speed_t s;
-	return baud_to_speed(baud, &s);
-}
-
 int modem_serial_open(const char *dev, unsigned baud, bool rtscts)
 {
 	speed_t speed;
 	if (!baud_to_speed(baud, &speed)) {
-		fprintf(stderr, "atbridge: unsupported baud rate %u for %s "
-		                "(use a standard rate such as 115200 or 921600)\n", baud, dev);
+		log_err("unsupported baud rate %u for %s "
+		        "(use a standard rate such as 115200 or 921600)", baud, dev);
 		return -1;
 	}
 	int fd = open(dev, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "atbridge: cannot open serial device %s: %s\n", dev, strerror(errno));
+		log_err("cannot open serial device %s: %s", dev, strerror(errno));
 		return -1;
 	}
 	struct termios t;
 	if (tcgetattr(fd, &t) < 0) {
-		fprintf(stderr, "atbridge: %s is not a serial port: %s\n", dev, strerror(errno));
+		log_err("%s is not a serial port: %s", dev, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -65,7 +61,7 @@ int modem_serial_open(const char *dev, unsigned baud, bool rtscts)
 	t.c_cc[VTIME] = 0;
 	if (cfsetispeed(&t, speed) < 0 || cfsetospeed(&t, speed) < 0 ||
 	    tcsetattr(fd, TCSANOW, &t) < 0) {
-		fprintf(stderr, "atbridge: cannot configure %s at %u baud: %s\n", dev, baud,
+		log_err("cannot configure %s at %u baud: %s", dev, baud,
 		        strerror(errno));
 		close(fd);
 		return -1;

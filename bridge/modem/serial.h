@@ -7,7 +7,5 @@
 /* Opens dev non-blocking, raw 8N1 at baud, with RTS/CTS if asked. Returns the
  * fd, or -1 after one line on stderr naming the device or the bad baud. */
 int modem_serial_open(const char *dev, unsigned baud, bool rtscts);
-/* True when baud is one of the termios rates. */
-bool modem_serial_baud_ok(unsigned baud);
 
 #endif

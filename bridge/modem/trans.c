@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "at_cmd.h"
+#include "log.h"
 
 #define TX_CAP 8192
 #define RX_CAP 16384
@@ -382,7 +383,7 @@ static void on_rx(void *ctx, const uint8_t *buf, size_t len)
 	}
 	if (t->rx_len + len > RX_CAP) {
 		/* cannot happen: reading pauses with RX_READ left */
-		fprintf(stderr, "atbridge: transparent receive buffer full, %zu bytes lost\n", len);
+		log_warn("transparent receive buffer full, %zu bytes lost", len);
 		len = RX_CAP - t->rx_len;
 	}
 	memcpy(t->rx + t->rx_len, buf, len);
@@ -487,7 +488,7 @@ static void restarted(struct modem *m, size_t at)
 	uint8_t tail[RX_CAP];
 	memcpy(tail, t->rx + at, k);
 	t->rx_len = 0; /* a cut stream: its last bytes are not delivered */
-	fprintf(stderr, "atbridge: the module restarted under the transparent link\n");
+	log_warn("the module restarted under the transparent link");
 	leave_data(m, tail, k);
 }
 
@@ -649,12 +650,12 @@ static void on_esc_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (t->st != TS_ESC_SENT)
 		return;
 	if (++t->esc_tries < ESCAPE_TRIES) {
-		fprintf(stderr, "atbridge: %s: no OK after +++; trying again\n", t->mo->name);
+		log_warn("%s: no OK after +++; trying again", t->mo->name);
 		esc_wait(m, 0.);
 		return;
 	}
-	fprintf(stderr, "atbridge: %s: the module does not leave data mode; starting over\n",
-	        t->mo->name);
+	log_warn("%s: the module does not leave data mode; starting over",
+	         t->mo->name);
 	link_down_all(m);
 	bringup_start(m);
 }
@@ -717,16 +718,16 @@ static bool trans_urc(void *ctx, const char *line)
 		return true;
 	case TL_DOWN:
 		if (m->up) {
-			fprintf(stderr, "atbridge: %s: data context lost (%s); bringing it up again\n",
-			        t->mo->name, line);
+			log_warn("%s: data context lost (%s); bringing it up again",
+			         t->mo->name, line);
 			link_down_all(m);
 			bringup_start(m);
 		}
 		return true;
 	case TL_REBOOT:
 		if (m->up || t->busy) {
-			fprintf(stderr, "atbridge: %s: the module restarted (%s); bringing it up again\n",
-			        t->mo->name, line);
+			log_warn("%s: the module restarted (%s); bringing it up again",
+			         t->mo->name, line);
 			link_down_all(m);
 			bringup_start(m);
 		}
@@ -739,7 +740,7 @@ static bool trans_urc(void *ctx, const char *line)
 static void trans_io_error(void *ctx)
 {
 	struct modem *m = ctx;
-	fprintf(stderr, "atbridge: serial line %s failed; will reopen\n", m->cfg.device);
+	log_err("serial line %s failed; will reopen", m->cfg.device);
 	T(m)->chan_dead = true;
 	at_script_stop(m->script);
 	link_down_all(m);
@@ -749,7 +750,7 @@ static void trans_io_error(void *ctx)
 static void trans_stalled(void *ctx)
 {
 	struct modem *m = ctx;
-	fprintf(stderr, "atbridge: %s: the module stopped answering; starting over\n", T(m)->mo->name);
+	log_warn("%s: the module stopped answering; starting over", T(m)->mo->name);
 	link_down_all(m);
 	bringup_start(m);
 }
@@ -792,8 +793,8 @@ static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	struct trans *t = T(m);
 	if (t->st != TS_OPENING)
 		return;
-	fprintf(stderr, "atbridge: %s: no answer to the open in %.0f s; closing\n", t->mo->name,
-	        CONNECT_TIMEOUT);
+	log_warn("%s: no answer to the open in %.0f s; closing", t->mo->name,
+	         CONNECT_TIMEOUT);
 	/* connected(false) now; the id stays in use (silently) until the
 	 * close command is answered. */
 	if (!t->connect_reported && m->ev.connected)
@@ -1002,8 +1003,8 @@ static void on_bringup_done(void *ctx, bool ok, size_t failed_row)
 	struct trans *t = T(m);
 	if (!ok) {
 		const struct at_script_row *row = &t->mo->bringup->rows[failed_row];
-		fprintf(stderr, "atbridge: %s bring-up failed at %s; retrying in %.0f s\n", t->mo->name,
-		        row->cmd ? row->cmd : row->label ? row->label : "a built command", t->backoff);
+		log_warn("%s bring-up failed at %s; retrying in %.0f s", t->mo->name,
+		         row->cmd ? row->cmd : row->label ? row->label : "a built command", t->backoff);
 		ev_timer_set(&t->retry_timer, t->backoff, 0.);
 		ev_timer_start(m->loop, &t->retry_timer);
 		t->backoff = t->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : t->backoff * 2;
@@ -1011,6 +1012,7 @@ static void on_bringup_done(void *ctx, bool ok, size_t failed_row)
 	}
 	t->backoff = 1.0;
 	m->up = true;
+	modem_info_log(m);
 	if (m->ev.link_state)
 		m->ev.link_state(m->ctx, true, m->local_ip);
 	resolve_next(m);
@@ -1053,8 +1055,8 @@ bool trans_reconnect(struct modem *m)
 	struct trans *t = T(m);
 	if (t->busy || (m->chan && (at_chan_in_data_mode(m->chan) || at_chan_busy(m->chan))))
 		return false;
-	fprintf(stderr, "atbridge: %s: reconnect asked for; data link down, bringing it up again\n",
-	        t->mo->name);
+	log_warn("%s: reconnect asked for; data link down, bringing it up again",
+	         t->mo->name);
 	link_down_all(m);
 	bringup_start(m);
 	return true;
@@ -1103,3 +1105,33 @@ void trans_destroy(struct modem *m)
 	free(t);
 	m->d = NULL;
 }
+
+bool trans_build_ifc(void *ctx, char *out, size_t cap)
+{
+	struct modem *m = ctx;
+	snprintf(out, cap, "%s", m->cfg.flow_control == MODEM_FC_RTSCTS ? "AT+IFC=2,2" : T(m)->mo->ifc_off);
+	return true;
+}
+
+static bool trans_create_module(struct modem *m)
+{
+	return trans_create(m, m->module->trans);
+}
+
+const struct modem_dialect trans_dialect = {
+	.name = "transparent",
+	.create = trans_create_module,
+	.destroy = trans_destroy,
+	.attach = trans_attach,
+	.hooks = &trans_hooks,
+	.start = trans_start,
+	.free_links = trans_free_links,
+	.open = trans_open,
+	.send = trans_send,
+	.send_space = trans_send_space,
+	.recv_window = trans_recv_window,
+	.close = trans_close,
+	.resolve = trans_resolve,
+	.ping = trans_ping,
+	.reconnect = trans_reconnect,
+};

@@ -29,6 +29,8 @@ struct trans_model {
 	/* Extra finals of the open command (may be NULL). */
 	enum at_final (*open_final)(const struct at_cmd *cmd, const char *line);
 	const char *close_cmd;
+	/* Sent instead of AT+IFC=2,2 without rtscts (trans_build_ifc). */
+	const char *ifc_off;
 	enum at_final (*close_final)(const struct at_cmd *cmd, const char *line);
 	enum trans_line (*classify)(const char *line);
 	/* NULL-terminated: byte strings that end data mode when they are the
@@ -42,6 +44,10 @@ struct trans_model {
 	bool (*resolve_cmd)(char *out, size_t cap, const char *name);
 	enum trans_dns (*resolve_line)(const char *line, uint32_t *ips, size_t *n);
 };
+
+/* A bring-up row's build: AT+IFC=2,2 with rtscts, the model's ifc_off
+ * without. Set on every bring-up: a module that restarted has forgotten it. */
+bool trans_build_ifc(void *ctx, char *out, size_t cap);
 
 bool trans_create(struct modem *m, const struct trans_model *mo);
 void trans_destroy(struct modem *m);
