@@ -77,6 +77,10 @@ trap 'exit 1' INT TERM
 
 # Creates both namespaces and the server-side addresses.
 e2e_netns() {
+	# a namespace of this name can only be left by a killed run whose pid
+	# this one now has (no live test shares our pid)
+	ip netns del "$NS_SRV" 2>/dev/null
+	ip netns del "$NS_CLI" 2>/dev/null
 	ip netns add "$NS_SRV" || fail "ip netns add"
 	ip netns add "$NS_CLI" || fail "ip netns add"
 	in_srv ip link set lo up
