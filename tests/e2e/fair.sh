@@ -36,7 +36,7 @@ in_b() { ip netns exec "$NS_B" "$@"; }
 # LAN host <ns> on 10.86.<n>.2, its router (the client namespace) 10.86.<n>.1
 lan_host() {
 	local ns=$1 n=$2
-	ip netns del "$ns" 2>/dev/null # left by a killed run with our pid
+	ip netns del "$ns" 2>/dev/null || true # left by a killed run with our pid
 	ip netns add "$ns" || fail "ip netns add $ns"
 	ip link add "fa$n$$" type veth peer name "fb$n$$" || fail "veth"
 	ip link set "fa$n$$" netns "$ns"

@@ -67,8 +67,8 @@ e2e_cleanup() {
 		echo "--- last lines of atbridge's log ---"
 		tail -40 "$WORK"/bridge.log
 	fi
-	ip netns del "$NS_SRV" 2>/dev/null
-	ip netns del "$NS_CLI" 2>/dev/null
+	ip netns del "$NS_SRV" 2>/dev/null || true
+	ip netns del "$NS_CLI" 2>/dev/null || true
 	[ -n "${E2E_KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 	exit $rc
 }
@@ -79,8 +79,8 @@ trap 'exit 1' INT TERM
 e2e_netns() {
 	# a namespace of this name can only be left by a killed run whose pid
 	# this one now has (no live test shares our pid)
-	ip netns del "$NS_SRV" 2>/dev/null
-	ip netns del "$NS_CLI" 2>/dev/null
+	ip netns del "$NS_SRV" 2>/dev/null || true
+	ip netns del "$NS_CLI" 2>/dev/null || true
 	ip netns add "$NS_SRV" || fail "ip netns add"
 	ip netns add "$NS_CLI" || fail "ip netns add"
 	in_srv ip link set lo up
