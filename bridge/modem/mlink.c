@@ -197,6 +197,10 @@ static bool issue_close(struct mlink_link *l)
 {
 	struct at_cmd cmd = { 0 };
 	struct mlink_req r = mlink_req_of(l, 0);
+	/* Closing drops what the module still holds for us: the stream did not
+	 * end whole (a reclaimed half-closed link gets RST, not FIN). */
+	if (l->readable && (l->state == ML_OPEN || l->state == ML_DRAINING))
+		l->lost = true;
 	l->state = ML_CLOSING;
 	cmd.done = on_close_done;
 	return mlink_issue(l, &MO(l)->close, &r, &cmd);
