@@ -211,6 +211,26 @@ void modem_close(struct modem *m, int link)
 		m->dialect->close(m, link);
 }
 
+int modem_max_listeners(const struct modem *m)
+{
+	if (!m->dialect || !m->dialect->max_listeners)
+		return 0;
+	return m->dialect->max_listeners(m);
+}
+
+bool modem_listen(struct modem *m, uint16_t port)
+{
+	if (port == 0 || m->n_listen >= MODEM_LISTEN_MAX)
+		return false;
+	for (size_t i = 0; i < m->n_listen; i++)
+		if (m->listen_ports[i] == port)
+			return false;
+	m->listen_ports[m->n_listen++] = port;
+	if (m->up && m->dialect && m->dialect->listen)
+		m->dialect->listen(m, port);
+	return true;
+}
+
 int modem_next_req(struct modem *m)
 {
 	int id = m->next_req;

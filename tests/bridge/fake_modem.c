@@ -125,6 +125,21 @@ int modem_resolve(struct modem *m, const char *name)
 	return fake.resolves++;
 }
 
+int modem_max_listeners(const struct modem *m)
+{
+	(void)m;
+	return 1;
+}
+
+bool modem_listen(struct modem *m, uint16_t port)
+{
+	(void)m;
+	if (fake.n_listen >= sizeof(fake.listen) / sizeof(fake.listen[0]))
+		return false;
+	fake.listen[fake.n_listen++] = port;
+	return true;
+}
+
 int modem_ping(struct modem *m, uint32_t ip, unsigned timeout_ms)
 {
 	(void)m;

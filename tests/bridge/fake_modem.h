@@ -41,6 +41,8 @@ struct fake_modem {
 	size_t space;       /* bytes a link holds not yet accepted by the module */
 	size_t take_max;    /* modem_send takes at most this per call (TCP) */
 	int opens, closes, resolves, pings;
+	uint16_t listen[4]; /* modem_listen() ports */
+	unsigned n_listen;
 	struct fake_link link[FAKE_LINKS];
 	struct bridge *b;
 };
