@@ -948,6 +948,11 @@ static bool check_forwards(const struct atb_config *c, FILE *err)
 	return ok;
 }
 
+static uint32_t in4_of(const struct sockaddr *sa)
+{
+	return ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr;
+}
+
 /* The host is an address of this host, on a directly connected subnet, or
  * the peer of a point-to-point link. */
 static bool host_is_connected(const struct ifaddrs *list, uint32_t host)
@@ -957,14 +962,12 @@ static bool host_is_connected(const struct ifaddrs *list, uint32_t host)
 
 		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
 			continue;
-		addr = ((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr.s_addr;
-		mask = i->ifa_netmask ? ((const struct sockaddr_in *)(const void *)i->ifa_netmask)->sin_addr.s_addr
-		                      : 0xffffffffu;
-		if (host == addr || (host & mask) == (addr & mask))
+		addr = in4_of(i->ifa_addr);
+		mask = i->ifa_netmask ? in4_of(i->ifa_netmask) : 0xffffffffu;
+		if ((host & mask) == (addr & mask))
 			return true;
 		if ((i->ifa_flags & IFF_POINTOPOINT) && i->ifa_dstaddr &&
-		    i->ifa_dstaddr->sa_family == AF_INET &&
-		    host == ((const struct sockaddr_in *)(const void *)i->ifa_dstaddr)->sin_addr.s_addr)
+		    i->ifa_dstaddr->sa_family == AF_INET && host == in4_of(i->ifa_dstaddr))
 			return true;
 	}
 	return false;
@@ -998,7 +1001,8 @@ static int check_forward_hosts(const struct atb_config *c, FILE *err)
 		        ip_str(c->tun_addr & prefix_mask(c->tun_prefix), t), c->tun_prefix);
 		problems++;
 	}
-	freeifaddrs(list);
+	if (list)
+		freeifaddrs(list);
 	return problems;
 }
 
@@ -1143,7 +1147,9 @@ static int finish(struct atb_config *c, const struct origin *o, FILE *err)
 		fprintf(err, "atbridge: %s: the simulator and %s: '%s' exclude each other\n",
 		        c->where[ATB_WHERE_SIM][0] ? c->where[ATB_WHERE_SIM] : "--sim",
 		        c->where[ATB_WHERE_DEVICE][0] ? c->where[ATB_WHERE_DEVICE] : "--device", c->device);
-		return check_consistency(c, err), check_forwards(c, err), -1;
+		check_consistency(c, err);
+		check_forwards(c, err);
+		return -1;
 	}
 	{
 		bool ok = check_consistency(c, err);
