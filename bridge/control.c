@@ -56,7 +56,6 @@ struct control {
 
 static void gather_status(struct control *ctl, struct ctl_status *st, char *ip, size_t iplen)
 {
-	static const char *const models[] = {"auto-detected", "sim7000", "n11v2"};
 	struct service_link link;
 	struct flow_stats fs;
 	struct uflow_stats us;
@@ -75,7 +74,7 @@ static void gather_status(struct control *ctl, struct ctl_status *st, char *ip, 
 		 * did not. Without an answer to AT+CGMM the configured model is
 		 * shown when it was not auto-detected. */
 		.model = mi && mi->model[0] ? mi->model
-		         : ctl->cfg->model != ATB_MODEL_AUTO ? models[ctl->cfg->model] : NULL,
+		         : strcmp(ctl->cfg->model, "auto") ? ctl->cfg->model : NULL,
 		.firmware = mi && mi->firmware[0] ? mi->firmware : NULL,
 		.imei = mi && mi->imei[0] ? mi->imei : NULL,
 		.registration = mi ? mi->registration : NULL,

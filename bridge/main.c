@@ -21,6 +21,7 @@
 #include "control.h"
 #include "hooks.h"
 #include "log.h"
+#include "modem_registry.h"
 #include "port_lock.h"
 #include "privilege.h"
 #include "service.h"
@@ -120,6 +121,34 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_again(loop, &d->drain_w);
 }
 
+/* The --model names are the module registry's: config/ does not link the
+ * modem layer, so they are passed in. */
+static const char *const *registry_names(void)
+{
+	static const char **names;
+
+	if (!names) {
+		names = calloc(modem_n_modules + 1, sizeof(*names));
+		for (size_t i = 0; names && i < modem_n_modules; i++)
+			names[i] = modem_modules[i]->name;
+	}
+	return names;
+}
+
+static void config_start(struct atb_config *c)
+{
+	config_defaults(c);
+	c->model_names = registry_names();
+}
+
+static enum modem_model registry_model(const char *name)
+{
+	for (size_t i = 0; i < modem_n_modules; i++)
+		if (!strcmp(modem_modules[i]->name, name))
+			return modem_modules[i]->model;
+	return MODEM_MODEL_AUTO;
+}
+
 /* SIGHUP: read the configuration again; only the log level takes effect
  * without a restart. */
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
@@ -131,7 +160,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	if (!c)
 		return;
-	config_defaults(c);
+	config_start(c);
 	if (config_load(c, d->argc, d->argv, stderr) == 0) {
 		log_info("SIGHUP: log level %s", config_log_level_name(c->verbose));
 		log_verbosity = c->verbose;
@@ -188,15 +217,6 @@ static void on_link_change(void *ctx, bool up, const char *local_ip)
 	hooks_link(&d->hooks, up, up ? "link-up" : "link-down", &e);
 }
 
-static enum modem_model to_modem_model(enum atb_model m)
-{
-	switch (m) {
-	case ATB_MODEL_SIM7000: return MODEM_MODEL_SIM7000;
-	case ATB_MODEL_N11V2: return MODEM_MODEL_N11V2;
-	default: return MODEM_MODEL_AUTO;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct daemon dm = {.tun_fd = -1, .hooks = {.fd = -1, .pid = -1}};
@@ -214,7 +234,7 @@ int main(int argc, char **argv)
 	ev_signal sigint_w, sigterm_w, sighup_w;
 	int rc = 1, r;
 
-	config_defaults(&cfg);
+	config_start(&cfg);
 	cfg.check_system = true; /* the run-as user and the namespaces exist */
 	r = config_load(&cfg, argc, argv, stderr);
 	if (r != 0)
@@ -326,7 +346,7 @@ int main(int argc, char **argv)
 			.device = pty,
 			.baud = cfg.baud,
 			.flow_control = cfg.rtscts ? MODEM_FC_RTSCTS : MODEM_FC_NONE,
-			.model = to_modem_model(cfg.model),
+			.model = registry_model(cfg.model),
 			.apn = cfg.apn,
 			.user = cfg.user,
 			.password = cfg.password,
