@@ -325,6 +325,10 @@ int main(int argc, char **argv)
 				.intercept_dns = cfg.dns_intercept,
 				.max_links = cfg.udp_links,
 			},
+			.in = {
+				.n = cfg.n_forwards,
+				.max_links = cfg.inbound_links,
+			},
 			.dns = {
 				.ttl_s = cfg.dns_ttl_s,
 				.timeout_ms = cfg.dns_timeout_ms,
@@ -336,6 +340,16 @@ int main(int argc, char **argv)
 			.ctx = d,
 		};
 
+		for (unsigned i = 0; i < cfg.n_forwards && i < INBOUND_FORWARDS_MAX; i++) {
+			bc.in.fwd[i] = (struct inbound_forward){
+				.module_port = cfg.forwards[i].module_port,
+				.host = cfg.forwards[i].host,
+				.port = cfg.forwards[i].port,
+			};
+			snprintf(bc.in.fwd[i].spec, sizeof(bc.in.fwd[i].spec), "%s", cfg.forwards[i].spec);
+		}
+		if (cfg.n_forwards && cfg.transparent)
+			log_warn("forwards need link = multi: in transparent mode the module does not listen");
 		if (bridge_init(&d->bridge, loop, &bc) < 0) {
 			log_err("cannot initialise the packet stack");
 			goto out;
