@@ -127,6 +127,19 @@ e2e_bridge() {
 	fail "the module data link did not come up within 30 s"
 }
 
+# Sends one control command to the simulator (atbridge-sim --control),
+# prints its answer.
+sim_ctl() {
+	python3 - "$WORK"/sim.ctl "$*" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+s.settimeout(5)
+print(s.recv(65536).decode().strip())
+PY
+}
+
 # Makes a file of N bytes of random data in the server's web root.
 e2e_file() { head -c "$2" /dev/urandom >"$WORK/www/$1"; }
 
