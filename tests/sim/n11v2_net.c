@@ -244,28 +244,34 @@ static void n11_ipstatus(const struct at_cmd *c)
 		at_ok();
 }
 
-static void n11_tcpack(const struct at_cmd *c)
+/* AT+TCPACK (8.6) and AT+TCPACKS (13.6), each for its own kind of socket:
+ * a client link, or a connection the server accepted */
+static void do_ack(const struct at_cmd *c, bool server)
 {
+	const char *nm = server ? "+TCPACKS" : "+TCPACK";
 	long n;
 	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n)) {
 		at_plain_error();
 		return;
 	}
 	struct sim_link *l = sim_link_at((int)n);
-	if (!n11_connected(l) || l->accepted) {
-		at_info("+TCPACK:%s%ld,DISCONNECT", n11_sp(F_TCPACK_DISC), n);
+	if (!n11_connected(l) || l->accepted != server) {
+		at_info("%s:%s%ld,DISCONNECT", nm, n11_sp(server ? F_TCPACKS : F_TCPACK_DISC), n);
 	} else if (l->udp) {
 		at_info("+TCPACK:%sNO TCP LINK", n11_sp(F_TCPACK_NOTCP));
 	} else {
 		uint64_t acked;
 		sim_link_acks(l, &acked);
-		at_info("+TCPACK:%s%ld,%llu,%llu", n11_sp(F_TCPACK), n, (unsigned long long)l->tx_total,
-			(unsigned long long)acked);
+		at_info("%s:%s%ld,%llu,%llu", nm, n11_sp(server ? F_TCPACKS : F_TCPACK), n,
+			(unsigned long long)l->tx_total, (unsigned long long)acked);
 	}
-	/* 8.6: no OK in the format line or any example; 1.3 gives one */
-	if (!RD.tcpack)
+	/* 8.6, 13.6: no OK in the format lines or any example; 1.3 gives one */
+	if (!(server ? RD.server : RD.tcpack))
 		at_ok();
 }
+
+static void n11_tcpack(const struct at_cmd *c) { do_ack(c, false); }
+static void n11_tcpacks(const struct at_cmd *c) { do_ack(c, true); }
 
 static void n11_recvmode(const struct at_cmd *c)
 {
@@ -502,6 +508,7 @@ const struct sim_cmd n11_net_cmds[] = {
 	{ "+TCPREAD", n11_tcpread, false },	{ "+UDPREAD", n11_udpread, false },
 	{ "+TCPCLOSE", n11_tcpclose, false },	{ "+UDPCLOSE", n11_udpclose, false },
 	{ "+IPSTATUS", n11_ipstatus, false },	{ "+TCPACK", n11_tcpack, false },
+	{ "+TCPACKS", n11_tcpacks, false },
 	{ "+RECVMODE", n11_recvmode, false },	{ "+RCVMODE", n11_recvmode, false },
 	{ "+DATAFORMAT", n11_dataformat, false },	{ "+TCPLPORT", n11_tcplport, false },
 	{ "+UDPLPORT", n11_udplport, false },	{ "+TCPKEEPALIVE", n11_tcpkeepalive, false },

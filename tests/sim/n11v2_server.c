@@ -1,8 +1,9 @@
 /* N11V2 TCP server (manual chapter 13): AT+TCPLISTEN, AT+CLOSELISTEN,
- * AT+CLOSECLIENT, AT+TCPACKS, and the accepted connections. The listener
- * takes one of sockets 0..4 and each accepted connection another; the
- * listening socket itself is server.c's. AT+TCPSENDS shares the client
- * sends' code (n11v2_net.c). Interpretations are in docs/simulator.md. */
+ * AT+CLOSECLIENT and the accepted connections. The listener takes one of
+ * sockets 0..4 and each accepted connection another; the listening socket
+ * itself is server.c's. AT+TCPSENDS and AT+TCPACKS share the client
+ * commands' code (n11v2_net.c); +TCPRECV(S) is n11v2.c's framing.
+ * Interpretations are in docs/simulator.md. */
 #include "n11v2.h"
 
 #include <arpa/inet.h>
@@ -146,27 +147,8 @@ static void n11_closeclient(const struct at_cmd *c)
 	server_ok();
 }
 
-static void n11_tcpacks(const struct at_cmd *c)
-{
-	long n;
-	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n)) {
-		at_plain_error();
-		return;
-	}
-	struct sim_link *l = sim_link_at((int)n);
-	if (!n11_connected(l) || !l->accepted) {
-		at_info("+TCPACKS:%s%ld,DISCONNECT", n11_sp(F_TCPACKS), n);
-	} else {
-		uint64_t acked;
-		sim_link_acks(l, &acked);
-		at_info("+TCPACKS:%s%ld,%llu,%llu", n11_sp(F_TCPACKS), n,
-			(unsigned long long)l->tx_total, (unsigned long long)acked);
-	}
-	server_ok();
-}
-
 const struct sim_cmd n11_server_cmds[] = {
 	{ "+TCPLISTEN", n11_tcplisten, false },	{ "+CLOSELISTEN", n11_closelisten, false },
-	{ "+CLOSECLIENT", n11_closeclient, false },	{ "+TCPACKS", n11_tcpacks, false },
+	{ "+CLOSECLIENT", n11_closeclient, false },
 	{ NULL, NULL, false },
 };
