@@ -280,6 +280,7 @@ int main(int argc, char **argv)
 	ev_run(S.loop, 0);
 
 	sim_ppp_stop();
+	sim_server_close();
 	sim_link_close_all();
 	sim_delay_flush();
 	sim_control_close();
