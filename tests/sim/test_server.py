@@ -49,6 +49,20 @@ def dial_reset(port):
     return ok
 
 
+def settles(s, cmd, want, timeout=2):
+    """cmd's answer becomes want (the client's kernel acknowledges the
+    bytes at its own pace: a delayed ACK takes up to 40 ms)."""
+    deadline = time.time() + timeout
+    while True:
+        s.send(cmd + "\r")
+        got = s.read_exact(len(want))
+        if got == want.encode():
+            return
+        if time.time() > deadline:
+            raise Fail("%s: %r, wanted %r" % (cmd, got + s.drain(0.1), want))
+        s.drain(0.1)
+
+
 def busy_port():
     """A port already listened on at 127.0.0.1: binding it fails."""
     srv = TcpServer()
@@ -120,8 +134,7 @@ def sim7000(make):
     s.expect("\r\nDATA ACCEPT:1,1460\r\n")
     if recv_exact(c, 1460) != BLOB[:1460]:
         raise Fail("data to the client")
-    time.sleep(0.05)
-    s.tr("AT+CIPACK=1", "\r\n+CIPACK: 1460,1460,0\r\n\r\nOK\r\n")
+    settles(s, "AT+CIPACK=1", "\r\n+CIPACK: 1460,1460,0\r\n\r\nOK\r\n")
 
     # a second client takes 2; closing it from the AT side ends it
     c2, _ = dial(port)
@@ -247,8 +260,7 @@ def n11v2(make):
     s.tr('AT+TCPSENDS=2,4,"a\\"\\\\b"', "\r\nOK\r\n\r\n+TCPSENDS: 2,4\r\n")
     if recv_exact(c, 3004) != BLOB[:3000] + b'a"\\b':
         raise Fail("data to the client")
-    time.sleep(0.05)
-    s.tr("AT+TCPACKS=2", "\r\n+TCPACKS: 2,3004,3004\r\n\r\nOK\r\n")
+    settles(s, "AT+TCPACKS=2", "\r\n+TCPACKS: 2,3004,3004\r\n\r\nOK\r\n")
     s.tr("AT+TCPACKS=0", "\r\n+TCPACKS: 0,DISCONNECT\r\n\r\nOK\r\n")   # a client link
     s.tr("AT+TCPACKS=5", "\r\nERROR\r\n")
     # the client and server commands keep to their own sockets
