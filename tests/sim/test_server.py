@@ -177,17 +177,35 @@ def sim7000(make):
     s.expect("\r\n+CIPRXGET: 1,1\r\n")
     s.tr("AT+CIPRXGET=2,1,100", "\r\n+CIPRXGET: 2,1,5,0\r\nstill\r\nOK\r\n")
 
-    # pdp-deact drops the listener and the accepted links
+    # CIPRXGET=0 when a client comes: its data is pushed
     s.tr("AT+CIPSERVER=1,%d" % port, "\r\nOK\r\n")
     s.expect("\r\nSERVER OK\r\n")
+    s.tr("AT+CIPRXGET=0", "\r\nOK\r\n")
+    c5, _ = dial(port)
+    s.expect("\r\n2, REMOTE IP: 127.0.0.1\r\n")
+    c5.sendall(b"push")
+    s.expect("\r\n+RECEIVE,2,4:\r\npush")
+
+    # pdp-deact drops the listener and the accepted links
     s.ctl("pdp-deact")
     s.expect("\r\n+PDP: DEACT\r\n")
-    if not reset_or_eof(c3) or not refused(port):
+    if not reset_or_eof(c3) or not reset_or_eof(c5) or not refused(port):
         raise Fail("pdp-deact must drop the server and its links")
     s.tr("AT+CIPSERVER?", "\r\n+CIPSERVER: 0\r\n\r\nOK\r\n")
     s.tr("AT+CIPSERVER=1,%d" % port, "\r\nERROR\r\n")
     s.tr("ATE1", "\r\nOK\r\n")        # bring_up starts from echo on
     s.bring_up(local_ip=LOCAL)
+    s.tr("AT+CIPSERVER=1,%d" % port, "\r\nOK\r\n")
+    s.expect("\r\nSERVER OK\r\n")
+    c4, _ = dial(port)
+    s.expect("\r\n0, REMOTE IP: 127.0.0.1\r\n")
+    # so does CIPSHUT
+    s.tr("AT+CIPSHUT", "\r\nSHUT OK\r\n")
+    if not reset_or_eof(c4) or not refused(port):
+        raise Fail("CIPSHUT must close the server and its links")
+    s.tr("AT+CSTT", "\r\nOK\r\n")
+    s.tr("AT+CIICR", "\r\nOK\r\n")
+    s.tr("AT+CIFSR", "\r\n%s\r\n" % LOCAL)
     s.tr("AT+CIPSERVER=1,%d" % port, "\r\nOK\r\n")
     s.expect("\r\nSERVER OK\r\n")
     c4, _ = dial(port)
