@@ -46,9 +46,13 @@ echo_client() {
 	in_srv python3 - "$MODULE_IP" "$MPORT" "$1" "${2:-1}" <<'PY'
 import hashlib, os, socket, sys, threading, time
 ip, port, n, tries = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-for attempt in range(tries):
-    data = os.urandom(n)
-    s = socket.create_connection((ip, port), timeout=60)
+def once(data):
+    """the echo of data through the forward; b"" when turned away"""
+    try:
+        s = socket.create_connection((ip, port), timeout=60)
+    except OSError as e:
+        print("connect:", e, file=sys.stderr)
+        return b""
     def send():
         try:
             s.sendall(data)
@@ -58,7 +62,7 @@ for attempt in range(tries):
     t.start()
     got = bytearray()
     try:
-        while len(got) < n:
+        while len(got) < len(data):
             b = s.recv(65536)
             if not b:
                 break
@@ -67,6 +71,11 @@ for attempt in range(tries):
         print("recv:", e, file=sys.stderr)
     t.join()
     s.close()
+    return bytes(got)
+
+for attempt in range(tries):
+    data = os.urandom(n)
+    got = once(data)
     if len(got) == 0 and attempt + 1 < tries:
         time.sleep(0.5)
         continue
