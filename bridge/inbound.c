@@ -108,9 +108,12 @@ static void conn_reset(struct conn *c, const char *why)
 
 /* ---- target side ---- */
 
+/* The module may send what the buffer has room for, also while the target
+ * connects (a module that pushes an accepted link's data cannot be told to
+ * wait, and its client talks first). */
 static void set_window(struct conn *c)
 {
-	if (c->link >= 0 && !c->connecting)
+	if (c->link >= 0)
 		modem_recv_window(c->in->b->modem, c->link, INBOUND_BUF - c->len);
 }
 
@@ -196,9 +199,10 @@ static void on_target_readable(struct ev_loop *loop, ev_io *w, int revents)
 static void connected_to_target(struct conn *c)
 {
 	c->connecting = false;
-	set_window(c);
 	ev_io_stop(c->in->b->loop, &c->wio);
-	pump_up(c);
+	flush_target(c); /* what came while connecting */
+	if (c->used)
+		pump_up(c);
 }
 
 static void on_target_writable(struct ev_loop *loop, ev_io *w, int revents)
@@ -369,6 +373,7 @@ void inbound_on_accepted(struct inbound *in, int link, uint16_t port, uint32_t p
 	c->rio.data = c->wio.data = c;
 	ev_io_start(in->b->loop, &c->wio);
 	fw->st.active++;
+	set_window(c);
 	log_info("forward %s: connection from %s on module link %d", fw->f.spec, peer, link);
 }
 

@@ -48,6 +48,8 @@ struct fake_modem {
 };
 
 extern struct fake_modem fake;
+/* The bridge under test. */
+extern struct bridge bridge;
 
 /* A bridge over lwip_port (netif 192.0.0.1, no tun) and the fake modem:
  * max_links links, link up, TCP queue of queue_len, DNS to port 53
@@ -58,6 +60,10 @@ void harness_setup(unsigned max_links, unsigned queue_len);
 void harness_setup_caps(unsigned max_links, unsigned queue_len, unsigned tcp_links,
                         unsigned udp_links);
 void harness_teardown(void);
+/* Forwards of the next harness_setup (inbound.c); none unless set. */
+extern struct inbound_config harness_inbound;
+/* Runs the loop's ready work a few times (kernel sockets of inbound.c). */
+void harness_run(void);
 
 /* The module's side. */
 void fake_connected(int link, bool ok);
@@ -65,6 +71,8 @@ void fake_connected(int link, bool ok);
 void fake_accept(int link, size_t n);
 void fake_data(int link, const void *buf, size_t len);
 void fake_closed(int link, bool lost);
+/* The module accepted a connection on link for a listened port. */
+void fake_accepted(int link, uint16_t port);
 void fake_send_failed(int link);
 
 /* The client's side: one TCP connection from CLIENT:sport to SERVER:80, or
