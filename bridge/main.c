@@ -141,14 +141,6 @@ static void config_start(struct atb_config *c)
 	c->model_names = registry_names();
 }
 
-static enum modem_model registry_model(const char *name)
-{
-	for (size_t i = 0; i < modem_n_modules; i++)
-		if (!strcmp(modem_modules[i]->name, name))
-			return modem_modules[i]->model;
-	return MODEM_MODEL_AUTO;
-}
-
 /* SIGHUP: read the configuration again; only the log level takes effect
  * without a restart. */
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
@@ -360,7 +352,7 @@ int main(int argc, char **argv)
 			.device = pty,
 			.baud = cfg.baud,
 			.flow_control = cfg.rtscts ? MODEM_FC_RTSCTS : MODEM_FC_NONE,
-			.model = registry_model(cfg.model),
+			.model = cfg.model,
 			.apn = cfg.apn,
 			.user = cfg.user,
 			.password = cfg.password,

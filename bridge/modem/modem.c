@@ -84,8 +84,9 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
                               const struct modem_events *ev, void *ctx, int fd)
 {
 	const struct modem_module *mod = modem_module_of(cfg->model);
-	if (!mod && cfg->model != MODEM_MODEL_AUTO) {
-		log_err("modem model not supported by this build (supported: %s)", modem_modules_list());
+	if (!mod && cfg->model && strcmp(cfg->model, "auto")) {
+		log_err("modem model '%s' not supported by this build (supported: %s)", cfg->model,
+		        modem_modules_list());
 		return NULL;
 	}
 	if (!cfg->device && fd < 0) {

@@ -20,15 +20,15 @@ struct ev_loop;
 
 enum modem_proto { MODEM_TCP = 0, MODEM_UDP = 1 };
 
-enum modem_model { MODEM_MODEL_AUTO = 0, MODEM_MODEL_SIM7000, MODEM_MODEL_N11V2 };
-
 enum modem_flow_control { MODEM_FC_NONE = 0, MODEM_FC_RTSCTS };
 
 struct modem_config {
 	const char *device;        /* serial device path, e.g. /dev/ttyUSB2 */
 	unsigned baud;             /* 9600 .. 3686400; must be a termios rate */
 	enum modem_flow_control flow_control;
-	enum modem_model model;
+	/* A module registry name (modem_registry.h: "sim7000", "n11v2"); NULL
+	 * or "auto": the module is identified (model = auto). */
+	const char *model;
 	const char *apn;           /* validated by config/: no '"', CR, LF */
 	const char *user;
 	const char *password;

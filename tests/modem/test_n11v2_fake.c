@@ -282,7 +282,7 @@ static struct t *setup(void)
 	t->f.io.data = &t->f;
 	ev_io_start(t->loop, &t->f.io);
 	struct modem_config cfg = {
-		.device = "socketpair", .baud = 115200, .model = MODEM_MODEL_N11V2,
+		.device = "socketpair", .baud = 115200, .model = "n11v2",
 		.apn = "internet", .user = "", .password = "",
 		.cmd_timeout_ms = 2000, .poll_interval_ms = 1000,
 	};

@@ -179,7 +179,7 @@ static struct t *setup(const struct fake_opts *o, unsigned max_inflight, unsigne
 	struct modem_config cfg = {
 		.device = t->path,
 		.baud = 115200,
-		.model = MODEM_MODEL_SIM7000,
+		.model = "sim7000",
 		.apn = "internet.example",
 		.user = "",
 		.password = "",
@@ -603,7 +603,7 @@ static void test_serial_reopen(void **state)
 	t->fake = fake_new(t->loop, &o, t->path, sizeof(t->path));
 	assert_int_equal(symlink(t->path, link), 0);
 	struct modem_config cfg = {
-		.device = link, .baud = 115200, .model = MODEM_MODEL_SIM7000,
+		.device = link, .baud = 115200, .model = "sim7000",
 		.apn = "internet", .user = "", .password = "",
 		.cmd_timeout_ms = 2000, .poll_interval_ms = 1000,
 	};
