@@ -23,11 +23,7 @@ command -v socat >/dev/null || { echo "SKIP: socat not installed"; exit 77; }
 echo_server() { # the service behind the forward, in the client namespace
 	ip netns exec "$NS_CLI" socat TCP-LISTEN:2222,bind=127.0.0.1,reuseaddr,fork PIPE &
 	SRV_PIDS+=($!)
-	for _ in $(seq 50); do
-		in_cli bash -c "exec 3<>/dev/tcp/127.0.0.1/2222" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "echo server did not start"
+	e2e_wait_tcp "$NS_CLI" 127.0.0.1 2222 "echo server"
 }
 
 bridge() {
