@@ -31,6 +31,7 @@ struct mlink_link *mlink_tag_link(struct modem *m, uint32_t tag)
 /* ---- link life cycle ---- */
 
 static void start_close(struct mlink_link *l);
+static void link_reclaim(struct mlink_link *l);
 
 void mlink_link_reset(struct mlink_link *l)
 {
@@ -100,7 +101,9 @@ void mlink_on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct mlink_link *l = w->data;
-	if (l->state == ML_CONNECTING)
+	if (l->state == ML_CONNECTING && l->accept_waited && !l->reclaim && !l->reclaimed)
+		link_reclaim(l); /* no accept came: the socket is a stale one */
+	else if (l->state == ML_CONNECTING)
 		link_abandon(l);
 }
 
@@ -121,6 +124,20 @@ static void link_reclaim(struct mlink_link *l)
 	if (l->reclaimed) {
 		link_abandon(l);
 		return;
+	}
+	if (!l->accept_waited && mlink_listening(l->m)) {
+		/* A connection the module accepted may hold the socket, its
+		 * notification still on the way: closing the socket there would
+		 * cut that client off. Give the notification a moment. */
+		l->accept_waited = true;
+		ev_timer_stop(l->m->loop, &l->connect_timer);
+		ev_timer_set(&l->connect_timer, MLINK_ACCEPT_WAIT_S, 0.);
+		ev_timer_start(l->m->loop, &l->connect_timer);
+		return;
+	}
+	if (l->accept_waited) { /* the wait took the connect's timer */
+		ev_timer_set(&l->connect_timer, MO(l)->connect_timeout, 0.);
+		ev_timer_start(l->m->loop, &l->connect_timer);
 	}
 	log_warn("%s link %d: in use in the module; closing it there and connecting again",
 	         MO(l)->name, l->id);

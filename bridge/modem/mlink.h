@@ -25,6 +25,9 @@
 /* A short TCP send waits this long for a whole chunk in the full-size pass:
  * it must not starve behind other links' full-size reads. */
 #define MLINK_COALESCE_S 0.01
+/* While listening, a connect told its socket is in use waits this long for
+ * the notification of a connection the module accepted on it. */
+#define MLINK_ACCEPT_WAIT_S 1.0
 
 /* The link id inside a data command's tag (the generation is above it). */
 #define MLINK_TAG_LINK(cmd) ((unsigned)((cmd)->tag & 0xfu))

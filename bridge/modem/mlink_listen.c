@@ -30,6 +30,15 @@ int mlink_max_listeners(const struct modem *m)
 	return mo->listen.build ? mo->listeners : 0;
 }
 
+bool mlink_listening(const struct modem *m)
+{
+	const struct mlink *s = ML(m);
+	for (int i = 0; i < MODEM_LISTEN_MAX; i++)
+		if (s->lis[i].st != LS_OFF)
+			return true;
+	return false;
+}
+
 static void report(struct modem *m, uint16_t port, bool ok)
 {
 	if (m->ev.listening)

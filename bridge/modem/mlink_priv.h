@@ -53,6 +53,7 @@ struct mlink_link {
 	uint32_t ip;
 	uint16_t port;
 	bool reclaim, reclaimed;
+	bool accept_waited; /* the in-use answer waited for an accept (mlink_listen.c) */
 	/* Accepted by the module on a listener (mlink_listen.c); push: its
 	 * data comes as ME_PUSH lines. */
 	bool inbound, push;
@@ -166,6 +167,8 @@ void mlink_listen_down(struct modem *m);
 bool mlink_listen_event(struct modem *m, enum mlink_event ev, int id, const char *line);
 void mlink_push_payload(void *ctx, const uint8_t *data, size_t len);
 int mlink_max_listeners(const struct modem *m);
+/* A listener is up or asked for: a socket may be given to a client. */
+bool mlink_listening(const struct modem *m);
 void mlink_listen(struct modem *m, uint16_t port);
 
 /* mlink_resolve.c */

@@ -274,6 +274,31 @@ static void test_server_accept(void **state)
 	teardown(t);
 }
 
+/* While listening, ALREADY CONNECT for a connect waits for an accept
+ * notification: the client the module gave the socket to keeps it, the
+ * connect fails, no CIPCLOSE cuts the client off. */
+static void test_accept_wins_socket(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .already_connect_0 = true };
+	struct t *t = setup(&o, 0, 1000);
+	assert_true(modem_listen(t->m, 8888));
+	bring_up(t);
+	run(t, 2);
+	assert_int_equal(t->listening, 1);
+	assert_int_equal(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7), 0);
+	run(t, 0.3); /* ALREADY CONNECT answered */
+	assert_int_equal(t->connected_fail, 0);
+	fake_accept_link(t->fake, 0, "198.51.100.7");
+	run(t, 2);
+	assert_int_equal(t->accepted, 1);
+	assert_int_equal(t->link, 0);
+	assert_int_equal(t->connected_fail, 1);
+	assert_int_equal(t->connected_ok, 0);
+	assert_int_equal(fake_count(t->fake, "AT+CIPCLOSE"), 0);
+	teardown(t);
+}
+
 static void test_bulk_echo(void **state)
 {
 	(void)state;
@@ -691,6 +716,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bulk_echo),
 		cmocka_unit_test(test_server_accept),
+		cmocka_unit_test(test_accept_wins_socket),
 		cmocka_unit_test(test_spacing_variants),
 		cmocka_unit_test(test_lost_notification),
 		cmocka_unit_test(test_rxget_manual_late),
