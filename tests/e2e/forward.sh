@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Inbound port forwards (issue 16): a remote client in the server namespace
+# Inbound port forwards (docs/architecture.md): a remote client in the server namespace
 # connects to the simulated module's own address; the module's listener
 # accepts it and atbridge carries it to a socat echo server at
 # 127.0.0.1:2222 in the client namespace. Usage: forward.sh CASE
