@@ -34,6 +34,13 @@ const char *n11v2_after_tag(const char *line, const char *name)
 
 #define after_tag n11v2_after_tag
 
+/* After "+<a>:" or "+<b>:" (TCP and UDP forms of one answer). */
+static const char *after_either(const char *line, const char *a, const char *b)
+{
+	const char *rest = after_tag(line, a);
+	return rest ? rest : after_tag(line, b);
+}
+
 /* ---- bring-up ---- */
 
 bool n11v2_build_netapn(void *ctx, char *out, size_t cap)
@@ -268,9 +275,7 @@ static int read_head(const struct mlink_rx *rx, const char *line, struct mlink_h
 static size_t payload_len(const struct mlink_rx *rx, const char *line)
 {
 	(void)rx;
-	const char *rest = after_tag(line, "TCPREAD");
-	if (!rest)
-		rest = after_tag(line, "UDPREAD");
+	const char *rest = after_either(line, "TCPREAD", "UDPREAD");
 	if (!rest)
 		rest = after_tag(line, "TCPRECV(S)"); /* an accepted link's push */
 	unsigned v[2];
@@ -287,9 +292,7 @@ static size_t payload_len(const struct mlink_rx *rx, const char *line)
  * accepted link */
 static bool ack_inflight(const char *line, unsigned id, size_t *inflight)
 {
-	const char *rest = after_tag(line, "TCPACK");
-	if (!rest)
-		rest = after_tag(line, "TCPACKS");
+	const char *rest = after_either(line, "TCPACK", "TCPACKS");
 	unsigned v[3];
 	if (!rest || !at_parse_uints(rest, v, 3) || v[0] != id || v[2] > v[1])
 		return false;
@@ -346,12 +349,20 @@ enum trans_dns n11v2_dns_line(const char *line, uint32_t *ips, size_t *n)
 
 /* ---- notifications ---- */
 
+/* ev for the socket number that rest (after a tag) starts with. */
+static enum mlink_event socket_event(const char *rest, int *link, enum mlink_event ev)
+{
+	unsigned id;
+	if (!rest || !at_parse_uints(rest, &id, 1))
+		return ME_NONE;
+	*link = id < LINKS ? (int)id : -1;
+	return ev;
+}
+
 /* "+TCPSETUP: <n>,OK" / "+TCPSETUP: <n>,FAIL" (and UDP) */
 static enum mlink_event setup_urc(const char *line, int *link)
 {
-	const char *rest = after_tag(line, "TCPSETUP");
-	if (!rest)
-		rest = after_tag(line, "UDPSETUP");
+	const char *rest = after_either(line, "TCPSETUP", "UDPSETUP");
 	const char *what = rest ? at_skip_link_prefix(rest, link) : NULL;
 	if (!what)
 		return ME_NONE;
@@ -363,23 +374,14 @@ static enum mlink_event setup_urc(const char *line, int *link)
 /* "+TCPRECV: <n>" / "+UDPRECV: <n>[,<len>]": data waits in the module. */
 static enum mlink_event recv_urc(const char *line, int *link)
 {
-	const char *rest = after_tag(line, "TCPRECV");
-	if (!rest)
-		rest = after_tag(line, "UDPRECV");
-	unsigned id;
-	if (!rest || !at_parse_uints(rest, &id, 1))
-		return ME_NONE;
-	*link = id < LINKS ? (int)id : -1;
-	return ME_READABLE;
+	return socket_event(after_either(line, "TCPRECV", "UDPRECV"), link, ME_READABLE);
 }
 
 /* "+TCPCLOSE: <n>,Link Closed": the remote end or the network closed it.
  * "+TCPCLOSE: <n>,OK" answers our own TCPCLOSE, which ends on it. */
 static enum mlink_event close_urc(const char *line, int *link)
 {
-	const char *rest = after_tag(line, "TCPCLOSE");
-	if (!rest)
-		rest = after_tag(line, "UDPCLOSE");
+	const char *rest = after_either(line, "TCPCLOSE", "UDPCLOSE");
 	const char *what = rest ? at_skip_link_prefix(rest, link) : NULL;
 	return what && !strncmp(what, "Link Closed", 11) ? ME_CLOSED : ME_NONE;
 }
@@ -444,11 +446,7 @@ static enum at_final closeclient_final(const struct at_cmd *cmd, const char *lin
 /* "AcceptSocket=<n>,ClientAddr=<ip>,ClientPort=<port>" */
 static enum mlink_event accept_urc(const char *line, int *link)
 {
-	unsigned id;
-	if (strncmp(line, "AcceptSocket=", 13) || !at_parse_uints(line + 13, &id, 1))
-		return ME_NONE;
-	*link = id < LINKS ? (int)id : -1;
-	return ME_ACCEPTED;
+	return socket_event(strncmp(line, "AcceptSocket=", 13) ? NULL : line + 13, link, ME_ACCEPTED);
 }
 
 static void accept_peer(const char *line, uint32_t *ip, uint16_t *port)
@@ -474,12 +472,7 @@ static void accept_peer(const char *line, uint32_t *ip, uint16_t *port)
 /* "+TCPRECV(S): <n>,<len>,<data>": an accepted link's data (13.4). */
 static enum mlink_event push_urc(const char *line, int *link)
 {
-	const char *rest = after_tag(line, "TCPRECV(S)");
-	unsigned id;
-	if (!rest || !at_parse_uints(rest, &id, 1))
-		return ME_NONE;
-	*link = id < LINKS ? (int)id : -1;
-	return ME_PUSH;
+	return socket_event(after_tag(line, "TCPRECV(S)"), link, ME_PUSH);
 }
 
 /* "+CLOSELISTEN: <n>,local link closed": the listener closed, or (13.2's
@@ -488,9 +481,7 @@ static enum mlink_event push_urc(const char *line, int *link)
  * accepted link is gone. */
 static enum mlink_event server_close_urc(const char *line, int *link)
 {
-	const char *rest = after_tag(line, "CLOSELISTEN");
-	if (!rest)
-		rest = after_tag(line, "CLOSECLIENT");
+	const char *rest = after_either(line, "CLOSELISTEN", "CLOSECLIENT");
 	return rest && at_skip_link_prefix(rest, link) ? ME_CLOSED : ME_NONE;
 }
 
