@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "checksum.h"
 #include "lwip_port.h"
 #include "packet.h"
@@ -17,28 +18,6 @@
 
 #define ERR_COST_MS (1000u / LWIP_PORT_IP6_ERR_PER_S)
 #define ERR_CAP_MS  (ERR_COST_MS * LWIP_PORT_IP6_ERR_BURST)
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
 
 /* Nobody to answer (RFC 4443 2.4 e), or an address no link may carry. */
 static bool addr_silent(const uint8_t a[16], bool is_src)
