@@ -440,6 +440,19 @@ void mlink_on_poll(struct ev_loop *loop, ev_timer *w, int revents)
 		at_chan_kick(m->chan);
 }
 
+/* Starts the retry_s wait unless it runs. Set each time: a libev timer that
+ * expired keeps what was left of its time (zero or less), so starting it
+ * again bare would fire at once, and a link whose acks stay above the
+ * bound would query back to back. */
+void mlink_wait_arm(struct modem *m)
+{
+	struct mlink *s = ML(m);
+	if (ev_is_active(&s->wait_timer))
+		return;
+	ev_timer_set(&s->wait_timer, s->mo->retry_s, 0.);
+	ev_timer_start(m->loop, &s->wait_timer);
+}
+
 /* After retry_s: sends refused for a full buffer go again, blocked links
  * ask for acks again. */
 void mlink_on_wait(struct ev_loop *loop, ev_timer *w, int revents)
