@@ -514,7 +514,8 @@ static size_t mlink_send_space(const struct modem *m, int link)
 		return 0;
 	if (l->proto == MODEM_UDP && l->n_dgram >= MLINK_UDP_QUEUE)
 		return 0;
-	size_t space = MLINK_TX_CAP - l->tx_len;
+	size_t cap = MLINK_TX_QUEUE + s->mo->chunk;
+	size_t space = l->tx_len < cap ? cap - l->tx_len : 0;
 	if (l->proto == MODEM_UDP && space > s->mo->chunk)
 		space = s->mo->chunk;
 	return space;
