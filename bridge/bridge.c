@@ -92,6 +92,7 @@ static void on_link_state(void *ctx, bool up, const char *local_ip)
 	} else {
 		log_info("module data link down: resetting every flow");
 		links_clear(&b->links);
+		inbound_link_down(b->in);
 		uflow_link_down(b->udp);
 		dnsd_link_down(b->dns);
 		ping_link_down(b->ping);
@@ -159,6 +160,20 @@ static void on_ping_reply(void *ctx, int req, bool ok, unsigned rtt_ms)
 	ping_on_reply(b->ping, req, ok, rtt_ms);
 }
 
+static void on_listening(void *ctx, uint16_t port, bool ok)
+{
+	struct bridge *b = ctx;
+
+	inbound_on_listening(b->in, port, ok);
+}
+
+static void on_accepted(void *ctx, int link, uint16_t port, uint32_t peer_ip, uint16_t peer_port)
+{
+	struct bridge *b = ctx;
+
+	inbound_on_accepted(b->in, link, port, peer_ip, peer_port);
+}
+
 const struct modem_events bridge_modem_events = {
 	.link_state = on_link_state,
 	.connected = on_connected,
@@ -167,6 +182,8 @@ const struct modem_events bridge_modem_events = {
 	.closed = on_closed,
 	.resolved = on_resolved,
 	.ping_reply = on_ping_reply,
+	.listening = on_listening,
+	.accepted = on_accepted,
 };
 
 /* --- life --------------------------------------------------------------- */
@@ -177,6 +194,8 @@ static void free_components(struct bridge *b)
 	uflow_table_free(b->udp);
 	dnsd_free(b->dns);
 	ping_free(b->ping);
+	inbound_free(b->in);
+	b->in = NULL;
 	b->tcp = NULL;
 	b->udp = NULL;
 	b->dns = NULL;
@@ -197,7 +216,8 @@ int bridge_init(struct bridge *b, struct ev_loop *loop, const struct bridge_conf
 	b->udp = uflow_table_new(b, &cfg->udp);
 	b->dns = dnsd_new(loop, &cfg->dns);
 	b->ping = ping_new(loop, b->stack);
-	if (!b->tcp || !b->udp || !b->dns || !b->ping) {
+	b->in = inbound_new(b, &cfg->in);
+	if (!b->tcp || !b->udp || !b->dns || !b->ping || !b->in) {
 		bridge_shutdown(b);
 		return -1;
 	}
@@ -209,6 +229,7 @@ void bridge_set_modem(struct bridge *b, struct modem *m)
 	b->modem = m;
 	dnsd_set_modem(b->dns, m);
 	ping_set_modem(b->ping, m);
+	inbound_set_modem(b->in);
 }
 
 void bridge_shutdown(struct bridge *b)

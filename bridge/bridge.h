@@ -4,7 +4,8 @@
  *   lwip_port callbacks --> bridge --> tcp (flow.c), udp (uflow.c),
  *                                      dns (dnsd.c), ping (ping.c)
  *   modem events ---------> bridge --> the link's owner (links.h), or
- *                                      dns / ping by request
+ *                                      dns / ping by request, or
+ *                                      inbound (inbound.c) for listeners
  *
  * The bridge owns its components and the link-owner table; the components
  * reach each other only through it (a TCP flow that needs a link asks the
@@ -19,6 +20,7 @@
 
 #include "dnsd.h"
 #include "flow.h"
+#include "inbound.h"
 #include "links.h"
 #include "lwip_port.h"
 #include "modem.h"
@@ -31,6 +33,7 @@ struct bridge_config {
 	struct flow_config tcp;
 	struct uflow_config udp;
 	struct dnsd_config dns;
+	struct inbound_config in;
 	/* The bridge's owner: packets for the tun, and the data link's
 	 * changes (after the bridge acted on them). ctx is passed to both. */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
@@ -47,6 +50,7 @@ struct bridge {
 	struct uflow_table *udp;
 	struct dnsd *dns;
 	struct ping *ping;
+	struct inbound *in;       /* port forwards from the module's listeners */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
 	void (*link_changed)(void *ctx, bool up, const char *local_ip);
 	void *ctx;

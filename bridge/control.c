@@ -56,7 +56,6 @@ struct control {
 
 static void gather_status(struct control *ctl, struct ctl_status *st, char *ip, size_t iplen)
 {
-	static const char *const models[] = {"auto-detected", "sim7000", "n11v2"};
 	struct service_link link;
 	struct flow_stats fs;
 	struct uflow_stats us;
@@ -75,7 +74,7 @@ static void gather_status(struct control *ctl, struct ctl_status *st, char *ip, 
 		 * did not. Without an answer to AT+CGMM the configured model is
 		 * shown when it was not auto-detected. */
 		.model = mi && mi->model[0] ? mi->model
-		         : ctl->cfg->model != ATB_MODEL_AUTO ? models[ctl->cfg->model] : NULL,
+		         : strcmp(ctl->cfg->model, "auto") ? ctl->cfg->model : NULL,
 		.firmware = mi && mi->firmware[0] ? mi->firmware : NULL,
 		.imei = mi && mi->imei[0] ? mi->imei : NULL,
 		.registration = mi ? mi->registration : NULL,
@@ -95,6 +94,23 @@ static void gather_status(struct control *ctl, struct ctl_status *st, char *ip, 
 		.flows_queued = fs.queued,
 		.udp_flows_open = us.open,
 	};
+	st->n_forwards = inbound_forwards(ctl->bridge->in);
+	if (st->n_forwards > CTL_FORWARDS_MAX)
+		st->n_forwards = CTL_FORWARDS_MAX;
+	for (size_t i = 0; i < st->n_forwards; i++) {
+		struct inbound_fwd_stats fst;
+
+		inbound_get_stats(ctl->bridge->in, i, &fst);
+		st->forwards[i] = (struct ctl_forward){
+			.spec = fst.spec,
+			.listening = fst.listening,
+			.active = fst.active,
+			.accepted = fst.accepted,
+			.refused_target = fst.refused_target,
+			.refused_share = fst.refused_share,
+			.reset = fst.reset,
+		};
+	}
 }
 
 struct rows {
@@ -135,7 +151,38 @@ static void add_row(void *arg, const struct flow_info *fi)
 	row->age_s = fi->age_s;
 }
 
-#define MAX_METRICS 48
+#define MAX_METRICS (48 + 6 * INBOUND_FORWARDS_MAX)
+
+/* Per forward, labelled forward="<spec>"; samples of one name together. */
+static size_t forward_metrics(struct control *ctl, struct ctl_metric *m)
+{
+	static const struct {
+		const char *name, *help;
+		bool counter;
+	} kinds[] = {
+		{"forward_listening", "1 when the module listens for this forward", false},
+		{"forward_connections_open", "Inbound connections carried now", false},
+		{"forward_accepted_total", "Connections the module accepted for this forward", true},
+		{"forward_refused_target_total", "Inbound connections whose target refused or was unreachable", true},
+		{"forward_refused_share_total", "Inbound connections refused: inbound links held their share", true},
+		{"forward_reset_total", "Inbound connections ended with loss (RST to the target)", true},
+	};
+	size_t nf = inbound_forwards(ctl->bridge->in), n = 0;
+	static struct inbound_fwd_stats st[INBOUND_FORWARDS_MAX];
+
+	for (size_t i = 0; i < nf && i < INBOUND_FORWARDS_MAX; i++)
+		inbound_get_stats(ctl->bridge->in, i, &st[i]);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (size_t i = 0; i < nf && i < INBOUND_FORWARDS_MAX; i++) {
+			double v = k == 0 ? st[i].listening : k == 1 ? st[i].active : k == 2 ? st[i].accepted
+			         : k == 3 ? st[i].refused_target : k == 4 ? st[i].refused_share : st[i].reset;
+
+			m[n++] = (struct ctl_metric){kinds[k].name, kinds[k].help, kinds[k].counter, v, "forward",
+			                             st[i].spec};
+		}
+	}
+	return n;
+}
 
 static size_t gather_metrics(struct control *ctl, struct ctl_metric *m)
 {
@@ -154,8 +201,8 @@ static size_t gather_metrics(struct control *ctl, struct ctl_metric *m)
 	lwip_port_get_counters(ctl->bridge->stack, &lc);
 	if (ctl->modem)
 		modem_get_stats(ctl->modem, &ms);
-#define G(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, false, (double)(v_)}
-#define K(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, true, (double)(v_)}
+#define G(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, false, (double)(v_), NULL, NULL}
+#define K(name_, help_, v_) m[n++] = (struct ctl_metric){name_, help_, true, (double)(v_), NULL, NULL}
 	G("link_up", "1 when the module's data link is up", ctl->modem && modem_is_up(ctl->modem));
 	{
 		const struct modem_info *mi = ctl->modem ? modem_get_info(ctl->modem) : NULL;
@@ -225,6 +272,7 @@ static size_t gather_metrics(struct control *ctl, struct ctl_metric *m)
 	K("tun_packets_out_total", "Packets written toward the tun", lc.packets_out);
 	K("tun_packets_malformed_total", "Packets dropped as malformed", lc.malformed);
 	K("tun_packets_unsupported_total", "Packets dropped: protocol not handled", lc.unsupported);
+	n += forward_metrics(ctl, m + n);
 #undef G
 #undef K
 	return n;

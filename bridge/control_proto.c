@@ -181,9 +181,20 @@ void ctl_render_status(struct sbuf *s, const struct ctl_status *st, bool json)
 		else
 			sbuf_printf(s, "\"link_uptime_s\":null,");
 		sbuf_printf(s, "\"bytes_up\":%llu,\"bytes_down\":%llu,\"flows_open\":%u,"
-		            "\"flows_queued\":%u,\"udp_flows_open\":%u}\n",
+		            "\"flows_queued\":%u,\"udp_flows_open\":%u,\"forwards\":[",
 		            (unsigned long long)st->bytes_up, (unsigned long long)st->bytes_down,
 		            st->flows_open, st->flows_queued, st->udp_flows_open);
+		for (size_t i = 0; i < st->n_forwards; i++) {
+			const struct ctl_forward *f = &st->forwards[i];
+
+			sbuf_printf(s, "%s{", i ? "," : "");
+			json_key_str(s, "forward", f->spec, true);
+			sbuf_printf(s, "\"listening\":%s,\"active\":%u,\"accepted\":%llu,"
+			            "\"refused_target\":%llu,\"refused_share\":%llu,\"reset\":%llu}",
+			            f->listening ? "true" : "false", f->active, f->accepted,
+			            f->refused_target, f->refused_share, f->reset);
+		}
+		sbuf_printf(s, "]}\n");
 		return;
 	}
 	text_value(s, "version:", st->version);
@@ -208,6 +219,14 @@ void ctl_render_status(struct sbuf *s, const struct ctl_status *st, bool json)
 	            (unsigned long long)st->bytes_down);
 	sbuf_printf(s, "%-14s %u tcp open, %u tcp queued, %u udp\n", "flows:", st->flows_open,
 	            st->flows_queued, st->udp_flows_open);
+	for (size_t i = 0; i < st->n_forwards; i++) {
+		const struct ctl_forward *f = &st->forwards[i];
+
+		sbuf_printf(s, "%-14s %s %s, %u open, %llu accepted, %llu target refused, "
+		            "%llu over share, %llu reset\n", "forward:", or_unknown(f->spec),
+		            f->listening ? "listening" : "not listening", f->active, f->accepted,
+		            f->refused_target, f->refused_share, f->reset);
+	}
 }
 
 void ctl_render_flows(struct sbuf *s, const struct ctl_flow_row *rows, size_t n, bool json)
@@ -252,8 +271,15 @@ void ctl_render_metrics(struct sbuf *s, const struct ctl_metric *m, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const char *type = m[i].counter ? "counter" : "gauge";
 
-		sbuf_printf(s, "# HELP atbridge_%s %s\n# TYPE atbridge_%s %s\natbridge_%s %.17g\n",
-		            m[i].name, m[i].help, m[i].name, type, m[i].name, m[i].value);
+		if (i == 0 || strcmp(m[i].name, m[i - 1].name))
+			sbuf_printf(s, "# HELP atbridge_%s %s\n# TYPE atbridge_%s %s\n", m[i].name, m[i].help,
+			            m[i].name, type);
+		if (m[i].label_name)
+			/* label values are forward specs: digits, dots, colons */
+			sbuf_printf(s, "atbridge_%s{%s=\"%s\"} %.17g\n", m[i].name, m[i].label_name,
+			            m[i].label_value, m[i].value);
+		else
+			sbuf_printf(s, "atbridge_%s %.17g\n", m[i].name, m[i].value);
 	}
 }
 

@@ -42,6 +42,15 @@ void sbuf_free(struct sbuf *s);
 void sbuf_printf(struct sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* What `status` shows. NULL strings and negative numbers are "unknown". */
+/* One inbound forward (inbound.h). */
+struct ctl_forward {
+	const char *spec;        /* "tcp:2222:127.0.0.1:2222" */
+	bool listening;
+	unsigned active;
+	unsigned long long accepted, refused_target, refused_share, reset;
+};
+#define CTL_FORWARDS_MAX 4
+
 struct ctl_status {
 	const char *version;
 	const char *model, *firmware, *imei, *registration, *operator_name, *link_mode;
@@ -53,6 +62,8 @@ struct ctl_status {
 	double uptime_s, link_uptime_s; /* link_uptime_s < 0 when down */
 	uint64_t bytes_up, bytes_down; /* payload to / from the module */
 	unsigned flows_open, flows_queued, udp_flows_open;
+	struct ctl_forward forwards[CTL_FORWARDS_MAX];
+	size_t n_forwards;
 };
 void ctl_render_status(struct sbuf *s, const struct ctl_status *st, bool json);
 
@@ -71,6 +82,9 @@ struct ctl_metric {
 	const char *name, *help;
 	bool counter;        /* else gauge */
 	double value;
+	/* NULL, or one label: label_name="label_value" (samples of one name
+	 * come one after another; HELP and TYPE are written once). */
+	const char *label_name, *label_value;
 };
 void ctl_render_metrics(struct sbuf *s, const struct ctl_metric *m, size_t n);
 

@@ -21,6 +21,7 @@
 #include "control.h"
 #include "hooks.h"
 #include "log.h"
+#include "modem_registry.h"
 #include "port_lock.h"
 #include "privilege.h"
 #include "service.h"
@@ -131,6 +132,26 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_again(loop, &d->drain_w);
 }
 
+/* The --model names are the module registry's: config/ does not link the
+ * modem layer, so they are passed in. */
+static const char *const *registry_names(void)
+{
+	static const char **names;
+
+	if (!names) {
+		names = calloc(modem_n_modules + 1, sizeof(*names));
+		for (size_t i = 0; names && i < modem_n_modules; i++)
+			names[i] = modem_modules[i]->name;
+	}
+	return names;
+}
+
+static void config_start(struct atb_config *c)
+{
+	config_defaults(c);
+	c->model_names = registry_names();
+}
+
 /* SIGHUP: read the configuration again; only the log level takes effect
  * without a restart. */
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
@@ -142,7 +163,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	if (!c)
 		return;
-	config_defaults(c);
+	config_start(c);
 	if (config_load(c, d->argc, d->argv, stderr) == 0) {
 		log_info("SIGHUP: log level %s", config_log_level_name(c->verbose));
 		log_verbosity = c->verbose;
@@ -199,15 +220,6 @@ static void on_link_change(void *ctx, bool up, const char *local_ip)
 	hooks_link(&d->hooks, up, up ? "link-up" : "link-down", &e);
 }
 
-static enum modem_model to_modem_model(enum atb_model m)
-{
-	switch (m) {
-	case ATB_MODEL_SIM7000: return MODEM_MODEL_SIM7000;
-	case ATB_MODEL_N11V2: return MODEM_MODEL_N11V2;
-	default: return MODEM_MODEL_AUTO;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct daemon dm = {.tun_fd = -1, .tun_expect = 1, .hooks = {.fd = -1, .pid = -1}};
@@ -225,7 +237,7 @@ int main(int argc, char **argv)
 	ev_signal sigint_w, sigterm_w, sighup_w;
 	int rc = 1, r;
 
-	config_defaults(&cfg);
+	config_start(&cfg);
 	cfg.check_system = true; /* the run-as user and the namespaces exist */
 	r = config_load(&cfg, argc, argv, stderr);
 	if (r != 0)
@@ -316,6 +328,10 @@ int main(int argc, char **argv)
 				.intercept_dns = cfg.dns_intercept,
 				.max_links = cfg.udp_links,
 			},
+			.in = {
+				.n = cfg.n_forwards,
+				.max_links = cfg.inbound_links,
+			},
 			.dns = {
 				.ttl_s = cfg.dns_ttl_s,
 				.timeout_ms = cfg.dns_timeout_ms,
@@ -327,6 +343,16 @@ int main(int argc, char **argv)
 			.ctx = d,
 		};
 
+		for (unsigned i = 0; i < cfg.n_forwards && i < INBOUND_FORWARDS_MAX; i++) {
+			bc.in.fwd[i] = (struct inbound_forward){
+				.module_port = cfg.forwards[i].module_port,
+				.host = cfg.forwards[i].host,
+				.port = cfg.forwards[i].port,
+			};
+			snprintf(bc.in.fwd[i].spec, sizeof(bc.in.fwd[i].spec), "%s", cfg.forwards[i].spec);
+		}
+		if (cfg.n_forwards && cfg.transparent)
+			log_warn("forwards need link = multi: in transparent mode the module does not listen");
 		if (bridge_init(&d->bridge, loop, &bc) < 0) {
 			log_err("cannot initialise the packet stack");
 			goto out;
@@ -337,7 +363,7 @@ int main(int argc, char **argv)
 			.device = pty,
 			.baud = cfg.baud,
 			.flow_control = cfg.rtscts ? MODEM_FC_RTSCTS : MODEM_FC_NONE,
-			.model = to_modem_model(cfg.model),
+			.model = cfg.model,
 			.apn = cfg.apn,
 			.user = cfg.user,
 			.password = cfg.password,

@@ -81,9 +81,9 @@ static void child(const struct atb_config *c, const char *path, int outfd, unsig
 	argv[n++] = path;
 	argv[n++] = "--baud";
 	argv[n++] = baud;
-	if (c->model == ATB_MODEL_N11V2) {
+	if (strcmp(c->model, "auto")) { /* the simulator's models have the registry's names */
 		argv[n++] = "--model";
-		argv[n++] = "n11v2";
+		argv[n++] = c->model;
 	}
 	if (fwmark) {
 		snprintf(mark, sizeof(mark), "%u", fwmark);

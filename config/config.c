@@ -4,6 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <unistd.h>
 #include <ini.h>
@@ -21,7 +24,7 @@ void config_defaults(struct atb_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->baud = 115200;
-	c->model = ATB_MODEL_AUTO;
+	strcpy(c->model, "auto");
 	strcpy(c->apn, "internet");
 	c->cmd_timeout_ms = 12000;
 	c->poll_interval_ms = 2000;
@@ -156,18 +159,30 @@ static bool parse_baud(const char *what, const char *s, unsigned *out, FILE *err
 	return false;
 }
 
-static bool parse_model(const char *what, const char *s, enum atb_model *out, FILE *err)
+/* "auto, sim7000, n11v2": the accepted --model values, for messages and
+ * (with sep " | ") --help. */
+static const char *model_list(const struct atb_config *c, const char *sep, char *buf, size_t size)
 {
-	if (!strcmp(s, "auto"))
-		*out = ATB_MODEL_AUTO;
-	else if (!strcmp(s, "sim7000"))
-		*out = ATB_MODEL_SIM7000;
-	else if (!strcmp(s, "n11v2"))
-		*out = ATB_MODEL_N11V2;
-	else {
-		fprintf(err, "atbridge: %s: '%s' is not one of auto, sim7000, n11v2\n", what, s);
+	size_t n = (size_t)snprintf(buf, size, "auto");
+
+	for (const char *const *m = c->model_names; m && *m && n < size; m++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", sep, *m);
+	return buf;
+}
+
+static bool parse_model(struct atb_config *c, const char *what, const char *s, FILE *err)
+{
+	char list[256];
+	bool known = !strcmp(s, "auto");
+
+	for (const char *const *m = c->model_names; !known && m && *m; m++)
+		known = !strcmp(s, *m) && strlen(s) < sizeof(c->model);
+	if (!known) {
+		fprintf(err, "atbridge: %s: '%s' is not one of %s\n", what, s,
+		        model_list(c, ", ", list, sizeof(list)));
 		return false;
 	}
+	memcpy(c->model, s, strlen(s) + 1);
 	return true;
 }
 
@@ -366,8 +381,116 @@ static bool parse_optional_path(const char *what, const char *s, char *out, size
 	return parse_path(what, s, out, size, err);
 }
 
-void config_usage(FILE *out)
+/* A port of a forward: 1 to 65535, decimal digits only. */
+static bool parse_port(const char *s, uint16_t *out)
 {
+	unsigned long v = 0;
+	size_t n = strspn(s, "0123456789");
+
+	if (n == 0 || s[n] || n > 5)
+		return false;
+	v = strtoul(s, NULL, 10);
+	if (v < 1 || v > 65535)
+		return false;
+	*out = (uint16_t)v;
+	return true;
+}
+
+/* tcp:<module-port>:<host>:<port>, <host> an IPv4 unicast address. One line
+ * naming the part that is wrong; out is written only when all are right. */
+static bool parse_forward(const char *what, const char *s, struct atb_forward *out, FILE *err)
+{
+	char buf[64], *part[4], ip[INET_ADDRSTRLEN];
+	size_t n = strlen(s);
+	int parts = 1;
+	struct atb_forward f = {0};
+	struct in_addr a;
+
+	if (n < sizeof(buf)) {
+		memcpy(buf, s, n + 1);
+		part[0] = buf;
+		for (char *p = strchr(buf, ':'); p && parts <= 4; p = strchr(p + 1, ':')) {
+			if (parts < 4) {
+				*p = '\0';
+				part[parts] = p + 1;
+			}
+			parts++;
+		}
+	}
+	if (n >= sizeof(buf) || parts != 4) {
+		fprintf(err, "atbridge: %s: '%s' is not tcp:<module-port>:<host>:<port> "
+		        "(e.g. tcp:2222:127.0.0.1:22)\n", what, s);
+		return false;
+	}
+	if (!strcmp(part[0], "udp")) {
+		fprintf(err, "atbridge: %s: '%s': only tcp is supported, not udp\n", what, s);
+		return false;
+	}
+	if (strcmp(part[0], "tcp")) {
+		fprintf(err, "atbridge: %s: '%s': '%s' is not a protocol; only tcp is supported\n", what,
+		        s, part[0]);
+		return false;
+	}
+	if (!parse_port(part[1], &f.module_port)) {
+		fprintf(err, "atbridge: %s: '%s': module port '%s' is not a port from 1 to 65535\n", what,
+		        s, part[1]);
+		return false;
+	}
+	if (inet_pton(AF_INET, part[2], &a) != 1) {
+		fprintf(err, "atbridge: %s: '%s': host '%s' is not an IPv4 address (a.b.c.d)\n", what, s,
+		        part[2]);
+		return false;
+	}
+	{
+		uint32_t h = ntohl(a.s_addr);
+
+		if ((h >> 24) == 0 || (h >> 28) >= 14) {
+			fprintf(err, "atbridge: %s: '%s': host '%s' is not a unicast address\n", what, s,
+			        part[2]);
+			return false;
+		}
+	}
+	if (!parse_port(part[3], &f.port)) {
+		fprintf(err, "atbridge: %s: '%s': port '%s' is not a port from 1 to 65535\n", what, s,
+		        part[3]);
+		return false;
+	}
+	f.host = a.s_addr;
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	snprintf(f.spec, sizeof(f.spec), "tcp:%u:%s:%u", f.module_port, ip, f.port);
+	*out = f;
+	return true;
+}
+
+/* forward = ...: the spec is checked, then its place among the others (at
+ * most ATB_MAX_FORWARDS, one per module port); a refused one changes nothing. */
+static bool add_forward(struct atb_config *c, const char *what, const char *s, FILE *err)
+{
+	struct atb_forward f;
+
+	if (c->n_forwards >= ATB_MAX_FORWARDS) {
+		fprintf(err, "atbridge: %s: '%s' is one forward too many (at most %d)\n", what, s,
+		        ATB_MAX_FORWARDS);
+		return false;
+	}
+	if (!parse_forward(what, s, &f, err))
+		return false;
+	for (unsigned i = 0; i < c->n_forwards; i++) {
+		if (c->forwards[i].module_port == f.module_port) {
+			fprintf(err, "atbridge: %s: '%s': module port %u is forwarded already (%s: '%s')\n",
+			        what, s, f.module_port, c->where[ATB_WHERE_FORWARD + i], c->forwards[i].spec);
+			return false;
+		}
+	}
+	snprintf(c->where[ATB_WHERE_FORWARD + c->n_forwards], sizeof(c->where[0]), "%s", what);
+	c->forwards[c->n_forwards++] = f;
+	return true;
+}
+
+void config_usage(const struct atb_config *c, FILE *out)
+{
+	char list[256];
+
 	fputs(
 	"Usage: atbridge [OPTION]...\n"
 	"Expose a cellular module's AT TCP/IP stack as a tun interface.\n"
@@ -378,8 +501,10 @@ void config_usage(FILE *out)
 	"Module:\n"
 	"  --device PATH          serial device of the module (e.g. /dev/ttyUSB2)\n"
 	"  --baud N               serial rate (default 115200)\n"
-	"  --flow-control MODE    none | rtscts (default none)\n"
-	"  --model MODEL          auto | sim7000 | n11v2 (default auto)\n"
+	"  --flow-control MODE    none | rtscts (default none)\n", out);
+	fprintf(out, "  --model MODEL          %s (default auto)\n",
+	        model_list(c, " | ", list, sizeof(list)));
+	fputs(
 	"  --apn NAME             access point name (default internet)\n"
 	"  --user NAME            APN user name (default empty)\n"
 	"  --password TEXT        APN password (default empty; never logged)\n"
@@ -421,6 +546,14 @@ void config_usage(FILE *out)
 	"  --udp-links N          module links UDP may hold, 0: half (default 0)\n"
 	"  --nat-tcp N, --nat-udp N  translation entries each may hold, 0: three\n"
 	"                         quarters of the table (default 0)\n"
+	"Forwards (inbound connections through the module's listening sockets):\n"
+	"  --forward tcp:MODULE-PORT:HOST:PORT  carry a connection the module accepts\n"
+	"                         on MODULE-PORT to HOST:PORT (IPv4 address; repeatable,\n"
+	"                         at most 4; default none)\n"
+	"  --inbound-links N      module links inbound connections may hold, 0: leave\n"
+	"                         outbound at least half (default 0)\n"
+	"  --forward-allow-any    allow a HOST outside the tun prefix, 127.0.0.0/8, this\n"
+	"                         host's addresses and its directly connected subnets\n"
 	"UDP and DNS:\n"
 	"  --max-udp-flows N      UDP flows at once, 1 to 4096 (default 64)\n"
 	"  --udp-idle-timeout-ms N  an idle UDP flow frees its link (default 60000)\n"
@@ -462,7 +595,8 @@ enum {
 	OPT_LINK, OPT_GUARD, OPT_HOLDOFF, OPT_HOLDOFF_MAX, OPT_MAXFAIL, OPT_RUN_AS,
 	OPT_UP_SCRIPT, OPT_DOWN_SCRIPT, OPT_HOOK_DIR, OPT_HOOK_TIMEOUT, OPT_DNS_SETUP,
 	OPT_HALFCLOSE, OPT_IDLE_RECLAIM, OPT_QUEUE_PER_SOURCE, OPT_TCP_LINKS, OPT_UDP_LINKS,
-	OPT_NAT_TCP, OPT_NAT_UDP, OPT_LINKS_PER_SOURCE,
+	OPT_NAT_TCP, OPT_NAT_UDP, OPT_LINKS_PER_SOURCE, OPT_FORWARD, OPT_INBOUND_LINKS,
+	OPT_FORWARD_ANY,
 };
 
 /* The file keys are these names ('_' may stand for '-'); the ones with
@@ -512,6 +646,9 @@ static const struct opt_def opt_defs[] = {
 	{"udp-links", required_argument, OPT_UDP_LINKS, true},
 	{"nat-tcp", required_argument, OPT_NAT_TCP, true},
 	{"nat-udp", required_argument, OPT_NAT_UDP, true},
+	{"forward", required_argument, OPT_FORWARD, true},
+	{"inbound-links", required_argument, OPT_INBOUND_LINKS, true},
+	{"forward-allow-any", no_argument, OPT_FORWARD_ANY, true},
 	{"max-udp-flows", required_argument, OPT_MAX_UDP, true},
 	{"udp-idle-timeout-ms", required_argument, OPT_UDP_IDLE, true},
 	{"dns", required_argument, OPT_DNS, true},
@@ -618,7 +755,7 @@ static bool apply_value(struct atb_config *c, int opt, const char *what, const c
 	case OPT_DEVICE: return parse_path(what, arg, c->device, sizeof(c->device), err);
 	case OPT_BAUD: return parse_baud(what, arg, &c->baud, err);
 	case OPT_FC: return parse_flow_control(what, arg, &c->rtscts, err);
-	case OPT_MODEL: return parse_model(what, arg, &c->model, err);
+	case OPT_MODEL: return parse_model(c, what, arg, err);
 	case OPT_APN: return config_parse_at_string(what, arg, c->apn, 50, err);
 	case OPT_USER: return config_parse_at_string(what, arg, c->user, 50, err);
 	case OPT_PASSWORD: return parse_secret(what, arg, c->password, 50, err);
@@ -698,6 +835,14 @@ static bool apply_value(struct atb_config *c, int opt, const char *what, const c
 	case OPT_UDP_LINKS: return config_parse_uint(what, arg, 0, 16, &c->udp_links, err);
 	case OPT_NAT_TCP: return config_parse_uint(what, arg, 0, 8192, &c->nat_tcp, err);
 	case OPT_NAT_UDP: return config_parse_uint(what, arg, 0, 8192, &c->nat_udp, err);
+	case OPT_FORWARD: return add_forward(c, what, arg, err);
+	case OPT_INBOUND_LINKS: return config_parse_uint(what, arg, 0, 16, &c->inbound_links, err);
+	case OPT_FORWARD_ANY:
+		if (!from_file) {
+			c->forward_allow_any = true;
+			return true;
+		}
+		return parse_bool(what, arg, &c->forward_allow_any, err);
 	case OPT_MAX_UDP: return config_parse_uint(what, arg, 1, 4096, &c->max_udp_flows, err);
 	case OPT_UDP_IDLE:
 		return config_parse_uint(what, arg, 1000, 3600000, &c->udp_idle_timeout_ms, err);
@@ -726,6 +871,12 @@ static bool apply_value(struct atb_config *c, int opt, const char *what, const c
 		return true;
 	}
 	return false;
+}
+
+static const char *ip_str(uint32_t a, char *buf)
+{
+	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return buf;
 }
 
 /* "FILE:LINE: key" or "--key" of a value, or "--key (the default)". */
@@ -763,6 +914,98 @@ static bool check_consistency(const struct atb_config *c, FILE *err)
 	return true;
 }
 
+static uint32_t prefix_mask(unsigned prefix)
+{
+	return prefix ? htonl(~0u << (32 - prefix)) : 0;
+}
+
+/* What the configuration alone can allow a forward to reach: the tun's
+ * prefix and loopback. The rest is config_check_system's. */
+static bool forward_host_local(const struct atb_config *c, uint32_t host)
+{
+	uint32_t mask = prefix_mask(c->tun_prefix);
+
+	return (ntohl(host) >> 24) == 127 || (host & mask) == (c->tun_addr & mask);
+}
+
+/* lwIP's own address is no target: a connection there would come back to
+ * the bridge as an outbound flow. */
+static bool check_forwards(const struct atb_config *c, FILE *err)
+{
+	bool ok = true;
+	char a[INET_ADDRSTRLEN];
+
+	if (c->where_bad & (1u << ATB_WHERE_LWIP))
+		return true;
+	for (unsigned i = 0; i < c->n_forwards; i++) {
+		if (c->forwards[i].host != c->lwip_addr)
+			continue;
+		fprintf(err, "atbridge: %s: '%s': %s is lwIP's own address (lwip-address), not a host "
+		        "to forward to\n", c->where[ATB_WHERE_FORWARD + i], c->forwards[i].spec,
+		        ip_str(c->lwip_addr, a));
+		ok = false;
+	}
+	return ok;
+}
+
+static uint32_t in4_of(const struct sockaddr *sa)
+{
+	return ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr;
+}
+
+/* The host is an address of this host, on a directly connected subnet, or
+ * the peer of a point-to-point link. */
+static bool host_is_connected(const struct ifaddrs *list, uint32_t host)
+{
+	for (const struct ifaddrs *i = list; i; i = i->ifa_next) {
+		uint32_t addr, mask;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		addr = in4_of(i->ifa_addr);
+		mask = i->ifa_netmask ? in4_of(i->ifa_netmask) : 0xffffffffu;
+		if ((host & mask) == (addr & mask))
+			return true;
+		if ((i->ifa_flags & IFF_POINTOPOINT) && i->ifa_dstaddr &&
+		    i->ifa_dstaddr->sa_family == AF_INET && host == in4_of(i->ifa_dstaddr))
+			return true;
+	}
+	return false;
+}
+
+/* Without forward-allow-any a forward reaches only this host and the
+ * networks it is directly on (docs/security.md, "Forwards"). */
+static int check_forward_hosts(const struct atb_config *c, FILE *err)
+{
+	struct ifaddrs *list = NULL;
+	int problems = 0;
+	char a[INET_ADDRSTRLEN], t[INET_ADDRSTRLEN];
+
+	if (c->forward_allow_any)
+		return 0;
+	for (unsigned i = 0; i < c->n_forwards; i++) {
+		const struct atb_forward *f = &c->forwards[i];
+
+		if (forward_host_local(c, f->host))
+			continue;
+		if (!list && getifaddrs(&list) < 0) {
+			fprintf(err, "atbridge: %s: '%s': cannot list this host's addresses (getifaddrs: %s)\n",
+			        c->where[ATB_WHERE_FORWARD + i], f->spec, strerror(errno));
+			return problems + 1;
+		}
+		if (host_is_connected(list, f->host))
+			continue;
+		fprintf(err, "atbridge: %s: '%s': %s is outside the tun prefix %s/%u, 127.0.0.0/8, this "
+		        "host's addresses and its directly connected subnets (forward-allow-any = yes allows it)\n",
+		        c->where[ATB_WHERE_FORWARD + i], f->spec, ip_str(f->host, a),
+		        ip_str(c->tun_addr & prefix_mask(c->tun_prefix), t), c->tun_prefix);
+		problems++;
+	}
+	if (list)
+		freeifaddrs(list);
+	return problems;
+}
+
 int config_check_system(const struct atb_config *c, FILE *err)
 {
 	int problems = 0;
@@ -796,7 +1039,7 @@ int config_check_system(const struct atb_config *c, FILE *err)
 			problems++;
 		}
 	}
-	return problems;
+	return problems + check_forward_hosts(c, err);
 }
 
 static void build_long_options(struct option *lo)
@@ -821,7 +1064,7 @@ static int parse_argv(struct atb_config *c, int argc, char **argv, struct origin
 		if ((opt == 'h' || opt == OPT_VERSION) && failed)
 			continue; /* "-Uh": the error stands, no help after it */
 		if (opt == 'h') {
-			config_usage(stdout);
+			config_usage(c, stdout);
 			return 1;
 		}
 		if (opt == OPT_VERSION) {
@@ -904,9 +1147,15 @@ static int finish(struct atb_config *c, const struct origin *o, FILE *err)
 		fprintf(err, "atbridge: %s: the simulator and %s: '%s' exclude each other\n",
 		        c->where[ATB_WHERE_SIM][0] ? c->where[ATB_WHERE_SIM] : "--sim",
 		        c->where[ATB_WHERE_DEVICE][0] ? c->where[ATB_WHERE_DEVICE] : "--device", c->device);
-		return check_consistency(c, err), -1;
+		check_consistency(c, err);
+		check_forwards(c, err);
+		return -1;
 	}
-	return check_consistency(c, err) ? 0 : -1;
+	{
+		bool ok = check_consistency(c, err);
+
+		return check_forwards(c, err) && ok ? 0 : -1;
+	}
 }
 
 int config_parse_args(struct atb_config *c, int argc, char **argv, FILE *err)
@@ -1131,15 +1380,8 @@ int config_load(struct atb_config *c, int argc, char **argv, FILE *err)
 
 /* ---- printing ---------------------------------------------------------- */
 
-static const char *ip_str(uint32_t a, char *buf)
-{
-	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
-	return buf;
-}
-
 void config_print(const struct atb_config *c, FILE *out)
 {
-	static const char *const models[] = {"auto", "sim7000", "n11v2"};
 	char a[INET_ADDRSTRLEN];
 
 	fprintf(out, "# atbridge %s: effective configuration (%s%s)\n", ATB_VERSION, c->config_path,
@@ -1150,7 +1392,7 @@ void config_print(const struct atb_config *c, FILE *out)
 	else
 		fprintf(out, "# device not set: the simulator is used\n");
 	fprintf(out, "baud = %u\nflow-control = %s\nmodel = %s\napn = %s\nuser = %s\n", c->baud,
-	        c->rtscts ? "rtscts" : "none", models[c->model], c->apn, c->user);
+	        c->rtscts ? "rtscts" : "none", c->model, c->apn, c->user);
 	fprintf(out, "# password is %s (never shown)\n", c->password[0] ? "set" : "not set");
 	fprintf(out, "# pin is %s (never shown)\n", c->pin[0] ? "set" : "not set");
 	fprintf(out, "cmd-timeout-ms = %u\npoll-interval-ms = %u\nmax-inflight = %u\n",
@@ -1178,6 +1420,13 @@ void config_print(const struct atb_config *c, FILE *out)
 	        "links-per-source = %u\ntcp-links = %u\nudp-links = %u\nnat-tcp = %u\nnat-udp = %u\n",
 	        c->halfclose_s, c->idle_reclaim_s, c->queue_per_source, c->links_per_source,
 	        c->tcp_links, c->udp_links, c->nat_tcp, c->nat_udp);
+	fprintf(out, "\n[forwards]\n");
+	for (unsigned i = 0; i < c->n_forwards; i++)
+		fprintf(out, "forward = %s\n", c->forwards[i].spec);
+	if (!c->n_forwards)
+		fprintf(out, "# no forward: nothing is reachable through the module\n");
+	fprintf(out, "inbound-links = %u\nforward-allow-any = %s\n", c->inbound_links,
+	        c->forward_allow_any ? "yes" : "no");
 	fprintf(out, "\n[udp]\nmax-udp-flows = %u\nudp-idle-timeout-ms = %u\ndns = %s\n"
 	        "dns-ttl = %u\ndns-timeout-ms = %u\n", c->max_udp_flows, c->udp_idle_timeout_ms,
 	        c->dns_intercept ? "module" : "forward", c->dns_ttl_s, c->dns_timeout_ms);

@@ -21,7 +21,15 @@
 #define ATB_HOOK_DIR "/etc/atbridge"
 #endif
 
-enum atb_model { ATB_MODEL_AUTO = 0, ATB_MODEL_SIM7000, ATB_MODEL_N11V2 };
+/* Inbound port forwards: a connection the module accepts on module_port is
+ * carried to host:port (docs/configuration.md, "Forwards"). */
+#define ATB_MAX_FORWARDS 4
+struct atb_forward {
+	uint16_t module_port;
+	uint32_t host;          /* network order */
+	uint16_t port;
+	char spec[40];          /* "tcp:2222:127.0.0.1:2222" normalised */
+};
 
 /* pointing the system's resolver at atbridge's DNS while the link is up */
 enum atb_dns_setup { ATB_DNS_SETUP_NONE = 0, ATB_DNS_SETUP_RESOLVCONF, ATB_DNS_SETUP_RESOLVED };
@@ -29,7 +37,8 @@ enum atb_dns_setup { ATB_DNS_SETUP_NONE = 0, ATB_DNS_SETUP_RESOLVCONF, ATB_DNS_S
 enum atb_where {
 	ATB_WHERE_DEVICE, ATB_WHERE_SIM, ATB_WHERE_ADDRESS, ATB_WHERE_LWIP, ATB_WHERE_RUN_AS,
 	ATB_WHERE_NETNS, ATB_WHERE_SIM_NETNS, ATB_WHERE_UP, ATB_WHERE_DOWN, ATB_WHERE_DNS_SETUP,
-	ATB_WHERE_N
+	ATB_WHERE_FORWARD,      /* forwards[i] came from where[ATB_WHERE_FORWARD + i] */
+	ATB_WHERE_N = ATB_WHERE_FORWARD + ATB_MAX_FORWARDS
 };
 
 struct atb_config {
@@ -37,7 +46,11 @@ struct atb_config {
 	char device[256];       /* empty: run the simulator (--sim) */
 	unsigned baud;
 	bool rtscts;
-	enum atb_model model;
+	/* "auto" or one of model_names. config/ does not link the modem
+	 * layer: the program passes the names of its module registry in
+	 * (bridge/main.c); NULL: only auto is accepted. */
+	char model[32];
+	const char *const *model_names; /* NULL-terminated */
 	char apn[51], user[51], password[51]; /* manual: at most 50 bytes each */
 	char pin[9];            /* SIM PIN, 4 to 8 digits; empty: none (secret) */
 	unsigned cmd_timeout_ms;
@@ -76,6 +89,12 @@ struct atb_config {
 	unsigned links_per_source; /* module links one client address may hold (0: no bound) */
 	unsigned tcp_links, udp_links; /* module links each may hold (0: all but one / half) */
 	unsigned nat_tcp, nat_udp;     /* NAT entries each may hold (0: 3/4 of the table) */
+
+	/* inbound forwards (forward = tcp:<module-port>:<host>:<port>) */
+	struct atb_forward forwards[ATB_MAX_FORWARDS];
+	unsigned n_forwards;
+	unsigned inbound_links; /* module links inbound may hold (0: the bridge leaves outbound at least half) */
+	bool forward_allow_any; /* allow a host outside the tun prefix, loopback and this host's networks */
 
 	/* UDP and DNS */
 	unsigned max_udp_flows;
@@ -137,8 +156,11 @@ bool config_parse_at_string(const char *what, const char *s, char *out, size_t m
 int config_load(struct atb_config *c, int argc, char **argv, FILE *err);
 
 /* What the values name must exist on this system: the run-as user, the
- * netns and sim-netns namespaces, the up and down scripts (executable). One line per problem, naming where the
- * value came from; returns the number of problems. */
+ * netns and sim-netns namespaces, the up and down scripts (executable), and
+ * (without forward-allow-any) each forward's host outside the tun prefix and
+ * loopback must be an address of this host or on a directly connected IPv4
+ * subnet (getifaddrs). One line per problem, naming where the value came
+ * from; returns the number of problems. */
 int config_check_system(const struct atb_config *c, FILE *err);
 
 /* Reads one INI file over c. must_exist: a missing file is an error.
@@ -156,6 +178,7 @@ void config_print(const struct atb_config *c, FILE *out);
 const char *config_log_level_name(int verbose);
 const char *config_dns_setup_name(enum atb_dns_setup d);
 
-void config_usage(FILE *out);
+/* --help; the --model line lists c->model_names. */
+void config_usage(const struct atb_config *c, FILE *out);
 
 #endif

@@ -31,6 +31,7 @@ struct mlink_link *mlink_tag_link(struct modem *m, uint32_t tag)
 /* ---- link life cycle ---- */
 
 static void start_close(struct mlink_link *l);
+static void link_reclaim(struct mlink_link *l);
 
 void mlink_link_reset(struct mlink_link *l)
 {
@@ -100,7 +101,9 @@ void mlink_on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct mlink_link *l = w->data;
-	if (l->state == ML_CONNECTING)
+	if (l->state == ML_CONNECTING && l->accept_waited && !l->reclaim && !l->reclaimed)
+		link_reclaim(l); /* no accept came: the socket is a stale one */
+	else if (l->state == ML_CONNECTING)
 		link_abandon(l);
 }
 
@@ -121,6 +124,20 @@ static void link_reclaim(struct mlink_link *l)
 	if (l->reclaimed) {
 		link_abandon(l);
 		return;
+	}
+	if (!l->accept_waited && mlink_listening(l->m)) {
+		/* A connection the module accepted may hold the socket, its
+		 * notification still on the way: closing the socket there would
+		 * cut that client off. Give the notification a moment. */
+		l->accept_waited = true;
+		ev_timer_stop(l->m->loop, &l->connect_timer);
+		ev_timer_set(&l->connect_timer, MLINK_ACCEPT_WAIT_S, 0.);
+		ev_timer_start(l->m->loop, &l->connect_timer);
+		return;
+	}
+	if (l->accept_waited) { /* the wait took the connect's timer */
+		ev_timer_set(&l->connect_timer, MO(l)->connect_timeout, 0.);
+		ev_timer_start(l->m->loop, &l->connect_timer);
 	}
 	log_warn("%s link %d: in use in the module; closing it there and connecting again",
 	         MO(l)->name, l->id);
@@ -203,7 +220,7 @@ static bool issue_close(struct mlink_link *l)
 		l->lost = true;
 	l->state = ML_CLOSING;
 	cmd.done = on_close_done;
-	return mlink_issue(l, &MO(l)->close, &r, &cmd);
+	return mlink_issue(l, mlink_cmd_in(l, &MO(l)->close, &MO(l)->close_in), &r, &cmd);
 }
 
 static void on_open_done(void *ctx, const struct at_cmd *cmd, enum at_result res, const char *final_line)
@@ -261,11 +278,14 @@ void mlink_remote_closed(struct mlink_link *l)
 	} else if (l->state == ML_OPEN) {
 		/* Deliver what the module still holds, then check the module's
 		 * view and the channel before a clean close. Without a query, a
-		 * last read finds what is left. */
+		 * last read finds what is left; pushed data came before the
+		 * close. */
 		l->state = ML_DRAINING;
 		l->ack_blocked = false;
-		if (!MO(l)->query.build)
+		if (!MO(l)->query.build && !l->push)
 			l->readable = true;
+		if (l->push && !l->hold_len && !l->busy)
+			mlink_drained(l);
 		at_chan_kick(l->m->chan);
 	}
 }
@@ -340,6 +360,13 @@ void mlink_drained(struct mlink_link *l)
 		mlink_link_fail(l, "closed by the remote with upload bytes still queued");
 		return;
 	}
+	if (l->push) {
+		/* Pushed links have no read and no state query: what the module
+		 * said before the sync check is all it pushed. */
+		l->fin_sync = true;
+		at_chan_request_sync(l->m->chan);
+		return;
+	}
 	l->fin_check = true;
 	at_chan_kick(l->m->chan);
 }
@@ -374,6 +401,8 @@ static bool schedule_rx(struct mlink_link *l, bool full_only)
 		return false;
 	if (l->state == ML_DRAINING && l->close_wanted)
 		return false;
+	if (l->push)
+		return false; /* its data comes by itself */
 	if (l->state == ML_DRAINING && l->fin_check)
 		return issue_status(l);
 	if (l->fin_sync)
@@ -428,7 +457,7 @@ void mlink_on_poll(struct ev_loop *loop, ev_timer *w, int revents)
 	bool any = false;
 	for (int i = 0; i < s->mo->links; i++) {
 		struct mlink_link *l = &s->links[i];
-		if (l->state != ML_OPEN || l->readable || l->window == 0)
+		if (l->state != ML_OPEN || l->readable || l->window == 0 || l->push)
 			continue;
 		if (l->poll_skip > 0) {
 			l->poll_skip--;
@@ -565,7 +594,7 @@ static void mlink_close(struct modem *m, int link)
 	if (link < 0 || link >= s->mo->links)
 		return;
 	struct mlink_link *l = &s->links[link];
-	if (l->state == ML_FREE || l->close_wanted)
+	if (l->state == ML_FREE || l->state == ML_LISTEN || l->close_wanted)
 		return;
 	l->close_wanted = true;
 	at_chan_kick(m->chan);
@@ -605,6 +634,7 @@ static bool mlink_create(struct modem *m)
 	s->hold_timer.data = s->poll_timer.data = s->wait_timer.data = m;
 	mlink_bringup_init(m);
 	mlink_resolve_init(m);
+	mlink_listen_init(m);
 	if (mo->queries && mo->queries->create && !(s->q = mo->queries->create(m))) {
 		free(s);
 		m->d = NULL;
@@ -625,6 +655,7 @@ static void mlink_destroy(struct modem *m)
 	ev_timer_stop(m->loop, &s->wait_timer);
 	ev_timer_stop(m->loop, &s->hold_timer);
 	mlink_resolve_stop(m);
+	mlink_listen_stop(m);
 	if (s->mo->queries && s->mo->queries->destroy)
 		s->mo->queries->destroy(m);
 	free(s);
@@ -654,6 +685,8 @@ const struct modem_dialect mlink_dialect = {
 	.close = mlink_close,
 	.resolve = mlink_resolve,
 	.ping = mlink_ping,
+	.max_listeners = mlink_max_listeners,
+	.listen = mlink_listen,
 	.reboots = true,
 	.reconnect = mlink_reconnect,
 };

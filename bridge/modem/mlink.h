@@ -30,6 +30,9 @@
 /* A short TCP send waits this long for a whole chunk in the full-size pass:
  * it must not starve behind other links' full-size reads. */
 #define MLINK_COALESCE_S 0.01
+/* While listening, a connect told its socket is in use waits this long for
+ * the notification of a connection the module accepted on it. */
+#define MLINK_ACCEPT_WAIT_S 1.0
 
 /* The link id inside a data command's tag (the generation is above it). */
 #define MLINK_TAG_LINK(cmd) ((unsigned)((cmd)->tag & 0xfu))
@@ -61,6 +64,12 @@ enum mlink_event {
 	ME_CLOSED,       /* the remote (or the network) closed link */
 	ME_DOWN,         /* the data context is gone */
 	ME_RESTART,      /* the module restarted */
+	/* server side (mlink_listen.c) */
+	ME_LISTENING,    /* the listener asked for is up (SIM7000 "SERVER OK") */
+	ME_LISTEN_CLOSED, /* the module dropped its listener ("SERVER CLOSE") */
+	ME_ACCEPTED,     /* a connection was accepted on link */
+	ME_PUSH,         /* an accepted link's data follows the line */
+	ME_INFO,         /* a known line that asks for nothing */
 };
 
 /* A notification: lines starting with prefix go to parse(), which sets
@@ -144,6 +153,21 @@ struct mlink_model {
 	const char *resolve_prefix;
 	enum trans_dns (*resolve_line)(const char *line, uint32_t *ips, size_t *n);
 	const struct mlink_queries *queries;
+	/* Listening (mlink_listen.c); NULL listen.build: the module cannot.
+	 * listen builds from r->port; listeners: ports at once. */
+	struct mlink_cmd listen;
+	int listeners;
+	/* The listen command's final line: 1 listening, 0 listening once
+	 * ME_LISTENING comes, -1 refused; *sock the socket the listener holds
+	 * in the module's table (-1: none). */
+	int (*listen_result)(const char *final_line, int *sock);
+	/* An ME_ACCEPTED line's peer (may be NULL; 0s where not said). */
+	void (*accept_peer)(const char *line, uint32_t *ip, uint16_t *port);
+	/* Accepted links: commands where they differ from a client link's
+	 * (NULL build: the same), and whether their data is pushed (ME_PUSH
+	 * lines, no read command) rather than read. */
+	struct mlink_cmd send_in, ack_in, close_in;
+	bool push_in;
 };
 
 /* The query state a module's queries allocated. */

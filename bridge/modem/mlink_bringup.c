@@ -36,6 +36,7 @@ static void on_bringup_done(void *ctx, bool ok, size_t failed_row)
 	at_chan_set_resync(m->chan, true);
 	ev_timer_again(m->loop, &s->poll_timer);
 	modem_info_log(m);
+	mlink_listen_start(m); /* before any connect: see mlink_listen.c */
 	if (m->ev.link_state)
 		m->ev.link_state(m->ctx, true, m->local_ip);
 	at_chan_kick(m->chan);
@@ -103,6 +104,7 @@ void mlink_link_down_all(struct modem *m)
 		else if (st != ML_FREE && st != ML_CONNECTING && !silent && m->ev.closed)
 			m->ev.closed(m->ctx, i, true); /* cut off: never a clean end */
 	}
+	mlink_listen_down(m);
 	mlink_resolve_fail_all(m);
 	if (s->mo->queries && s->mo->queries->fail_all)
 		s->mo->queries->fail_all(m);
@@ -175,6 +177,8 @@ static bool act(struct modem *m, enum mlink_event ev, int id, const char *line)
 	               ev == ME_READABLE || ev == ME_CLOSED;
 	if (ev == ME_NONE)
 		return false;
+	if (mlink_listen_event(m, ev, id, line))
+		return true;
 	if (link_ev && (id < 0 || id >= s->mo->links))
 		return true;
 	switch (ev) {
@@ -308,7 +312,7 @@ void mlink_bringup_attach(struct modem *m)
 			again |= mo->urcs[j].prefix && mo->urcs[i].prefix &&
 			         !strcmp(mo->urcs[j].prefix, mo->urcs[i].prefix);
 		if (mo->urcs[i].prefix && !again)
-			at_chan_on_urc(m->chan, mo->urcs[i].prefix, on_urc, NULL, m);
+			at_chan_on_urc(m->chan, mo->urcs[i].prefix, on_urc, mlink_push_payload, m);
 	}
 	mlink_resolve_attach(m);
 	if (mo->queries && mo->queries->attach)

@@ -73,7 +73,7 @@ bool mlink_issue_send(struct mlink_link *l)
 	cmd.data = l->tx;
 	cmd.data_len = len;
 	cmd.done = on_send_done;
-	return mlink_issue(l, &MO(l)->send, &r, &cmd);
+	return mlink_issue(l, mlink_cmd_in(l, &MO(l)->send, &MO(l)->send_in), &r, &cmd);
 }
 
 /* ---- the in-flight bound ---- */
@@ -122,7 +122,7 @@ bool mlink_issue_ack_query(struct mlink_link *l)
 	l->ack_query_due = false;
 	cmd.line = on_ack_line;
 	cmd.done = on_ack_done;
-	return mlink_issue(l, &MO(l)->ack, &r, &cmd);
+	return mlink_issue(l, mlink_cmd_in(l, &MO(l)->ack, &MO(l)->ack_in), &r, &cmd);
 }
 
 /* ---- reads ---- */

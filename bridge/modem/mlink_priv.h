@@ -12,6 +12,13 @@ enum mlink_state {
 	ML_OPEN,
 	ML_CLOSING,  /* close issued or about to be */
 	ML_DRAINING, /* remote closed; delivering what the module still holds */
+	ML_LISTEN,   /* held by a listener in the module's table */
+};
+
+struct mlink_listener {
+	uint16_t port;
+	int sock; /* the link id the listener holds, -1 none */
+	enum { LS_OFF = 0, LS_ASKED, LS_WAIT, LS_ON } st;
 };
 
 struct mlink_link {
@@ -46,6 +53,10 @@ struct mlink_link {
 	uint32_t ip;
 	uint16_t port;
 	bool reclaim, reclaimed;
+	bool accept_waited; /* the in-use answer waited for an accept (mlink_listen.c) */
+	/* Accepted by the module on a listener (mlink_listen.c); push: its
+	 * data comes as ME_PUSH lines. */
+	bool inbound, push;
 	ev_timer connect_timer;
 	struct modem *m;
 	int id;
@@ -81,7 +92,17 @@ struct mlink {
 	int status;     /* the last status answer (mlink_model.status_open) */
 	struct mlink_resolver res;
 	void *q;        /* the module's query state */
+	struct mlink_listener lis[MODEM_LISTEN_MAX];
+	ev_timer listen_timer; /* a listen's confirmation, or its retry */
+	int push_link;  /* the link of the ME_PUSH payload on the line, -1 none */
 };
+
+/* The command of link l: an accepted link's own where the module has one. */
+static inline const struct mlink_cmd *mlink_cmd_in(const struct mlink_link *l, const struct mlink_cmd *client,
+                                                   const struct mlink_cmd *in)
+{
+	return l->inbound && in->build ? in : client;
+}
 
 static inline struct mlink *ML(const struct modem *m)
 {
@@ -135,6 +156,21 @@ void mlink_link_down_all(struct modem *m);
 extern const struct at_chan_hooks mlink_hooks;
 void mlink_bringup_attach(struct modem *m);
 void mlink_bringup_init(struct modem *m);
+
+/* mlink_listen.c */
+void mlink_listen_init(struct modem *m);
+void mlink_listen_stop(struct modem *m);
+/* After bring-up: listen on every port asked for. */
+void mlink_listen_start(struct modem *m);
+/* The data context is gone: so are the listeners (no events). */
+void mlink_listen_down(struct modem *m);
+/* A notification for the server side; false when it was none of them. */
+bool mlink_listen_event(struct modem *m, enum mlink_event ev, int id, const char *line);
+void mlink_push_payload(void *ctx, const uint8_t *data, size_t len);
+int mlink_max_listeners(const struct modem *m);
+/* A listener is up or asked for: a socket may be given to a client. */
+bool mlink_listening(const struct modem *m);
+void mlink_listen(struct modem *m, uint16_t port);
 
 /* mlink_resolve.c */
 int mlink_resolve(struct modem *m, const char *name);

@@ -84,8 +84,9 @@ struct modem *modem_new_on_fd(struct ev_loop *loop, const struct modem_config *c
                               const struct modem_events *ev, void *ctx, int fd)
 {
 	const struct modem_module *mod = modem_module_of(cfg->model);
-	if (!mod && cfg->model != MODEM_MODEL_AUTO) {
-		log_err("modem model not supported by this build (supported: %s)", modem_modules_list());
+	if (!mod && cfg->model && strcmp(cfg->model, "auto")) {
+		log_err("modem model '%s' not supported by this build (supported: %s)", cfg->model,
+		        modem_modules_list());
 		return NULL;
 	}
 	if (!cfg->device && fd < 0) {
@@ -209,6 +210,26 @@ void modem_close(struct modem *m, int link)
 {
 	if (link_ok(m, link))
 		m->dialect->close(m, link);
+}
+
+int modem_max_listeners(const struct modem *m)
+{
+	if (!m->dialect || !m->dialect->max_listeners)
+		return 0;
+	return m->dialect->max_listeners(m);
+}
+
+bool modem_listen(struct modem *m, uint16_t port)
+{
+	if (port == 0 || m->n_listen >= MODEM_LISTEN_MAX)
+		return false;
+	for (size_t i = 0; i < m->n_listen; i++)
+		if (m->listen_ports[i] == port)
+			return false;
+	m->listen_ports[m->n_listen++] = port;
+	if (m->up && m->dialect && m->dialect->listen)
+		m->dialect->listen(m, port);
+	return true;
 }
 
 int modem_next_req(struct modem *m)

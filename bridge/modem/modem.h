@@ -20,15 +20,15 @@ struct ev_loop;
 
 enum modem_proto { MODEM_TCP = 0, MODEM_UDP = 1 };
 
-enum modem_model { MODEM_MODEL_AUTO = 0, MODEM_MODEL_SIM7000, MODEM_MODEL_N11V2 };
-
 enum modem_flow_control { MODEM_FC_NONE = 0, MODEM_FC_RTSCTS };
 
 struct modem_config {
 	const char *device;        /* serial device path, e.g. /dev/ttyUSB2 */
 	unsigned baud;             /* 9600 .. 3686400; must be a termios rate */
 	enum modem_flow_control flow_control;
-	enum modem_model model;
+	/* A module registry name (modem_registry.h: "sim7000", "n11v2"); NULL
+	 * or "auto": the module is identified (model = auto). */
+	const char *model;
 	const char *apn;           /* validated by config/: no '"', CR, LF */
 	const char *user;
 	const char *password;
@@ -93,6 +93,17 @@ struct modem_events {
 	 * does nothing more after it; modem_free() is still the caller's. When
 	 * NULL the modem prints msg to stderr and exits with status 1. */
 	void (*fatal)(void *ctx, const char *msg);
+	/* Inbound (modem_listen): the module listens on port (ok) or could
+	 * not (!ok: refused, timed out, or the listener went away; after a
+	 * lost data context every listener is gone without this event, and
+	 * the bridge listens again after link_state(true)). */
+	void (*listening)(void *ctx, uint16_t port, bool ok);
+	/* The module accepted a connection on a listened port: link is open,
+	 * as after connected(true), and the usual data, sent and closed
+	 * events follow (the window is 0 until modem_recv_window()). peer_ip
+	 * (network byte order) and peer_port are 0 when the module does not
+	 * say. A bridge that does not want it calls modem_close(). */
+	void (*accepted)(void *ctx, int link, uint16_t port, uint32_t peer_ip, uint16_t peer_port);
 };
 
 struct modem;
@@ -112,6 +123,19 @@ int modem_free_links(const struct modem *m);
  * or -1 when no link is free or the modem is not up. The result arrives
  * through connected(). */
 int modem_open(struct modem *m, enum modem_proto proto, uint32_t ip, uint16_t port);
+
+/* How many ports the module can listen on at once (SIM7000 AT+CIPSERVER
+ * and N11V2 AT+TCPLISTEN: 1; 0 in transparent mode, and while model =
+ * auto still probes). */
+int modem_max_listeners(const struct modem *m);
+/* The module is to listen on TCP port (1..65535) whenever the data link
+ * is up: now, and again after every bring-up (a lost context or a restart
+ * drops the module's listeners). listening() reports each outcome. False,
+ * doing nothing, for port 0, a port asked for already, or more than
+ * MODEM_LISTEN_PORTS ports; a port beyond what the module can hold is
+ * reported with listening(port, false) at each bring-up. */
+#define MODEM_LISTEN_PORTS 4
+bool modem_listen(struct modem *m, uint16_t port);
 
 /* Queues bytes for the link. Returns how many were taken (0..len); the modem
  * holds at most a bounded amount per link. For UDP one call is one datagram

@@ -12,6 +12,8 @@
 /* How the links are run: the multi-link engine (mlink.c) or the
  * transparent one (trans.c), each driving the module's tables from
  * m->module. */
+#define MODEM_LISTEN_MAX MODEM_LISTEN_PORTS
+
 struct modem_dialect {
 	const char *name;
 	/* Allocates dialect state into m->d; false on failure. */
@@ -29,6 +31,9 @@ struct modem_dialect {
 	void (*close)(struct modem *m, int link);
 	int (*resolve)(struct modem *m, const char *name); /* may be NULL */
 	int (*ping)(struct modem *m, uint32_t ip, unsigned timeout_ms);
+	int (*max_listeners)(const struct modem *m); /* may be NULL: none */
+	/* A port was added to m->listen_ports: listen now if up. */
+	void (*listen)(struct modem *m, uint16_t port);
 	/* A module that stopped answering is asked to restart (the module's
 	 * reboot_cmd) before the next bring-up. */
 	bool reboots;
@@ -57,6 +62,10 @@ struct modem {
 	char probe_ati[64], probe_cgmm[64]; /* what ATI and AT+CGMM answered */
 	ev_timer probe_timer;
 	bool up;
+	/* Ports the module is to listen on whenever the data link is up
+	 * (modem_listen). */
+	uint16_t listen_ports[MODEM_LISTEN_MAX];
+	size_t n_listen;
 	int next_req; /* request ids for resolve and ping */
 	char local_ip[16];
 	struct modem_info info; /* modem_info.c */

@@ -13,7 +13,6 @@ static const char *const sim7000_ident[] = { "SIM7000", "SIMCOM", NULL };
 static const struct modem_module sim7000 = {
 	.name = "sim7000",
 	.title = "SIM7000",
-	.model = MODEM_MODEL_SIM7000,
 	.ident = sim7000_ident,
 	.multi = &sim7000_multi,
 	.trans = &sim7000_trans,
@@ -26,7 +25,6 @@ static const char *const n11v2_ident[] = { "N11", "NEOWAY", NULL };
 static const struct modem_module n11v2 = {
 	.name = "n11v2",
 	.title = "Neoway N11V2",
-	.model = MODEM_MODEL_N11V2,
 	.ident = n11v2_ident,
 	.multi = &n11v2_multi,
 	.trans = &n11v2_trans,
@@ -39,10 +37,10 @@ static const struct modem_module n11v2 = {
 const struct modem_module *const modem_modules[] = { &sim7000, &n11v2 };
 const size_t modem_n_modules = sizeof(modem_modules) / sizeof(modem_modules[0]);
 
-const struct modem_module *modem_module_of(enum modem_model model)
+const struct modem_module *modem_module_of(const char *name)
 {
-	for (size_t i = 0; i < modem_n_modules; i++)
-		if (modem_modules[i]->model == model)
+	for (size_t i = 0; name && i < modem_n_modules; i++)
+		if (!strcmp(modem_modules[i]->name, name))
 			return modem_modules[i];
 	return NULL;
 }

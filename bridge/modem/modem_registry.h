@@ -15,7 +15,6 @@ struct trans_model;
 struct modem_module {
 	const char *name;          /* as in --model and status: "sim7000" */
 	const char *title;         /* for people: "SIM7000" */
-	enum modem_model model;    /* the configuration's value */
 	/* model = auto: a module whose ATI or AT+CGMM answer holds one of
 	 * these (case-insensitive) is this one. NULL-terminated. */
 	const char *const *ident;
@@ -28,7 +27,8 @@ struct modem_module {
 extern const struct modem_module *const modem_modules[];
 extern const size_t modem_n_modules;
 
-const struct modem_module *modem_module_of(enum modem_model model);
+/* The module of a name (modem_config.model), or NULL. */
+const struct modem_module *modem_module_of(const char *name);
 /* The module an identification line names, or NULL. */
 const struct modem_module *modem_module_identify(const char *line);
 /* "SIM7000 (sim7000), Neoway N11V2 (n11v2)": for messages. */

@@ -87,6 +87,19 @@ static bool udp(const struct at_cmd *cmd)
 	return !strncmp(cmd->text, "AT+UDP", 6);
 }
 
+/* The name a command's answers carry: "TCPSEND" for AT+TCPSEND=..,
+ * "TCPSENDS" for an accepted link's AT+TCPSENDS=... */
+static const char *cmd_tag(const struct at_cmd *cmd, char *buf, size_t cap)
+{
+	const char *eq = strchr(cmd->text, '=');
+	size_t n = eq ? (size_t)(eq - cmd->text) : strlen(cmd->text);
+	if (n < 3 || n - 3 >= cap)
+		return "";
+	memcpy(buf, cmd->text + 3, n - 3);
+	buf[n - 3] = '\0';
+	return buf;
+}
+
 static bool build_open(char *out, size_t cap, const struct mlink_req *r)
 {
 	/* The manual writes the address unquoted: AT+TCPSETUP=0,220.199.66.56,6800 */
@@ -129,9 +142,10 @@ static bool build_status(char *out, size_t cap, const struct mlink_req *r)
  * manual also spells the command TCPSSEND/UDPSSEND: both answers count. */
 static enum at_final send_final(const struct at_cmd *cmd, const char *line)
 {
+	char tag[16];
 	if (!strcmp(line, "OK"))
 		return AT_INTERMEDIATE;
-	const char *rest = after_tag(line, udp(cmd) ? "UDPSEND" : "TCPSEND");
+	const char *rest = after_tag(line, cmd_tag(cmd, tag, sizeof(tag)));
 	if (!rest)
 		rest = after_tag(line, udp(cmd) ? "UDPSSEND" : "TCPSSEND");
 	if (!rest)
@@ -157,7 +171,8 @@ static enum at_final read_final(const struct at_cmd *cmd, const char *line)
  * "+TCPACK: <n>,DISCONNECT" and "+TCPACK: NO TCP LINK" are errors. */
 static enum at_final ack_final(const struct at_cmd *cmd, const char *line)
 {
-	const char *rest = after_tag(line, "TCPACK");
+	char tag[16];
+	const char *rest = after_tag(line, cmd_tag(cmd, tag, sizeof(tag)));
 	unsigned v[3];
 	int n;
 	if (!rest)
@@ -218,15 +233,17 @@ static bool open_in_use(const char *final_line)
 	return strstr(final_line, "ERROR1") != NULL;
 }
 
-/* BUFFER NOT ENOUGH: the module's buffer is full. */
+/* BUFFER NOT ENOUGH: the module's buffer is full; an accepted link's
+ * "+TCPSENDS: ERROR" is congestion (13.5). */
 static bool send_full(const char *final_line)
 {
-	return strstr(final_line, "BUFFER NOT ENOUGH") != NULL;
+	return strstr(final_line, "BUFFER NOT ENOUGH") != NULL || !strcmp(final_line, "+TCPSENDS: ERROR");
 }
 
 static size_t send_accepted(const struct at_cmd *cmd, const char *final_line)
 {
-	const char *rest = after_tag(final_line, udp(cmd) ? "UDPSEND" : "TCPSEND");
+	char tag[16];
+	const char *rest = after_tag(final_line, cmd_tag(cmd, tag, sizeof(tag)));
 	unsigned v[2];
 	if (rest && at_parse_uints(rest, v, 2) && v[1] <= cmd->data_len)
 		return v[1];
@@ -254,6 +271,8 @@ static size_t payload_len(const struct mlink_rx *rx, const char *line)
 	const char *rest = after_tag(line, "TCPREAD");
 	if (!rest)
 		rest = after_tag(line, "UDPREAD");
+	if (!rest)
+		rest = after_tag(line, "TCPRECV(S)"); /* an accepted link's push */
 	unsigned v[2];
 	if (!rest || !at_parse_uints(rest, v, 2))
 		return 0;
@@ -264,10 +283,13 @@ static size_t payload_len(const struct mlink_rx *rx, const char *line)
 	return v[1];
 }
 
-/* "+TCPACK: <n>,<data_sent>,<acked_rcv>" */
+/* "+TCPACK: <n>,<data_sent>,<acked_rcv>", "+TCPACKS: ..." for an
+ * accepted link */
 static bool ack_inflight(const char *line, unsigned id, size_t *inflight)
 {
 	const char *rest = after_tag(line, "TCPACK");
+	if (!rest)
+		rest = after_tag(line, "TCPACKS");
 	unsigned v[3];
 	if (!rest || !at_parse_uints(rest, v, 3) || v[0] != id || v[2] > v[1])
 		return false;
@@ -287,7 +309,8 @@ static int status_open(const char *line, unsigned id)
 
 static int stray_link(const char *line)
 {
-	static const char *const names[] = { "TCPREAD", "UDPREAD", "TCPSEND", "UDPSEND", "TCPSSEND", "UDPSSEND" };
+	static const char *const names[] = { "TCPREAD", "UDPREAD", "TCPSEND", "UDPSEND", "TCPSSEND", "UDPSSEND",
+		                             "TCPSENDS" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *rest = after_tag(line, names[i]);
 		unsigned v[2];
@@ -361,12 +384,127 @@ static enum mlink_event close_urc(const char *line, int *link)
 	return what && !strncmp(what, "Link Closed", 11) ? ME_CLOSED : ME_NONE;
 }
 
+
+/* ---- server sockets (manual chapter 13; docs/modems.md) ---- */
+
+static bool build_listen(char *out, size_t cap, const struct mlink_req *r)
+{
+	return at_cmd_format(out, cap, "AT+TCPLISTEN=%u", (unsigned)r->port);
+}
+
+static bool build_sends(char *out, size_t cap, const struct mlink_req *r)
+{
+	return at_cmd_format(out, cap, "AT+TCPSENDS=%u,%u", r->id, (unsigned)r->len);
+}
+
+static bool build_acks(char *out, size_t cap, const struct mlink_req *r)
+{
+	return at_cmd_format(out, cap, "AT+TCPACKS=%u", r->id);
+}
+
+static bool build_closeclient(char *out, size_t cap, const struct mlink_req *r)
+{
+	return at_cmd_format(out, cap, "AT+CLOSECLIENT=%u", r->id);
+}
+
+/* "+TCPLISTEN: <socket>,OK", "Listening..." (listening already): done;
+ * "+TCPLISTEN: bind error", "+TCPLISTEN: ERROR": refused. The format line
+ * has no OK after them; one that follows is taken as theirs. */
+static enum at_final listen_final(const struct at_cmd *cmd, const char *line)
+{
+	(void)cmd;
+	const char *rest = after_tag(line, "TCPLISTEN");
+	if (!strcmp(line, "Listening..."))
+		return AT_FINAL_OK;
+	if (!rest)
+		return AT_NOT_FINAL;
+	size_t n = strlen(rest);
+	return n >= 3 && !strcmp(rest + n - 3, ",OK") ? AT_FINAL_OK : AT_FINAL_ERROR;
+}
+
+static int listen_result(const char *final_line, int *sock)
+{
+	const char *rest = after_tag(final_line, "TCPLISTEN");
+	unsigned id;
+	*sock = -1;
+	if (rest && at_parse_uints(rest, &id, 1))
+		*sock = id < LINKS ? (int)id : -1;
+	return rest || !strcmp(final_line, "Listening...") ? 1 : -1;
+}
+
+/* "+CLOSECLIENT: <n>,remote link closed" for this link. */
+static enum at_final closeclient_final(const struct at_cmd *cmd, const char *line)
+{
+	const char *rest = after_tag(line, "CLOSECLIENT");
+	int n;
+	const char *what = rest ? at_skip_link_prefix(rest, &n) : NULL;
+	return what && n == (int)MLINK_TAG_LINK(cmd) ? AT_FINAL_OK : AT_NOT_FINAL;
+}
+
+/* "AcceptSocket=<n>,ClientAddr=<ip>,ClientPort=<port>" */
+static enum mlink_event accept_urc(const char *line, int *link)
+{
+	unsigned id;
+	if (strncmp(line, "AcceptSocket=", 13) || !at_parse_uints(line + 13, &id, 1))
+		return ME_NONE;
+	*link = id < LINKS ? (int)id : -1;
+	return ME_ACCEPTED;
+}
+
+static void accept_peer(const char *line, uint32_t *ip, uint16_t *port)
+{
+	const char *a = strstr(line, "ClientAddr="), *p = strstr(line, "ClientPort=");
+	char buf[16];
+	struct in_addr in;
+	unsigned v;
+	if (a) {
+		a += 11;
+		size_t n = strcspn(a, ",");
+		if (n < sizeof(buf)) {
+			memcpy(buf, a, n);
+			buf[n] = '\0';
+			if (inet_pton(AF_INET, buf, &in) == 1)
+				*ip = in.s_addr;
+		}
+	}
+	if (p && at_parse_uints(p + 11, &v, 1) && v <= 65535)
+		*port = (uint16_t)v;
+}
+
+/* "+TCPRECV(S): <n>,<len>,<data>": an accepted link's data (13.4). */
+static enum mlink_event push_urc(const char *line, int *link)
+{
+	const char *rest = after_tag(line, "TCPRECV(S)");
+	unsigned id;
+	if (!rest || !at_parse_uints(rest, &id, 1))
+		return ME_NONE;
+	*link = id < LINKS ? (int)id : -1;
+	return ME_PUSH;
+}
+
+/* "+CLOSELISTEN: <n>,local link closed": the listener closed, or (13.2's
+ * example) the client closed accepted link <n>; the engine tells which by
+ * the socket. "+CLOSECLIENT: <n>,remote link closed" out of turn: the
+ * accepted link is gone. */
+static enum mlink_event server_close_urc(const char *line, int *link)
+{
+	const char *rest = after_tag(line, "CLOSELISTEN");
+	if (!rest)
+		rest = after_tag(line, "CLOSECLIENT");
+	return rest && at_skip_link_prefix(rest, link) ? ME_CLOSED : ME_NONE;
+}
+
 static const struct mlink_urc urcs[] = {
 	{ "+TCPSETUP:", setup_urc, ME_NONE },
 	{ "+UDPSETUP:", setup_urc, ME_NONE },
 	{ "+TCPRECV:", recv_urc, ME_NONE },
 	{ "+UDPRECV:", recv_urc, ME_NONE },
 	{ "+TCPCLOSE:", close_urc, ME_NONE },
+	{ "+TCPRECV(S):", push_urc, ME_NONE },
+	{ "AcceptSocket=", accept_urc, ME_NONE },
+	{ "+CLOSELISTEN:", server_close_urc, ME_NONE },
+	{ "+CLOSECLIENT:", server_close_urc, ME_NONE },
+	{ "Connect", NULL, ME_INFO }, /* 13.1's example before AcceptSocket */
 	{ "GPRS DISCONNECTION", NULL, ME_DOWN },
 	{ "+PBREADY", NULL, ME_RESTART }, /* the manual's boot log */
 };
@@ -399,4 +537,12 @@ const struct mlink_model n11v2_multi = {
 	.resolve_prefix = "+DNS:",
 	.resolve_line = n11v2_dns_line,
 	.queries = &n11v2_queries,
+	.listen = { build_listen, listen_final, AT_F_TRAIL_OK },
+	.listeners = 1,
+	.listen_result = listen_result,
+	.accept_peer = accept_peer,
+	.send_in = { build_sends, send_final, AT_F_STRICT },
+	.ack_in = { build_acks, ack_final, AT_F_STRICT | AT_F_TRAIL_OK },
+	.close_in = { build_closeclient, closeclient_final, AT_F_STRICT | AT_F_TRAIL_OK },
+	.push_in = true,
 };

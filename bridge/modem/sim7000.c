@@ -396,13 +396,41 @@ static enum mlink_event link_urc(const char *line, int *link)
 		return ME_IN_USE;
 	if (!strcmp(rest, "CLOSED"))
 		return ME_CLOSED;
+	if (!strncmp(rest, "REMOTE IP: ", 11))
+		return ME_ACCEPTED;
 	return ME_NONE;
+}
+
+/* ---- server (AT manual 8.2.19, app note 3.2; docs/modems.md) ---- */
+
+static bool build_listen(char *out, size_t cap, const struct mlink_req *r)
+{
+	return at_cmd_format(out, cap, "AT+CIPSERVER=1,%u", (unsigned)r->port);
+}
+
+/* OK, then "SERVER OK" as a notification. */
+static int listen_result(const char *final_line, int *sock)
+{
+	*sock = -1;
+	return !strcmp(final_line, "SERVER OK") ? 1 : 0;
+}
+
+/* "<n>, REMOTE IP: <ip>" (no port) */
+static void accept_peer(const char *line, uint32_t *ip, uint16_t *port)
+{
+	const char *p = strstr(line, "REMOTE IP: ");
+	struct in_addr a;
+	(void)port;
+	if (p && inet_pton(AF_INET, p + 11, &a) == 1)
+		*ip = a.s_addr;
 }
 
 static const struct mlink_urc urcs[] = {
 	{ "+CIPRXGET: 1", rxget_urc, ME_NONE },
 	{ "+PDP: DEACT", NULL, ME_DOWN }, /* the network released the context */
 	{ "RDY", NULL, ME_RESTART },
+	{ "SERVER OK", NULL, ME_LISTENING },
+	{ "SERVER CLOSE", NULL, ME_LISTEN_CLOSED },
 	{ NULL, link_urc, ME_NONE },
 };
 
@@ -434,4 +462,8 @@ const struct mlink_model sim7000_multi = {
 	.resolve_prefix = "+CDNSGIP:",
 	.resolve_line = sim7000_cdnsgip_line,
 	.queries = &sim7000_queries,
+	.listen = { build_listen, NULL, 0 },
+	.listeners = 1,
+	.listen_result = listen_result,
+	.accept_peer = accept_peer,
 };

@@ -13,8 +13,8 @@
 # glibc (2.36-8cross1) while libc.so.6 still comes from the multiarch
 # libc6 (2.36-9+deb12uN); ld.so and libc of different builds crash in
 # fork() (a ten-line fork+exit program segfaults in the child). That is
-# the only way found to reproduce issue 17's segfault of
-# test_modem_recover's test_maxfail_exits (it forks); without -L it passes.
+# the only way found to reproduce a segfault of test_modem_recover's
+# test_maxfail_exits under qemu (it forks); without -L it passes.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_C_COMPILER ${ATB_TRIPLET}-gcc)
 set(CMAKE_LIBRARY_ARCHITECTURE ${ATB_TRIPLET})

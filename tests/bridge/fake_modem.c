@@ -17,7 +17,7 @@
 struct fake_modem fake;
 struct icmp_capture icmp_out;
 
-static struct bridge bridge;
+struct bridge bridge;
 static struct ev_loop *loop;
 #define CLIENTS_MAX 8
 static struct client *clients[CLIENTS_MAX];
@@ -125,6 +125,21 @@ int modem_resolve(struct modem *m, const char *name)
 	return fake.resolves++;
 }
 
+int modem_max_listeners(const struct modem *m)
+{
+	(void)m;
+	return 1;
+}
+
+bool modem_listen(struct modem *m, uint16_t port)
+{
+	(void)m;
+	if (fake.n_listen >= sizeof(fake.listen) / sizeof(fake.listen[0]))
+		return false;
+	fake.listen[fake.n_listen++] = port;
+	return true;
+}
+
 int modem_ping(struct modem *m, uint32_t ip, unsigned timeout_ms)
 {
 	(void)m;
@@ -168,6 +183,21 @@ void fake_data(int link, const void *buf, size_t len)
 	assert_true(len <= l->window);
 	l->window -= len;
 	bridge_modem_events.data(fake.b, link, buf, len);
+}
+
+void fake_accepted(int link, uint16_t port)
+{
+	assert_true(link >= 0 && link < fake.max_links && !fake.link[link].used);
+	memset(&fake.link[link], 0, sizeof(fake.link[link]));
+	fake.link[link].used = true;
+	fake.link[link].proto = MODEM_TCP;
+	bridge_modem_events.accepted(fake.b, link, port, tp_ip("198.51.100.99"), 40000);
+}
+
+void harness_run(void)
+{
+	for (int i = 0; i < 20; i++)
+		ev_run(loop, EVRUN_NOWAIT);
 }
 
 void fake_closed(int link, bool lost)
@@ -360,6 +390,8 @@ void harness_setup(unsigned max_links, unsigned queue_len)
 	harness_setup_caps(max_links, queue_len, max_links, max_links);
 }
 
+struct inbound_config harness_inbound;
+
 void harness_setup_caps(unsigned max_links, unsigned queue_len, unsigned tcp_links,
                         unsigned udp_links)
 {
@@ -376,6 +408,7 @@ void harness_setup_caps(unsigned max_links, unsigned queue_len, unsigned tcp_lin
 		.udp = {.max_flows = 4, .intercept_dns = true, .max_links = udp_links},
 		.dns = {.ttl_s = 10, .timeout_ms = 1000, .cache_size = 4, .max_waiting = 4},
 		.output = on_output,
+		.in = harness_inbound,
 	};
 
 	assert_true(max_links <= FAKE_LINKS);

@@ -41,11 +41,15 @@ struct fake_modem {
 	size_t space;       /* bytes a link holds not yet accepted by the module */
 	size_t take_max;    /* modem_send takes at most this per call (TCP) */
 	int opens, closes, resolves, pings;
+	uint16_t listen[4]; /* modem_listen() ports */
+	unsigned n_listen;
 	struct fake_link link[FAKE_LINKS];
 	struct bridge *b;
 };
 
 extern struct fake_modem fake;
+/* The bridge under test. */
+extern struct bridge bridge;
 
 /* A bridge over lwip_port (netif 192.0.0.1, no tun) and the fake modem:
  * max_links links, link up, TCP queue of queue_len, DNS to port 53
@@ -56,6 +60,10 @@ void harness_setup(unsigned max_links, unsigned queue_len);
 void harness_setup_caps(unsigned max_links, unsigned queue_len, unsigned tcp_links,
                         unsigned udp_links);
 void harness_teardown(void);
+/* Forwards of the next harness_setup (inbound.c); none unless set. */
+extern struct inbound_config harness_inbound;
+/* Runs the loop's ready work a few times (kernel sockets of inbound.c). */
+void harness_run(void);
 
 /* The module's side. */
 void fake_connected(int link, bool ok);
@@ -63,6 +71,8 @@ void fake_connected(int link, bool ok);
 void fake_accept(int link, size_t n);
 void fake_data(int link, const void *buf, size_t len);
 void fake_closed(int link, bool lost);
+/* The module accepted a connection on link for a listened port. */
+void fake_accepted(int link, uint16_t port);
 void fake_send_failed(int link);
 
 /* The client's side: one TCP connection from CLIENT:sport to SERVER:80, or

@@ -81,6 +81,8 @@ int main(void)
 		"mtu = 1400\nno_default_route = yes\nsim-arg = --seed=3\n",
 		"; c\n# c\n[interface]\naddress = 10.1.0.1/24\nlwip-address = 10.1.0.9\n",
 		"log-level = debug\ncontrol-mode = 0660\nmetrics-file = /x\n",
+		"forward = tcp:2222:127.0.0.1:22\nforward = tcp:80:10.85.0.9:8080\ninbound-links = 2\n"
+		"forward-allow-any = no\n",
 	};
 	uint8_t buf[512];
 	unsigned seed = 7;

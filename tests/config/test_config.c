@@ -12,12 +12,16 @@
 
 #include "config.h"
 
+/* What bridge/main.c passes in from the module registry. */
+static const char *const model_names[] = {"sim7000", "n11v2", NULL};
+
 static int parse(struct atb_config *c, char *errbuf, size_t errlen, int argc, char **argv)
 {
 	FILE *err = fmemopen(errbuf, errlen, "w");
 	int r;
 
 	config_defaults(c);
+	c->model_names = model_names;
 	r = config_parse_args(c, argc, argv, err);
 	fclose(err);
 	return r;
@@ -53,7 +57,7 @@ static void test_real_module_options(void **state)
 	assert_int_equal(c.baud, 921600);
 	assert_true(c.rtscts);
 	assert_string_equal(c.apn, "iot.example");
-	assert_int_equal(c.model, ATB_MODEL_SIM7000);
+	assert_string_equal(c.model, "sim7000");
 }
 
 static void expect_error(const char *opt, const char *val, const char *needle)
@@ -103,6 +107,33 @@ static void test_bad_values_are_named(void **state)
 	expect_error("--bogus", "1", "unknown option");
 }
 
+/* --forward is repeatable; the file's and the command line's add up
+ * (tests/config/test_config_file.c). */
+static void test_forward_options(void **state)
+{
+	struct atb_config c;
+	char e[512] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&c, e, "--forward", "tcp:2222:127.0.0.1:22", "--forward=tcp:8080:10.85.0.2:80",
+	                       "--inbound-links", "2", "--forward-allow-any"), 0);
+	assert_int_equal(c.n_forwards, 2);
+	assert_int_equal(c.forwards[1].module_port, 8080);
+	assert_int_equal(c.forwards[1].host, htonl(0x0a550002));
+	assert_int_equal(c.forwards[1].port, 80);
+	assert_string_equal(c.where[ATB_WHERE_FORWARD + 1], "--forward");
+	assert_int_equal(c.inbound_links, 2);
+	assert_true(c.forward_allow_any);
+	expect_error("--forward", "udp:53:127.0.0.1:53", "--forward: 'udp:53:127.0.0.1:53': only tcp is supported");
+	expect_error("--forward", "tcp:22:127.0.0.1", "is not tcp:<module-port>:<host>:<port>");
+	expect_error("--forward", "tcp:22:10.85.0.254:53", "lwIP's own address");
+	expect_error("--inbound-links", "x", "--inbound-links: 'x'");
+	assert_int_equal(PARSE(&c, e, "--forward", "tcp:22:127.0.0.1:22", "--forward", "tcp:22:127.0.0.1:23"), -1);
+	assert_non_null(strstr(e, "atbridge: --forward: 'tcp:22:127.0.0.1:23': module port 22 is forwarded "
+	                          "already (--forward: 'tcp:22:127.0.0.1:22')\n"));
+	assert_int_equal(c.n_forwards, 1);
+}
+
 static void test_apn_length_limit(void **state)
 {
 	char apn[60];
@@ -137,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_real_module_options),
 		cmocka_unit_test(test_link_mode),
 		cmocka_unit_test(test_bad_values_are_named),
+		cmocka_unit_test(test_forward_options),
 		cmocka_unit_test(test_apn_length_limit),
 		cmocka_unit_test(test_sim_args_bounded),
 	};

@@ -9,11 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "config.h"
 
 static char path[64];
+
+/* What bridge/main.c passes in from the module registry. */
+static const char *const model_names[] = {"sim7000", "n11v2", NULL};
 
 static void write_file(const char *text)
 {
@@ -40,6 +45,7 @@ static int load(struct atb_config *c, char *err, size_t errlen, const char *cons
 		argv[argc++] = (char *)*extra;
 	argv[argc] = NULL;
 	config_defaults(c);
+	c->model_names = model_names;
 	r = config_load(c, argc, argv, e);
 	fclose(e);
 	unlink(path);
@@ -328,6 +334,248 @@ static void test_secrets_never_shown(void **state)
 	assert_non_null(strstr(out, "mtu = 1500"));
 }
 
+/* forward = ... lines and --forward add up, in order; each is normalised
+ * and remembers where it came from. */
+static void test_forwards_read(void **state)
+{
+	struct atb_config c;
+	char e[512] = "";
+
+	(void)state;
+	write_file("forward = tcp:02222:127.0.0.1:0022\n[forwards]\nforward=tcp:80:10.85.0.9:8080\n"
+	           "inbound-links = 2\nforward-allow-any = yes\n");
+	assert_int_equal(load(&c, e, sizeof(e), (const char *const[]){"--forward", "tcp:8443:192.0.2.1:443",
+	                                                               NULL}), 0);
+	assert_string_equal(e, "");
+	assert_int_equal(c.n_forwards, 3);
+	assert_int_equal(c.forwards[0].module_port, 2222);
+	assert_int_equal(c.forwards[0].host, htonl(0x7f000001));
+	assert_int_equal(c.forwards[0].port, 22);
+	assert_string_equal(c.forwards[0].spec, "tcp:2222:127.0.0.1:22");
+	assert_string_equal(c.forwards[1].spec, "tcp:80:10.85.0.9:8080");
+	assert_string_equal(c.forwards[2].spec, "tcp:8443:192.0.2.1:443");
+	assert_non_null(strstr(c.where[ATB_WHERE_FORWARD + 0], ":1: forward"));
+	assert_non_null(strstr(c.where[ATB_WHERE_FORWARD + 1], ":3: forward"));
+	assert_string_equal(c.where[ATB_WHERE_FORWARD + 2], "--forward");
+	assert_int_equal(c.inbound_links, 2);
+	assert_true(c.forward_allow_any);
+
+	write_file("");
+	assert_int_equal(load(&c, e, sizeof(e), NULL), 0);
+	assert_int_equal(c.n_forwards, 0); /* none by default */
+	assert_int_equal(c.inbound_links, 0);
+	assert_false(c.forward_allow_any);
+}
+
+/* Each bad spec is one line naming file, line, key and value, and says
+ * which part is wrong. */
+static void test_bad_forwards_name_file_and_line(void **state)
+{
+	static const struct { const char *spec, *what; } bad[] = {
+		{"tcp:2222", "is not tcp:<module-port>:<host>:<port>"},
+		{"tcp:2222:127.0.0.1", "is not tcp:<module-port>:<host>:<port>"},
+		{"tcp:22:127.0.0.1:22:1", "is not tcp:<module-port>:<host>:<port>"},
+		{"udp:53:127.0.0.1:53", "only tcp is supported, not udp"},
+		{"sctp:22:127.0.0.1:22", "'sctp' is not a protocol; only tcp is supported"},
+		{"tcp::127.0.0.1:22", "module port '' is not a port from 1 to 65535"},
+		{"tcp:0:127.0.0.1:22", "module port '0' is not a port from 1 to 65535"},
+		{"tcp:65536:127.0.0.1:22", "module port '65536' is not a port"},
+		{"tcp:-1:127.0.0.1:22", "module port '-1' is not a port"},
+		{"tcp:22:127.0.0.1:0", "port '0' is not a port from 1 to 65535"},
+		{"tcp:22:127.0.0.1:99999", "port '99999' is not a port"},
+		{"tcp:22:127.0.0.1:22junk", "port '22junk' is not a port"},
+		{"tcp:22:127.0.0.1: 22", "port ' 22' is not a port"},
+		{"tcp:22:localhost:22", "host 'localhost' is not an IPv4 address"},
+		{"tcp:22:127.0.0.256:22", "host '127.0.0.256' is not an IPv4 address"},
+		{"tcp:22::22", "host '' is not an IPv4 address"},
+		{"tcp:22:0.0.0.0:22", "host '0.0.0.0' is not a unicast address"},
+		{"tcp:22:255.255.255.255:22", "host '255.255.255.255' is not a unicast address"},
+		{"tcp:22:224.0.0.1:22", "host '224.0.0.1' is not a unicast address"},
+	};
+	char text[160], needle[96];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "# forwards\nforward = %s\n", bad[i].spec);
+		snprintf(needle, sizeof(needle), ":2: forward: '%s'", bad[i].spec);
+		expect_file_error(text, needle, bad[i].what);
+	}
+	expect_file_error("forward = tcp:2222:127.0.0.1:22\nforward = tcp:2222:127.0.0.1:23\n",
+	                  ":2: forward: 'tcp:2222:127.0.0.1:23': module port 2222 is forwarded already (",
+	                  ":1: forward: 'tcp:2222:127.0.0.1:22')");
+	expect_file_error("forward = tcp:1:127.0.0.1:1\nforward = tcp:2:127.0.0.1:2\n"
+	                  "forward = tcp:3:127.0.0.1:3\nforward = tcp:4:127.0.0.1:4\n"
+	                  "forward = tcp:5:127.0.0.1:5\n",
+	                  ":5: forward: 'tcp:5:127.0.0.1:5' is one forward too many (at most 4)", NULL);
+	expect_file_error("inbound-links = 17\n", ":1: inbound-links: '17'", "0 to 16");
+	expect_file_error("forward-allow-any = maybe\n", ":1: forward-allow-any: 'maybe'", "yes, no");
+	/* lwIP's own address would bring the connection back as an outbound flow */
+	expect_file_error("forward = tcp:53:10.85.0.254:53\n",
+	                  ":1: forward: 'tcp:53:10.85.0.254:53': 10.85.0.254 is lwIP's own address", NULL);
+	expect_file_error("lwip-address = 10.85.0.9\nforward = tcp:53:10.85.0.9:53\n",
+	                  ":2: forward: 'tcp:53:10.85.0.9:53': 10.85.0.9 is lwIP's own address", NULL);
+}
+
+/* A refused forward changes nothing: the ones before it stand, its slot
+ * stays empty, the lines after it still count. */
+static void test_bad_forward_changes_nothing(void **state)
+{
+	struct atb_config c;
+	char e[512] = "";
+
+	(void)state;
+	write_file("forward = tcp:22:127.0.0.1:22\nforward = tcp:23:127.0.0.1:99999\n"
+	           "forward = tcp:22:127.0.0.1:23\nforward = tcp:24:10.85.0.3:24\n");
+	assert_int_equal(load(&c, e, sizeof(e), NULL), -1);
+	assert_int_equal(count_lines(e), 2);
+	assert_int_equal(c.n_forwards, 2);
+	assert_string_equal(c.forwards[0].spec, "tcp:22:127.0.0.1:22");
+	assert_string_equal(c.forwards[1].spec, "tcp:24:10.85.0.3:24");
+	assert_int_equal(c.forwards[2].module_port, 0);
+	assert_non_null(strstr(c.where[ATB_WHERE_FORWARD + 1], ":4: forward"));
+	assert_string_equal(c.where[ATB_WHERE_FORWARD + 2], "");
+}
+
+/* A non-loopback IPv4 address of this host with a prefix of at most /30,
+ * and another address on its subnet; false when there is none. */
+static bool a_connected_subnet(uint32_t *own, uint32_t *other)
+{
+	struct ifaddrs *list, *i;
+	bool found = false;
+
+	if (getifaddrs(&list) < 0)
+		return false;
+	for (i = list; i && !found; i = i->ifa_next) {
+		uint32_t a, m;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask)
+			continue;
+		a = ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr);
+		m = ntohl(((struct sockaddr_in *)(void *)i->ifa_netmask)->sin_addr.s_addr);
+		if ((a >> 24) == 127 || (~m & 3) != 3)
+			continue;
+		for (uint32_t flip = 1; flip <= 3 && !found; flip++) {
+			uint32_t h = (a & ~m) ^ flip; /* not the network, broadcast or own */
+
+			if (h != 0 && h != ~m) {
+				*own = htonl(a);
+				*other = htonl((a & m) | h);
+				found = true;
+			}
+		}
+	}
+	freeifaddrs(list);
+	return found;
+}
+
+/* True when a is on no IPv4 subnet of this host (nor its address). */
+static bool is_unconnected(uint32_t a)
+{
+	struct ifaddrs *list, *i;
+	bool connected = false;
+
+	assert_int_equal(getifaddrs(&list), 0);
+	for (i = list; i; i = i->ifa_next) {
+		uint32_t own, m;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		own = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr;
+		m = i->ifa_netmask ? ((struct sockaddr_in *)(void *)i->ifa_netmask)->sin_addr.s_addr : ~0u;
+		connected |= (a & m) == (own & m);
+	}
+	freeifaddrs(list);
+	return !connected;
+}
+
+/* A documentation address this host is not on (test machines may well be
+ * on one of them: this one's eth0 was 192.0.2.2/24). */
+static const char *unconnected_address(void)
+{
+	static const char *const candidates[] = {"192.0.2.77", "198.51.100.77", "203.0.113.77",
+	                                         "100.64.77.77"};
+	struct in_addr a;
+
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		assert_int_equal(inet_pton(AF_INET, candidates[i], &a), 1);
+		if (is_unconnected(a.s_addr))
+			return candidates[i];
+	}
+	fail_msg("this host is on every candidate address");
+	return NULL;
+}
+
+/* Without forward-allow-any the host must be on this host's own networks;
+ * the check runs with the system checks (start-up, --check-config). */
+static void test_forward_hosts_checked_on_the_system(void **state)
+{
+	struct atb_config c;
+	char e[1024] = "", text[256], want[320], own_s[INET_ADDRSTRLEN], other_s[INET_ADDRSTRLEN];
+	const char *far;
+	uint32_t own, other;
+	FILE *f;
+
+	(void)state;
+	far = unconnected_address();
+	snprintf(text, sizeof(text), "forward = tcp:1:%s:22\nforward = tcp:2:127.0.0.53:53\n"
+	         "forward = tcp:3:10.85.0.1:22\nforward = tcp:4:10.85.0.200:80\n", far);
+	write_file(text);
+	assert_int_equal(load(&c, e, sizeof(e), NULL), 0);
+	f = fmemopen(e, sizeof(e), "w");
+	assert_int_equal(config_check_system(&c, f), 1);
+	fclose(f);
+	one_line(e);
+	snprintf(want, sizeof(want), ":1: forward: 'tcp:1:%s:22': %s is outside the tun prefix "
+	         "10.85.0.0/24, 127.0.0.0/8, this host's addresses and its directly connected "
+	         "subnets (forward-allow-any = yes allows it)\n", far, far);
+	if (!strstr(e, want))
+		fail_msg("forward host check: %s", e);
+
+	/* the same through config_load, as atbridge and --check-config run it */
+	snprintf(text, sizeof(text), "address = 10.9.0.1/16\nlwip-address = 10.9.0.2\n"
+	         "forward = tcp:1:10.9.7.7:22\nforward = tcp:2:%s:22\n", far);
+	write_file(text);
+	{
+		char *argv[] = {"atbridge", "--config", path, NULL};
+		FILE *ef = fmemopen(e, sizeof(e), "w");
+		static const char *const names[] = {NULL};
+
+		config_defaults(&c);
+		c.model_names = names;
+		c.check_system = true;
+		assert_int_equal(config_load(&c, 3, argv, ef), -1);
+		fclose(ef);
+		unlink(path);
+	}
+	one_line(e);
+	snprintf(want, sizeof(want), ":4: forward: 'tcp:2:%s:22': %s is outside the tun prefix 10.9.0.0/16",
+	         far, far);
+	if (!strstr(e, want))
+		fail_msg("forward host check through config_load: %s", e);
+
+	snprintf(text, sizeof(text), "forward = tcp:1:%s:22\nforward-allow-any = yes\n", far);
+	write_file(text);
+	assert_int_equal(load(&c, e, sizeof(e), NULL), 0);
+	f = fmemopen(e, sizeof(e), "w");
+	assert_int_equal(config_check_system(&c, f), 0);
+	fclose(f);
+
+	if (!a_connected_subnet(&own, &other)) {
+		print_message("no non-loopback IPv4 subnet here: the LAN case is not checked\n");
+		return;
+	}
+	inet_ntop(AF_INET, &own, own_s, sizeof(own_s));
+	inet_ntop(AF_INET, &other, other_s, sizeof(other_s));
+	snprintf(text, sizeof(text), "forward = tcp:1:%s:22\nforward = tcp:2:%s:22\n", own_s, other_s);
+	write_file(text);
+	assert_int_equal(load(&c, e, sizeof(e), NULL), 0);
+	e[0] = '\0'; /* fmemopen writes no NUL when nothing is written */
+	f = fmemopen(e, sizeof(e), "w");
+	assert_int_equal(config_check_system(&c, f), 0);
+	fclose(f);
+	assert_string_equal(e, "");
+}
+
 /* What --check-config prints reads back to the same configuration. */
 static void test_print_round_trip(void **state)
 {
@@ -337,7 +585,9 @@ static void test_print_round_trip(void **state)
 
 	(void)state;
 	write_file("device = /dev/ttyUSB1\nmtu = 1300\nnetns = ns1\ndns = forward\n"
-	           "no-default-route = yes\nsim-arg = --x\n");
+	           "no-default-route = yes\nsim-arg = --x\nmodel = n11v2\n"
+	           "forward = tcp:2222:127.0.0.1:22\nforward = tcp:80:10.85.0.5:8080\n"
+	           "inbound-links = 3\nforward-allow-any = yes\n");
 	assert_int_equal(load(&a, e, sizeof(e), NULL), 0);
 	f = fmemopen(out, sizeof(out), "w");
 	config_print(&a, f);
@@ -351,6 +601,11 @@ static void test_print_round_trip(void **state)
 	assert_int_equal(b.default_route, a.default_route);
 	assert_int_equal(b.tun_addr, a.tun_addr);
 	assert_int_equal(b.n_sim_args, 1);
+	assert_string_equal(b.model, "n11v2");
+	assert_int_equal(b.n_forwards, 2);
+	assert_memory_equal(b.forwards, a.forwards, sizeof(a.forwards));
+	assert_int_equal(b.inbound_links, 3);
+	assert_true(b.forward_allow_any);
 }
 
 int main(void)
@@ -367,6 +622,10 @@ int main(void)
 		cmocka_unit_test(test_longest_line_accepted),
 		cmocka_unit_test(test_missing_files),
 		cmocka_unit_test(test_secrets_never_shown),
+		cmocka_unit_test(test_forwards_read),
+		cmocka_unit_test(test_bad_forwards_name_file_and_line),
+		cmocka_unit_test(test_bad_forward_changes_nothing),
+		cmocka_unit_test(test_forward_hosts_checked_on_the_system),
 		cmocka_unit_test(test_print_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

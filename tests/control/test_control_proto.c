@@ -128,7 +128,11 @@ static void test_flows_and_metrics_render(void **state)
 		{"10.85.0.1:40000", "198.51.100.10:80", "tcp", "open", 3, 100, 2000, 1.5},
 		{"10.85.0.1:40001", "203.0.113.10:443", "tcp", "queued", -1, 0, 0, 0.2},
 	};
-	struct ctl_metric m[1] = {{"link_up", "1 when up", false, 1}};
+	struct ctl_metric m[3] = {
+		{"link_up", "1 when up", false, 1, NULL, NULL},
+		{"forward_listening", "1 when listening", false, 1, "forward", "tcp:22:127.0.0.1:22"},
+		{"forward_listening", "1 when listening", false, 0, "forward", "tcp:80:10.0.0.2:80"},
+	};
 	struct sbuf s;
 
 	(void)state;
@@ -148,6 +152,13 @@ static void test_flows_and_metrics_render(void **state)
 	ctl_render_metrics(&s, m, 1);
 	assert_string_equal(s.buf, "# HELP atbridge_link_up 1 when up\n# TYPE atbridge_link_up gauge\n"
 	                           "atbridge_link_up 1\n");
+	sbuf_free(&s);
+	sbuf_init(&s, 65536);
+	ctl_render_metrics(&s, m + 1, 2); /* one HELP and TYPE, one labelled sample each */
+	assert_string_equal(s.buf, "# HELP atbridge_forward_listening 1 when listening\n"
+	                           "# TYPE atbridge_forward_listening gauge\n"
+	                           "atbridge_forward_listening{forward=\"tcp:22:127.0.0.1:22\"} 1\n"
+	                           "atbridge_forward_listening{forward=\"tcp:80:10.0.0.2:80\"} 0\n");
 	sbuf_free(&s);
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end integrity under module faults (issue 12): nothing lost silently,
-# nothing executed. Usage: integrity.sh multi|transparent GROUP
+# End-to-end integrity under module faults (docs/architecture.md, "Staying in
+# sync"): nothing lost silently, nothing executed.
+# Usage: integrity.sh multi|transparent GROUP
 #   stall    stall 6000 (no flow may be lost), stall 12000
 #   replies  stray OK, stray ERROR (no flow may be lost), dup 3,
 #            late <command timeout + 1.5 s>, wrong-link
@@ -301,7 +302,7 @@ phase() {
 		return
 	fi
 	# a cut upload's module link must be closed too: the module holding a
-	# link the bridge gave up is a link table out of step (issue 12, rule 5)
+	# link the bridge gave up is a link table out of step (docs/architecture.md, rule 7)
 	if [ "$rcp" != 0 ] && [ -e "$WORK/spool/$tag.bin" ]; then
 		for _ in $(seq 30); do [ -e "$WORK/spool/$tag.end" ] && break; sleep 0.1; done
 		[ -e "$WORK/spool/$tag.end" ] ||
@@ -358,7 +359,7 @@ replies)
 	phase "stray OK" keep 0 5 stray OK
 	phase "stray ERROR" keep 0 5 stray ERROR
 	# a repeated answer may be a read with its data: an answer no command
-	# asked for is a loss of sync, and flows may end with RST (issue 12, rule 2)
+	# asked for is a loss of sync, and flows may end with RST (docs/architecture.md, rules 1 and 3)
 	phase "dup 3" cut 0 10 dup 3
 	late=$((cmd_ms + 1500))
 	phase "late ${late} ms" cut $late 10 late $late

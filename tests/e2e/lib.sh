@@ -93,16 +93,21 @@ e2e_netns() {
 # Background processes are started with a bare `ip netns exec` (which execs
 # the program) so that $! is the program itself and cleanup can kill it.
 
+# e2e_wait_tcp NS ADDR PORT WHAT: waits up to 5 s for a TCP server.
+e2e_wait_tcp() {
+	for _ in $(seq 50); do
+		ip netns exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "$4 did not start"
+}
+
 # Starts the HTTP server on $SRV_ADDR:80 serving $WORK/www.
 e2e_httpd() {
 	mkdir -p "$WORK"/www
 	ip netns exec "$NS_SRV" python3 "$E2E_DIR"/httpd.py --addr $SRV_ADDR --port 80 --root "$WORK"/www &
 	SRV_PIDS+=($!)
-	for _ in $(seq 50); do
-		in_srv bash -c "exec 3<>/dev/tcp/$SRV_ADDR/80" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "HTTP test server did not start"
+	e2e_wait_tcp "$NS_SRV" $SRV_ADDR 80 "HTTP test server"
 }
 
 # Starts atbridge in the client namespace against atbridge-sim in the server
@@ -125,6 +130,19 @@ e2e_bridge() {
 		sleep 0.1
 	done
 	fail "the module data link did not come up within 30 s"
+}
+
+# Sends one control command to the simulator (atbridge-sim --control),
+# prints its answer.
+sim_ctl() {
+	python3 - "$WORK"/sim.ctl "$*" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+s.settimeout(5)
+print(s.recv(65536).decode().strip())
+PY
 }
 
 # Makes a file of N bytes of random data in the server's web root.

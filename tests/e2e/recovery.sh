@@ -10,16 +10,7 @@ e2e_netns
 e2e_httpd
 url=http://$SRV_ADDR
 
-ctl() { # sends one control command to the simulator, prints its answer
-	python3 - "$WORK"/sim.ctl "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-s.settimeout(5)
-print(s.recv(65536).decode().strip())
-PY
-}
+ctl() { sim_ctl "$@"; }
 
 # seconds (with fraction) since the epoch
 now() { date +%s.%N; }

@@ -121,6 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      memchr(c.password, 0, sizeof(c.password)) && memchr(c.run_as, 0, sizeof(c.run_as)) &&
 	      memchr(c.tun_name, 0, sizeof(c.tun_name)),
 	      "a string without its terminator");
+	check(c.n_forwards <= ATB_MAX_FORWARDS, "more forwards than ATB_MAX_FORWARDS");
+	for (unsigned i = 0; i < c.n_forwards; i++)
+		check(c.forwards[i].module_port && c.forwards[i].port &&
+		      !strncmp(c.forwards[i].spec, "tcp:", 4), "a forward stored half-parsed");
 	free(copy);
 	return 0;
 }
@@ -134,11 +138,13 @@ int main(int argc, char **argv)
 		"--holdoff-max-ms", "--maxfail", "--run-as", "--tun", "--address", "--mtu",
 		"--max-flows", "--dns", "--dns-ttl", "--log-level", "--control-mode", "--sim-arg",
 		"--netns", "--no-default-route", "-v", "--sim", "--pasword", "--", "-x", "--link",
+		"--forward", "--inbound-links", "--forward-allow-any",
 	};
 	static const char *vals[] = {
 		"", "0", "1", "115200", "4294967296", "-1", "sim7000", "rtscts", "a\"b", "x\r\ny",
 		"S3CRET-VALUE", "1234", "10.85.0.1/24", "/dev/ttyUSB2", "nobody", "a b", "0660",
-		"99999999999999999999", "debug", "transparent",
+		"99999999999999999999", "debug", "transparent", "tcp:2222:127.0.0.1:22",
+		"tcp:22:10.85.0.7:22:", "udp:53:127.0.0.1:53", "tcp:65536:1.2.3.4:1",
 	};
 	unsigned runs = argc > 1 ? (unsigned)atoi(argv[1]) : 20000;
 	uint8_t buf[1024];

@@ -166,6 +166,13 @@ void fake_remote_close(struct fake *f, int n)
 	putf(f, "%d%sCLOSED", n, sep(f));
 }
 
+void fake_accept_link(struct fake *f, int n, const char *ip)
+{
+	memset(&f->links[n], 0, sizeof(f->links[n]));
+	f->links[n].open = true;
+	putf(f, "%d%sREMOTE IP: %s", n, sep(f), ip);
+}
+
 static void cmd_cipstart(struct fake *f, const char *args)
 {
 	int n;
@@ -334,6 +341,10 @@ static void handle(struct fake *f, const char *cmd)
 	} else if (!strcmp(cmd, "AT") || !strcmp(cmd, "AT+CMEE=1") || !strcmp(cmd, "AT+CIPMUX=1") ||
 	    !strcmp(cmd, "AT+CIPQSEND=1") || !strncmp(cmd, "AT+CSTT=", 8) || !strcmp(cmd, "AT+CIICR")) {
 		putline(f, "OK");
+	} else if (!strncmp(cmd, "AT+CIPSERVER=1,", 15)) {
+		/* app note 3.2: OK, then SERVER OK */
+		putline(f, "OK");
+		putline(f, "SERVER OK");
 	} else if (!strcmp(cmd, "ATE0")) {
 		f->echo = false;
 		putline(f, "OK");

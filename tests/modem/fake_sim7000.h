@@ -40,6 +40,8 @@ void fake_free(struct fake *f);
 void fake_urc(struct fake *f, const char *line);
 /* The remote end of link n closes after its echo buffer is read. */
 void fake_remote_close(struct fake *f, int link);
+/* A client connects to the listener; link n is its (CIPSERVER). */
+void fake_accept_link(struct fake *f, int n, const char *ip);
 /* Stops (true) or resumes answering commands. */
 void fake_mute(struct fake *f, bool mute);
 /* Counters */

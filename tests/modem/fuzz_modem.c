@@ -219,7 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		model_read = true;
 	}
 	struct modem_config cfg = {
-		.device = "fuzz", .baud = 115200, .model = n11v2 ? MODEM_MODEL_N11V2 : MODEM_MODEL_SIM7000,
+		.device = "fuzz", .baud = 115200, .model = n11v2 ? "n11v2" : "sim7000",
 		.apn = "apn", .user = "", .password = "",
 		.cmd_timeout_ms = 5000, .poll_interval_ms = 1000, .max_inflight = 4000,
 	};

@@ -165,7 +165,7 @@ static void run(struct t *t, double s)
 
 static const char *setup_pin, *setup_sim_pin;
 
-static struct t *setup(enum modem_model model, const char *ati, const char *cgmm)
+static struct t *setup(const char *model, const char *ati, const char *cgmm)
 {
 	struct t *t = calloc(1, sizeof(*t));
 	int sv[2];
@@ -204,7 +204,7 @@ static void teardown(struct t *t)
 static void test_unknown_module_is_fatal(void **state)
 {
 	(void)state;
-	struct t *t = setup(MODEM_MODEL_AUTO, "FOO 1.0", "BAR");
+	struct t *t = setup("auto", "FOO 1.0", "BAR");
 	run(t, 5);
 	assert_int_equal(t->fatals, 1);
 	assert_string_equal(t->fatal_msg,
@@ -225,12 +225,12 @@ static void test_unknown_module_is_fatal(void **state)
 static void test_unknown_module_errors_and_garbage(void **state)
 {
 	(void)state;
-	struct t *t = setup(MODEM_MODEL_AUTO, NULL, "X'Y'Z");
+	struct t *t = setup("auto", NULL, "X'Y'Z");
 	run(t, 5);
 	assert_int_equal(t->fatals, 1);
 	assert_non_null(strstr(t->fatal_msg, "ATI gave no answer, AT+CGMM answered 'X?Y?Z';"));
 	teardown(t);
-	t = setup(MODEM_MODEL_AUTO, NULL, NULL);
+	t = setup("auto", NULL, NULL);
 	run(t, 5);
 	assert_int_equal(t->fatals, 1);
 	assert_non_null(strstr(t->fatal_msg, "ATI gave no answer, AT+CGMM gave no answer;"));
@@ -242,7 +242,7 @@ static void test_unknown_module_errors_and_garbage(void **state)
 static void test_model_overrides(void **state)
 {
 	(void)state;
-	struct t *t = setup(MODEM_MODEL_SIM7000, "FOO 1.0", "BAR");
+	struct t *t = setup("sim7000", "FOO 1.0", "BAR");
 	run(t, 5);
 	assert_int_equal(t->fatals, 0);
 	assert_int_equal(t->f.n_ati, 0);
@@ -255,13 +255,13 @@ static void test_model_overrides(void **state)
 static void test_identity_on_later_line(void **state)
 {
 	(void)state;
-	struct t *t = setup(MODEM_MODEL_AUTO, "Some Vendor Inc.\r\nSIM7000E R1351", "BAR");
+	struct t *t = setup("auto", "Some Vendor Inc.\r\nSIM7000E R1351", "BAR");
 	run(t, 5);
 	assert_int_equal(t->fatals, 0);
 	assert_int_equal(t->ups, 1);
 	assert_int_equal(modem_max_links(t->m), 8);
 	teardown(t);
-	t = setup(MODEM_MODEL_AUTO, "FOO 1.0", "+CGMM: N11 V2");
+	t = setup("auto", "FOO 1.0", "+CGMM: N11 V2");
 	run(t, 5);
 	assert_int_equal(t->fatals, 0);
 	assert_int_equal(modem_max_links(t->m), 5);
@@ -274,7 +274,7 @@ static void test_identity_on_later_line(void **state)
 static void test_info(void **state)
 {
 	(void)state;
-	struct t *t = setup(MODEM_MODEL_SIM7000, NULL, "SIMCOM_SIM7000E");
+	struct t *t = setup("sim7000", NULL, "SIMCOM_SIM7000E");
 	const struct modem_info *mi = modem_get_info(t->m);
 	assert_int_equal(mi->csq_rssi, -1);
 	assert_null(mi->registration);
@@ -313,7 +313,7 @@ static void test_info(void **state)
 	assert_int_equal(modem_get_info(t->m)->csq_rssi, -1);
 	teardown(t);
 
-	t = setup(MODEM_MODEL_SIM7000, NULL, "SIMCOM\"SIM7000E");
+	t = setup("sim7000", NULL, "SIMCOM\"SIM7000E");
 	t->f.cgmr = "+CGMR: this firmware name is far too long to be a real firmware name";
 	t->f.gsn = "86995103000000x";
 	t->f.csq = "+CSQ: 17";
@@ -331,7 +331,7 @@ static void test_info(void **state)
 	assert_string_equal(mi->operator_name, "");
 	teardown(t);
 
-	t = setup(MODEM_MODEL_N11V2, NULL, "+CGMM: N11 V2");
+	t = setup("n11v2", NULL, "+CGMM: N11 V2");
 	t->f.cgmr = "+CGMR: N11_1167_SQS63002_V003";
 	t->f.cgsn = "+CGSN:355910044336974";
 	t->f.csq = "+CSQ: 20,0";
@@ -356,7 +356,7 @@ static void test_info(void **state)
 static void test_reconnect(void **state)
 {
 	(void)state;
-	static const enum modem_model models[] = { MODEM_MODEL_SIM7000, MODEM_MODEL_N11V2 };
+	static const char *const models[] = { "sim7000", "n11v2" };
 	for (size_t i = 0; i < 2; i++) {
 		struct t *t = setup(models[i], NULL, NULL);
 		assert_false(modem_reconnect(t->m)); /* bring-up under way */
@@ -384,7 +384,7 @@ static void test_pin(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		setup_pin = "1234";
 		setup_sim_pin = "1234";
-		struct t *t = setup(i ? MODEM_MODEL_N11V2 : MODEM_MODEL_SIM7000, NULL, NULL);
+		struct t *t = setup(i ? "n11v2" : "sim7000", NULL, NULL);
 		run(t, 5);
 		assert_int_equal(t->ups, 1);
 		assert_int_equal(t->f.n_pin, 1);
@@ -394,7 +394,7 @@ static void test_pin(void **state)
 
 	setup_pin = "9999";
 	setup_sim_pin = "1234";
-	struct t *t = setup(MODEM_MODEL_SIM7000, NULL, NULL);
+	struct t *t = setup("sim7000", NULL, NULL);
 	run(t, 4);
 	assert_int_equal(t->ups, 0);
 	assert_int_equal(t->f.n_pin, 1); /* never a second wrong PIN */
@@ -402,7 +402,7 @@ static void test_pin(void **state)
 	teardown(t);
 
 	setup_pin = NULL;
-	t = setup(MODEM_MODEL_SIM7000, NULL, NULL);
+	t = setup("sim7000", NULL, NULL);
 	run(t, 2);
 	assert_int_equal(t->ups, 0);
 	assert_int_equal(t->f.n_pin, 0);
@@ -410,7 +410,7 @@ static void test_pin(void **state)
 
 	setup_pin = "1234";
 	setup_sim_pin = NULL;
-	t = setup(MODEM_MODEL_SIM7000, NULL, NULL);
+	t = setup("sim7000", NULL, NULL);
 	run(t, 5);
 	assert_int_equal(t->ups, 1);
 	assert_int_equal(t->f.n_pin, 0);

@@ -21,7 +21,7 @@ static struct modem *mk(unsigned holdoff, unsigned holdoff_max, unsigned maxfail
 	m->cfg.holdoff_ms = holdoff;
 	m->cfg.holdoff_max_ms = holdoff_max;
 	m->cfg.maxfail = maxfail;
-	m->module = modem_module_of(MODEM_MODEL_SIM7000);
+	m->module = modem_module_of("sim7000");
 	m->dialect = &mlink_dialect;
 	modem_recover_init(m);
 	return m;

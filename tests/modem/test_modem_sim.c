@@ -449,8 +449,7 @@ static int setup(void **state)
 	struct modem_config cfg = {
 		.device = t->sim.pty,
 		.baud = 115200,
-		.model = getenv("ATB_MODEL_AUTO") ? MODEM_MODEL_AUTO
-		         : strcmp(model, "n11v2") ? MODEM_MODEL_SIM7000 : MODEM_MODEL_N11V2,
+		.model = getenv("ATB_MODEL_AUTO") ? "auto" : model,
 		.apn = "internet",
 		.user = "",
 		.password = "",

@@ -31,6 +31,7 @@ struct fake {
 	bool error1_once;      /* first TCPSETUP on socket 0: ERROR1 */
 	bool fail_sends_1;     /* sends on socket 1: OPERATION EXPIRED */
 	unsigned udpclose, tcpsend_cmds, ipstatus;
+	unsigned tcpsends, closeclient; /* server side (chapter 13) */
 	bool echo;
 };
 
@@ -39,6 +40,11 @@ struct t {
 	struct fake f;
 	struct modem *m;
 	int ups, downs, ok, fail, closed, closed_lost, link;
+	int listening, not_listening, accepted, acc_link;
+	uint32_t acc_ip;
+	uint16_t acc_port, listen_port;
+	size_t acc_window;
+	bool stingy; /* ev_data closes the window */
 	bool sent_fail;
 	size_t acked, rx_len;
 	uint8_t rx[8192];
@@ -91,6 +97,16 @@ static void handle(struct fake *f, const char *c)
 		}
 		f->open[n] = true;
 		sayf(f, "\r\nOK\r\n\r\n+%sSETUP:%d,OK\r\n", kind, n);
+	} else if (sscanf(c, "AT+TCPLISTEN=%d", &n) == 1) {
+		say(f, "\r\n+TCPLISTEN:0,OK\r\n"); /* 13.1: no OK, no space */
+	} else if (sscanf(c, "AT+TCPSENDS=%d,%d", &n, &len) == 2) {
+		f->tcpsends++;
+		f->data_want = f->data_len = (size_t)len;
+		f->data_link = (size_t)n;
+		say(f, "\r\n>");
+	} else if (sscanf(c, "AT+CLOSECLIENT=%d", &n) == 1) {
+		f->closeclient++;
+		sayf(f, "\r\n+CLOSECLIENT: %d,remote link closed\r\n", n);
 	} else if (sscanf(c, "AT+TCPSEND=%d,%d", &n, &len) == 2 || sscanf(c, "AT+UDPSEND=%d,%d", &n, &len) == 2) {
 		f->tcpsend_cmds++;
 		if (f->buffer_full) {
@@ -124,6 +140,10 @@ static void data_done(struct fake *f)
 	size_t n = f->data_link;
 	if (n == 1 && f->fail_sends_1) {
 		say(f, "\r\nOK\r\n\r\n+TCPSEND: 1, OPERATION EXPIRED\r\n");
+		return;
+	}
+	if (f->tcpsends) {
+		sayf(f, "\r\nOK\r\n\r\n+TCPSENDS: %zu,%zu\r\n", n, f->data_len);
 		return;
 	}
 	sayf(f, "\r\nOK\r\n\r\n+TCPSEND:%zu,%zu\r\n\r\n+TCPRECV:%zu\r\n", n, f->data_len, n);
@@ -186,7 +206,7 @@ static void ev_data(void *ctx, int link, const uint8_t *buf, size_t len)
 	struct t *t = ctx;
 	memcpy(t->rx + t->rx_len, buf, len);
 	t->rx_len += len;
-	modem_recv_window(t->m, link, 4096);
+	modem_recv_window(t->m, link, t->stingy ? 0 : 4096);
 }
 
 static void ev_sent(void *ctx, int link, size_t len, bool ok)
@@ -208,9 +228,31 @@ static void ev_closed(void *ctx, int link, bool lost)
 	ev_break(t->loop, EVBREAK_ALL);
 }
 
+static void ev_listening(void *ctx, uint16_t port, bool ok)
+{
+	struct t *t = ctx;
+	t->listen_port = port;
+	if (ok)
+		t->listening++;
+	else
+		t->not_listening++;
+	ev_break(t->loop, EVBREAK_ALL);
+}
+
+static void ev_accepted(void *ctx, int link, uint16_t port, uint32_t ip, uint16_t peer)
+{
+	struct t *t = ctx;
+	(void)port;
+	t->accepted++;
+	t->acc_link = link;
+	t->acc_ip = ip;
+	t->acc_port = peer;
+	modem_recv_window(t->m, link, t->acc_window);
+}
+
 static const struct modem_events events = {
 	.link_state = ev_link_state, .connected = ev_connected, .data = ev_data,
-	.sent = ev_sent, .closed = ev_closed,
+	.sent = ev_sent, .closed = ev_closed, .listening = ev_listening, .accepted = ev_accepted,
 };
 
 static void on_guard(struct ev_loop *loop, ev_timer *w, int revents)
@@ -240,7 +282,7 @@ static struct t *setup(void)
 	t->f.io.data = &t->f;
 	ev_io_start(t->loop, &t->f.io);
 	struct modem_config cfg = {
-		.device = "socketpair", .baud = 115200, .model = MODEM_MODEL_N11V2,
+		.device = "socketpair", .baud = 115200, .model = "n11v2",
 		.apn = "internet", .user = "", .password = "",
 		.cmd_timeout_ms = 2000, .poll_interval_ms = 1000,
 	};
@@ -378,6 +420,82 @@ static void test_remote_close_and_ppp_loss(void **state)
 	teardown(t);
 }
 
+static void listen_and_accept(struct t *t)
+{
+	assert_true(modem_listen(t->m, 6800));
+	run(t, 1);
+	assert_int_equal(t->listening, 1);
+	assert_int_equal(t->listen_port, 6800);
+	assert_int_equal(modem_free_links(t->m), 4); /* the listener holds socket 0 */
+	say(&t->f, "\r\nConnect\r\nAcceptSocket=1,ClientAddr=198.51.100.7,ClientPort=40000\r\n");
+	run(t, 0.2);
+	assert_int_equal(t->accepted, 1);
+	assert_int_equal(t->acc_link, 1);
+	assert_int_equal(t->acc_ip, htonl(0xc6336407));
+	assert_int_equal(t->acc_port, 40000);
+	assert_int_equal(modem_free_links(t->m), 3);
+}
+
+/* Chapter 13: a listener, an accepted link whose data is pushed
+ * (+TCPRECV(S), with AT text inside the payload), TCPSENDS back, the
+ * client's close reported as +CLOSELISTEN: <n> (13.2's example) ends it
+ * clean; the listener's own close frees its socket and is reported. */
+static void test_server_push(void **state)
+{
+	(void)state;
+	struct t *t = setup();
+	t->acc_window = 4096;
+	listen_and_accept(t);
+	say(&t->f, "\r\n+TCPRECV(S): 1,12,ab\r\nOK\r\n> yz\r\n");
+	run(t, 0.2);
+	assert_int_equal(t->rx_len, 12);
+	assert_memory_equal(t->rx, "ab\r\nOK\r\n> yz", 12);
+	assert_int_equal(modem_send(t->m, 1, (const uint8_t *)"reply", 5), 5);
+	run(t, 0.3);
+	assert_int_equal(t->f.tcpsends, 1);
+	assert_int_equal(t->acked, 5);
+	assert_memory_equal(t->f.rx[1], "reply", 5);
+	assert_int_equal(t->f.tcpsend_cmds, 0);
+	say(&t->f, "\r\n+CLOSELISTEN: 1,local link closed\r\n");
+	run(t, 3);
+	assert_int_equal(t->closed, 1);
+	assert_int_equal(t->closed_lost, 0);
+	assert_int_equal(t->f.ipstatus, 0); /* no read, no state query for pushed links */
+	say(&t->f, "\r\n+CLOSELISTEN: 0,local link closed\r\n");
+	run(t, 0.3);
+	assert_int_equal(t->not_listening, 1);
+	assert_int_equal(modem_free_links(t->m), 5);
+	teardown(t);
+}
+
+/* Pushed bytes beyond the window wait in hold; more than hold ends the
+ * link with loss; a local close of an accepted link is CLOSECLIENT. */
+static void test_server_push_overflow(void **state)
+{
+	(void)state;
+	struct t *t = setup();
+	t->acc_window = 0;
+	t->stingy = true;
+	listen_and_accept(t);
+	say(&t->f, "\r\n+TCPRECV(S): 1,4,abcd\r\n");
+	run(t, 0.2);
+	assert_int_equal(t->rx_len, 0);
+	modem_recv_window(t->m, 1, 2);
+	run(t, 0.2);
+	assert_int_equal(t->rx_len, 2);
+	static char big[3000];
+	memset(big, 'x', sizeof(big));
+	sayf(&t->f, "\r\n+TCPRECV(S): 1,%zu,", sizeof(big));
+	assert_int_equal(write(t->f.fd, big, sizeof(big)), (ssize_t)sizeof(big));
+	say(&t->f, "\r\n");
+	run(t, 2);
+	assert_int_equal(t->closed, 1);
+	assert_int_equal(t->closed_lost, 1);
+	run(t, 0.5); /* the close goes out after the loss is reported */
+	assert_int_equal(t->f.closeclient, 1);
+	teardown(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +505,8 @@ int main(void)
 		cmocka_unit_test(test_send_error),
 		cmocka_unit_test(test_udp_close_without_ok),
 		cmocka_unit_test(test_remote_close_and_ppp_loss),
+		cmocka_unit_test(test_server_push),
+		cmocka_unit_test(test_server_push_overflow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@ struct t {
 	char ip[32];
 	int link;
 	int connected_ok, connected_fail, closed;
+	int listening, accepted;
 	int closed_lost;
 	uint8_t *tx, *rx;
 	size_t tx_len, tx_off, acked, rx_len;
@@ -116,7 +117,29 @@ static void ev_closed(void *ctx, int link, bool lost)
 	stop_loop(t);
 }
 
+static void ev_listening(void *ctx, uint16_t port, bool ok)
+{
+	struct t *t = ctx;
+	t->listening += ok && port == 8888;
+	stop_loop(t);
+}
+
+static void ev_accepted(void *ctx, int link, uint16_t port, uint32_t ip, uint16_t peer)
+{
+	struct t *t = ctx;
+	assert_int_equal(port, 8888);
+	assert_int_equal(ip, htonl(0xc6336407));
+	assert_int_equal(peer, 0); /* REMOTE IP has no port */
+	t->accepted++;
+	t->link = link;
+	modem_recv_window(t->m, link, WINDOW);
+	t->window_left = WINDOW;
+	stop_loop(t);
+}
+
 static const struct modem_events events = {
+	.listening = ev_listening,
+	.accepted = ev_accepted,
 	.link_state = ev_link_state,
 	.connected = ev_connected,
 	.data = ev_data,
@@ -156,7 +179,7 @@ static struct t *setup(const struct fake_opts *o, unsigned max_inflight, unsigne
 	struct modem_config cfg = {
 		.device = t->path,
 		.baud = 115200,
-		.model = MODEM_MODEL_SIM7000,
+		.model = "sim7000",
 		.apn = "internet.example",
 		.user = "",
 		.password = "",
@@ -220,6 +243,60 @@ static void echo_bulk(struct t *t)
 	assert_int_equal(st.bytes_to_module, BULK);
 	assert_int_equal(st.bytes_from_module, BULK);
 	assert_int_equal(st.garbage_lines, 0);
+}
+
+/* CIPSERVER (app note 3.2): asked for before bring-up reports the link up,
+ * OK then SERVER OK; an accepted link ("<n>, REMOTE IP: <ip>") carries
+ * 100 KB each way byte-exact through the client commands, and its remote
+ * close ends it clean. */
+static void test_server_accept(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true };
+	struct t *t = setup(&o, 0, 1000);
+	assert_true(modem_listen(t->m, 8888));
+	assert_false(modem_listen(t->m, 8888)); /* asked for already */
+	bring_up(t);
+	run(t, 2);
+	assert_int_equal(t->listening, 1);
+	assert_int_equal(fake_count(t->fake, "AT+CIPSERVER"), 1);
+	assert_int_equal(fake_count(t->fake, "AT+CIPSTART"), 0);
+	fake_accept_link(t->fake, 3, "198.51.100.7");
+	run(t, 2);
+	assert_int_equal(t->accepted, 1);
+	assert_int_equal(t->link, 3);
+	assert_int_equal(modem_free_links(t->m), 7);
+	echo_bulk(t);
+	fake_remote_close(t->fake, 3);
+	run(t, 5);
+	assert_int_equal(t->closed, 1);
+	assert_int_equal(t->closed_lost, 0);
+	teardown(t);
+}
+
+/* While listening, ALREADY CONNECT for a connect waits for an accept
+ * notification: the client the module gave the socket to keeps it, the
+ * connect fails, no CIPCLOSE cuts the client off. */
+static void test_accept_wins_socket(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .already_connect_0 = true };
+	struct t *t = setup(&o, 0, 1000);
+	assert_true(modem_listen(t->m, 8888));
+	bring_up(t);
+	run(t, 2);
+	assert_int_equal(t->listening, 1);
+	assert_int_equal(modem_open(t->m, MODEM_TCP, htonl(0x7f000001), 7), 0);
+	run(t, 0.3); /* ALREADY CONNECT answered */
+	assert_int_equal(t->connected_fail, 0);
+	fake_accept_link(t->fake, 0, "198.51.100.7");
+	run(t, 2);
+	assert_int_equal(t->accepted, 1);
+	assert_int_equal(t->link, 0);
+	assert_int_equal(t->connected_fail, 1);
+	assert_int_equal(t->connected_ok, 0);
+	assert_int_equal(fake_count(t->fake, "AT+CIPCLOSE"), 0);
+	teardown(t);
 }
 
 static void test_bulk_echo(void **state)
@@ -572,7 +649,7 @@ static void test_serial_reopen(void **state)
 	t->fake = fake_new(t->loop, &o, t->path, sizeof(t->path));
 	assert_int_equal(symlink(t->path, link), 0);
 	struct modem_config cfg = {
-		.device = link, .baud = 115200, .model = MODEM_MODEL_SIM7000,
+		.device = link, .baud = 115200, .model = "sim7000",
 		.apn = "internet", .user = "", .password = "",
 		.cmd_timeout_ms = 2000, .poll_interval_ms = 1000,
 	};
@@ -659,6 +736,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bulk_echo),
+		cmocka_unit_test(test_server_accept),
+		cmocka_unit_test(test_accept_wins_socket),
 		cmocka_unit_test(test_spacing_variants),
 		cmocka_unit_test(test_lost_notification),
 		cmocka_unit_test(test_rxget_manual_late),

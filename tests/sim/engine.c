@@ -51,6 +51,7 @@ bool sim_link_busy(const struct sim_link *l)
 
 void sim_links_reset(bool forget)
 {
+	sim_server_close();
 	for (int i = 0; i < SIM_LINKS; i++) {
 		struct sim_link *l = sim_link_at(i);
 		sim_link_close(l);
@@ -58,6 +59,11 @@ void sim_links_reset(bool forget)
 		if (forget)
 			l->ever_used = false;
 	}
+}
+
+const char *sim_local_ip(void)
+{
+	return S.o.local_ip ? S.o.local_ip : E.m->local_ip;
 }
 
 /* ---- transparent and PPP data modes ---- */
@@ -137,6 +143,9 @@ static void link_event(struct sim_link *l, int what)
 		break;
 	case LEV_CONNECT_FAIL:
 		E.m->connect_failed(l);
+		break;
+	case LEV_ACCEPTED:
+		E.m->accepted(l);
 		break;
 	case LEV_RX:
 		if (!l->manual_rx) {

@@ -62,8 +62,14 @@ struct sim_model {
 	void (*connected)(struct sim_link *l);
 	void (*connect_failed)(struct sim_link *l);
 	void (*sent)(struct sim_link *l, bool ok); /* bytes reached the host (or failed) */
+	/* server (server.c): the link a connection the listener accepted takes
+	 * (NULL: none free, the connection is reset) and whether it is read by
+	 * command; accepted() runs when that link is connected */
+	struct sim_link *(*accept_link)(bool *manual_rx);
+	void (*accepted)(struct sim_link *l);
 
 	/* module life */
+	const char *local_ip;   /* the module's own address unless --local-ip */
 	const char *boot;       /* the power-up notifications */
 	void (*reset)(void);    /* the model's power-up state */
 	void (*pdp_deact)(void);
@@ -100,7 +106,10 @@ void sim_check_closed(struct sim_link *l);
 void sim_push_all(void);
 struct sim_link *sim_link_at(int n);
 bool sim_link_busy(const struct sim_link *l);   /* connecting or connected */
-void sim_links_reset(bool forget);      /* close all; forget: ever_used too */
+/* close every link and the listener; forget: ever_used too */
+void sim_links_reset(bool forget);
+/* the address the module reports as its own and listens on */
+const char *sim_local_ip(void);
 void sim_ppp_ended(void);
 void sim_cgdata(const struct at_cmd *c);
 

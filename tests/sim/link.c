@@ -336,7 +336,7 @@ static void connect_ok(struct sim_link *l, const void *p, size_t n)
 	l->state = LINK_CONNECTED;
 	update_rx_watch(l);
 	update_tx_watch(l);
-	S.model->link_event(l, LEV_CONNECT_OK);
+	S.model->link_event(l, l->accepted ? LEV_ACCEPTED : LEV_CONNECT_OK);
 }
 
 static void connect_fail(struct sim_link *l, const void *p, size_t n)
@@ -376,47 +376,66 @@ static void conn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	connect_done(l, false);
 }
 
-bool sim_link_open(struct sim_link *l, bool udp, struct in_addr a, int port, int lport)
+/* a link (re)starts: connecting, every count and flag of its last use gone */
+static void link_start(struct sim_link *l, bool udp)
 {
 	sim_link_close(l);
 	l->udp = udp;
+	l->accepted = false;
 	l->ever_used = true;
 	l->state = LINK_CONNECTING;
 	l->manual_rx = false;
 	l->eof = l->eof_seen = l->failed = l->notified = false;
 	l->tx_total = l->tx_written = l->acked_last = 0;
 	l->send_ok_wait = false;
-	memset(&l->peer, 0, sizeof l->peer);
-	l->peer.sin_family = AF_INET;
-	l->peer.sin_addr = a;
-	l->peer.sin_port = htons((uint16_t)port);
-	l->fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+static void link_watchers(struct sim_link *l)
+{
 	ev_io_init(&l->rio, rio_cb, l->fd, EV_READ);
 	ev_io_init(&l->wio, wio_cb, l->fd, EV_WRITE);
 	l->rio.data = l->wio.data = l;
 	ev_timer_init(&l->conn_timeout, conn_timeout_cb, CONNECT_TIMEOUT, 0.);
 	l->conn_timeout.data = l;
+}
+
+bool sim_link_mark(int fd)
+{
+	/* atbridge --sim routes marked sockets around its own tun */
+	unsigned mark = (unsigned)S.o.fwmark;
+	return !S.o.fwmark || setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0;
+}
+
+void sim_link_host_buffers(int fd)
+{
+	/* a module's TCP send window is small; keep the host's alike so
+	 * that CIPACK and the tx buffer see a slow receiver */
+	int sb = HOST_SNDBUF, rb = HOST_RCVBUF;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof rb);
+}
+
+bool sim_link_open(struct sim_link *l, bool udp, struct in_addr a, int port, int lport)
+{
+	link_start(l, udp);
+	memset(&l->peer, 0, sizeof l->peer);
+	l->peer.sin_family = AF_INET;
+	l->peer.sin_addr = a;
+	l->peer.sin_port = htons((uint16_t)port);
+	l->fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	link_watchers(l);
 	if (l->fd < 0) {
 		sim_delay(latency(), connect_fail, l, NULL, 0);
 		return true;
 	}
-	if (S.o.fwmark) {
-		/* atbridge --sim routes marked sockets around its own tun */
-		unsigned mark = (unsigned)S.o.fwmark;
-		if (setsockopt(l->fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
-			close(l->fd);
-			l->fd = -1;
-			sim_delay(latency(), connect_fail, l, NULL, 0);
-			return true;
-		}
+	if (!sim_link_mark(l->fd)) {
+		close(l->fd);
+		l->fd = -1;
+		sim_delay(latency(), connect_fail, l, NULL, 0);
+		return true;
 	}
-	if (!udp) {
-		/* a module's TCP send window is small; keep the host's alike so
-		 * that CIPACK and the tx buffer see a slow receiver */
-		int sb = HOST_SNDBUF, rb = HOST_RCVBUF;
-		setsockopt(l->fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
-		setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof rb);
-	}
+	if (!udp)
+		sim_link_host_buffers(l->fd);
 	if (lport > 0) {
 		int one = 1;
 		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -436,13 +455,23 @@ bool sim_link_open(struct sim_link *l, bool udp, struct in_addr a, int port, int
 
 void sim_link_open_fail(struct sim_link *l)
 {
-	sim_link_close(l);
-	l->ever_used = true;
-	l->state = LINK_CONNECTING;
-	l->manual_rx = false;
-	l->eof = l->eof_seen = l->failed = l->notified = false;
-	l->tx_total = l->tx_written = l->acked_last = 0;
+	link_start(l, l->udp);
 	sim_delay(latency(), connect_fail, l, NULL, 0);
+}
+
+/* The SYN crossed the network before the module accepted; the link's
+ * notification (REMOTE IP, AcceptSocket) comes one latency after the host's
+ * accept, and data only after it. */
+void sim_link_adopt(struct sim_link *l, int fd, const struct sockaddr_in *peer, bool manual_rx)
+{
+	link_start(l, false);
+	l->accepted = true;
+	l->manual_rx = manual_rx;
+	l->peer = *peer;
+	sim_strlcpy(l->host, inet_ntoa(peer->sin_addr), sizeof l->host);
+	l->fd = fd;
+	link_watchers(l);
+	sim_delay(latency(), connect_ok, l, NULL, 0);
 }
 
 void sim_link_remote_close(struct sim_link *l)

@@ -1,6 +1,7 @@
 /* atbridge-sim: command line, the event loop, and shutdown. */
 #include "engine.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 	      "  --reading NAME=VALUE   answer as another reading of the manual (repeatable, or a\n"
 	      "                         comma list; \"alt\" = every alternative of the model)\n"
 	      "  --ping-interval-ms N   N11V2 AT+PING: replies of one run N ms apart (default 1000)\n"
+	      "  --local-ip ADDR        the module's own address (CIFSR, XIIC) and where its\n"
+	      "                         server listens (default: the model's, see docs/simulator.md)\n"
 	      "  --help                 show this help\n\n"
 	      "Control socket commands (one per line, reply \"OK ...\" or \"ERR <reason>\"):\n"
 	      "  pdp-deact | close <n> | reboot | garbage <hex> | stall <ms> | drop-urc <n> |\n"
@@ -65,7 +68,7 @@ static bool parse_args(int argc, char **argv)
 {
 	enum { O_MODEL = 256, O_BAUD, O_LAT, O_HOSTS, O_LINK, O_CONTROL, O_SEED, O_RACE,
 	       O_JITTER, O_RXBUF, O_LOG, O_VERBOSE, O_HELP, O_PPP, O_READING, O_PINGIV,
-	       O_RESOLVER, O_FWMARK };
+	       O_RESOLVER, O_FWMARK, O_LOCALIP };
 	static const struct option lo[] = {
 		{ "model", required_argument, 0, O_MODEL },
 		{ "baud", required_argument, 0, O_BAUD },
@@ -85,6 +88,7 @@ static bool parse_args(int argc, char **argv)
 		{ "ping-interval-ms", required_argument, 0, O_PINGIV },
 		{ "host-resolver", no_argument, 0, O_RESOLVER },
 		{ "fwmark", required_argument, 0, O_FWMARK },
+		{ "local-ip", required_argument, 0, O_LOCALIP },
 		{ 0, 0, 0, 0 },
 	};
 	/* readings depend on --model, which may come later: applied at the end */
@@ -96,6 +100,7 @@ static bool parse_args(int argc, char **argv)
 	opterr = 0;
 	int c;
 	long v;
+	struct in_addr addr;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case O_MODEL:
@@ -135,6 +140,13 @@ static bool parse_args(int argc, char **argv)
 			if (!parse_long("--fwmark", optarg, 0, 0xffffffffL, &v))
 				return false;
 			S.o.fwmark = (unsigned long)v;
+			break;
+		case O_LOCALIP:
+			if (inet_pton(AF_INET, optarg, &addr) != 1) {
+				fprintf(stderr, "atbridge-sim: invalid value for --local-ip: '%s' (expected an IPv4 address)\n", optarg);
+				return false;
+			}
+			S.o.local_ip = optarg;
 			break;
 		case O_READING:
 			if (nreadings == (int)(sizeof readings / sizeof readings[0])) {
@@ -268,6 +280,7 @@ int main(int argc, char **argv)
 	ev_run(S.loop, 0);
 
 	sim_ppp_stop();
+	sim_server_close();
 	sim_link_close_all();
 	sim_delay_flush();
 	sim_control_close();

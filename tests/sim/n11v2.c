@@ -47,7 +47,10 @@ static void n11_ato(void)
 /* "+TCPCLOSE: <n>,Link Closed" (or +UDPCLOSE, or the transparent form) */
 void n11_link_closed_urc(const struct sim_link *l)
 {
-	if (l->id == TRANS_LINK)
+	/* 13.2: the unsolicited form also means "the client closes the socket" */
+	if (l->accepted)
+		at_urc(true, "+CLOSELISTEN:%s%d,local link closed", n11_sp(F_CLOSELISTEN), l->id);
+	else if (l->id == TRANS_LINK)
 		at_urc(true, "%s:%sLink Closed", l->udp ? "+UDPTRANS" : "+TCPTRANS", n11_sp(F_TRANS_CLOSED));
 	else if (l->udp)
 		at_urc(true, "+UDPCLOSE:%s%d,Link Closed", n11_sp(F_UDPCLOSE_OK), l->id);
@@ -75,8 +78,11 @@ static void n11_closed(struct sim_link *l)
 
 static void n11_frame(const struct sim_link *l, const unsigned char *p, size_t n, struct sim_buf *b)
 {
-	sim_buf_addf(b, "\r\n%s:%s%d,%zu,", l->udp ? "+UDPRECV" : "+TCPRECV",
-		     n11_sp(l->udp ? F_UDPRECV : F_TCPRECV_DATA), l->id, n);
+	if (l->accepted)
+		sim_buf_addf(b, "\r\n+TCPRECV(S):%s%d,%zu,", n11_sp(F_TCPRECVS), l->id, n);
+	else
+		sim_buf_addf(b, "\r\n%s:%s%d,%zu,", l->udp ? "+UDPRECV" : "+TCPRECV",
+			     n11_sp(l->udp ? F_UDPRECV : F_TCPRECV_DATA), l->id, n);
 	if (n11_rx_hex())
 		sim_hex_to(b, p, n);
 	else
@@ -144,6 +150,8 @@ void n11_ppp_down(bool report)
 		struct sim_link *l = sim_link_at(i);
 		if (report && sim_link_busy(l))
 			n11_link_closed_urc(l);
+		if (report && sim_server_slot() == i)
+			n11_listener_lost_urc();
 	}
 	n11_ping_abort();
 	n11_close_all();
@@ -191,7 +199,9 @@ static const struct sim_cmd cmds[] = {
 	{ NULL, NULL, false },
 };
 
-static const struct sim_cmd *const tables[] = { cmds, n11_net_cmds, n11_general_cmds, NULL };
+static const struct sim_cmd *const tables[] = {
+	cmds, n11_net_cmds, n11_server_cmds, n11_general_cmds, NULL,
+};
 
 static const struct sim_digit_cmd digits[] = {
 	{ "Q", 1 }, { "&W", 0 }, { "&D", 2 }, { NULL, 0 },
@@ -219,6 +229,9 @@ const struct sim_model n11v2_model = {
 	.closed = n11_closed,
 	.connected = n11_link_connected,
 	.connect_failed = n11_connect_failed,
+	.accept_link = n11_accept_link,
+	.accepted = n11_accepted,
+	.local_ip = LOCAL_IP,
 	.boot = "\r\n+PBREADY\r\n",
 	.reset = n11_reset,
 	.pdp_deact = n11_pdp_deact,

@@ -26,6 +26,7 @@ struct n11_state {
 	long ipr;
 	bool send_hex;              /* the data phase carries hex text */
 	char send_name[16];         /* "+TCPSEND", "+UDPSSEND"...: as typed */
+	bool send_server;           /* AT+TCPSENDS: to an accepted client */
 };
 
 extern struct n11_state n11;
@@ -38,6 +39,8 @@ enum n11_form {
 	F_TCPCLOSE, F_UDPCLOSE_OK, F_UDPCLOSE_ERR, F_IPSTATUS, F_IPSTATUS_ERR,
 	F_TCPACK, F_TCPACK_DISC, F_TCPACK_NOTCP, F_TRANS_RES, F_TRANS_ERR,
 	F_TRANS_CLOSED, F_TRANSCLOSE,
+	F_TCPLISTEN, F_TCPLISTEN_BIND, F_CLOSELISTEN, F_CLOSECLIENT, F_TCPRECVS,
+	F_TCPSENDS_OK, F_TCPSENDS_ERR, F_TCPACKS,
 	N11_FORMS
 };
 /* " " or "": what follows "+XXX:" in that form under the chosen reading */
@@ -56,8 +59,16 @@ void n11_trans_escaped(void);
 void n11_send_done(struct sim_link *l, bool cancel);
 void n11_dns_answer(const char *name);
 
+/* chapter 13, the TCP server (n11v2_server.c) */
+struct sim_link *n11_accept_link(bool *manual_rx);
+void n11_accepted(struct sim_link *l);
+/* the socket the listener takes, reported as closed (PDP loss) */
+void n11_listener_lost_urc(void);
+bool n11_sock_taken(long n);   /* a connection or the listener holds it */
+
 /* command tables, each ended by a row without a name */
 extern const struct sim_cmd n11_net_cmds[];
 extern const struct sim_cmd n11_general_cmds[];
+extern const struct sim_cmd n11_server_cmds[];
 
 #endif

@@ -39,6 +39,14 @@ static const struct {
 	[F_TRANS_ERR] = { true, true },       /* "+TCPTRANS: ERROR" */
 	[F_TRANS_CLOSED] = { true, false },   /* "+TCPTRANS:Link Closed" */
 	[F_TRANSCLOSE] = { true, true },      /* "+TRANSCLOSE: 0,OK" */
+	[F_TCPLISTEN] = { false, true },      /* 13.1 "+TCPLISTEN:<socket>,OK" / "+TCPLISTEN: 0,OK" */
+	[F_TCPLISTEN_BIND] = { true, true },  /* "+TCPLISTEN: bind error" */
+	[F_CLOSELISTEN] = { false, true },    /* 13.2 "+CLOSELISTEN:<socket_id>,..." / "+CLOSELISTEN: 0,..." */
+	[F_CLOSECLIENT] = { true, true },     /* 13.3 "+CLOSECLIENT: 1,remote link closed" */
+	[F_TCPRECVS] = { true, true },        /* 13.4 "+TCPRECV(S): 1,10,1234567899" */
+	[F_TCPSENDS_OK] = { false, true },    /* 13.5 "+TCPSENDS:<socket>[,<length>]" / "+TCPSENDS: 1,1024" */
+	[F_TCPSENDS_ERR] = { true, true },    /* "+TCPSENDS: 0 is not link", "+TCPSENDS: ERROR" */
+	[F_TCPACKS] = { true, true },         /* 13.6 "+TCPACKS: 0,20,20", "+TCPACKS: 1,DISCONNECT" */
 };
 
 const char *n11_sp(enum n11_form f)

@@ -71,7 +71,7 @@ static void n11_xiic(const struct at_cmd *c)
 	long v;
 	if (c->type == AT_READ) {
 		if (n11.ppp)
-			at_info("+XIIC:    1," LOCAL_IP);
+			at_info("+XIIC:    1,%s", sim_local_ip());
 		else
 			at_info("+XIIC:    0,0.0.0.0");
 		at_ok();

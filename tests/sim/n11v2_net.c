@@ -26,7 +26,7 @@ static void setup(const struct at_cmd *c, bool udp)
 		return;
 	}
 	struct sim_link *l = sim_link_at((int)n);
-	if (sim_link_busy(l)) {
+	if (n11_sock_taken(n)) {
 		at_info("%s:%s%ld,ERROR1", nm, sp, n);
 		sim_count_error();
 		return;
@@ -45,76 +45,105 @@ static void setup(const struct at_cmd *c, bool udp)
 static void n11_tcpsetup(const struct at_cmd *c) { setup(c, false); }
 static void n11_udpsetup(const struct at_cmd *c) { setup(c, true); }
 
-static bool send_udp(const char *name)
+/* the answer forms of the send that runs: to a client socket of either
+ * protocol, or (AT+TCPSENDS) to a client the server accepted */
+static enum n11_form send_form(bool ok)
 {
-	return name[1] == 'U';
+	if (n11.send_server)
+		return ok ? F_TCPSENDS_OK : F_TCPSENDS_ERR;
+	if (n11.send_name[1] == 'U')
+		return ok ? F_UDPSEND_OK : F_UDPSEND_ERR;
+	return ok ? F_TCPSEND_OK : F_TCPSEND_ERR;
 }
 
-static void send_err(const char *name, const char *what)
+static void send_err(const char *what)
 {
-	at_info("%s:%s%s", name, n11_sp(send_udp(name) ? F_UDPSEND_ERR : F_TCPSEND_ERR), what);
+	at_info("%s:%s%s", n11.send_name, n11_sp(send_form(false)), what);
 	sim_count_error();
 }
 
-static void buffer_short(const char *name, struct sim_link *l)
+/* the socket is no link of the send's kind (8.2 / 13.5) */
+static void not_link(int n)
 {
-	at_info("%s:%sBUFFER NOT ENOUGH,%zu", name, n11_sp(F_SEND_BUF), sim_link_tx_free(l));
+	char t[32];
+	snprintf(t, sizeof t, "%d is not link", n);
+	send_err(n11.send_server ? t : "SOCKET ID OPEN FAILED");
+}
+
+/* 13.5 shows only "Congestion": "+TCPSENDS: ERROR" */
+static void buffer_short(struct sim_link *l)
+{
+	if (n11.send_server) {
+		send_err("ERROR");
+		return;
+	}
+	at_info("%s:%sBUFFER NOT ENOUGH,%zu", n11.send_name, n11_sp(F_SEND_BUF), sim_link_tx_free(l));
 	sim_count_error();
 }
 
 static void send_accepted(struct sim_link *l, const void *p, size_t n)
 {
+	if (n > sim_link_tx_free(l)) {
+		buffer_short(l);
+		return;
+	}
 	sim_link_send(l, p, n, false);
 	at_ok();
-	at_urc(false, "%s:%s%d,%zu", n11.send_name,
-	       n11_sp(send_udp(n11.send_name) ? F_UDPSEND_OK : F_TCPSEND_OK), l->id, n);
+	at_urc(false, "%s:%s%d,%zu", n11.send_name, n11_sp(send_form(true)), l->id, n);
 }
 
-/* AT+TCPSEND / AT+TCPSSEND / AT+UDPSEND / AT+UDPSSEND */
-static void do_send(const struct at_cmd *c, bool udp)
+/* the data of a command-mode send, given in the command line */
+static void send_inline(struct sim_link *l, const struct at_arg *data, long len, long mode)
+{
+	unsigned char buf[sizeof data->s];
+	size_t k = strlen(data->s);
+	memcpy(buf, data->s, k);
+	long got = (long)k;
+	if (mode == 1 && (k > 1024 || (got = sim_unhex(buf, k)) < 0)) {
+		send_err("DATA LENGTH ERROR");
+		return;
+	}
+	if ((mode == 0 && k > 1024) || (len && got != len)) {
+		send_err("DATA LENGTH ERROR");
+		return;
+	}
+	send_accepted(l, buf, (size_t)got);
+}
+
+/* AT+TCPSEND / AT+TCPSSEND / AT+UDPSEND / AT+UDPSSEND / AT+TCPSENDS */
+static void do_send(const struct at_cmd *c, bool udp, bool server)
 {
 	long n, len = 0, mode = 0;
 	sim_strlcpy(n11.send_name, c->name, sizeof n11.send_name);
+	n11.send_server = server;
 	if (c->type != AT_WRITE || !n11_sock_arg(c, 0, &n) || c->na > 4) {
 		at_plain_error();
 		return;
 	}
-	if (!n11.ppp) {
-		send_err(c->name, "GPRS DISCONNECTION");
+	if (!n11.ppp && !server) {
+		send_err("GPRS DISCONNECTION");
 		return;
 	}
 	struct sim_link *l = sim_link_at((int)n);
-	if (!n11_connected(l) || l->udp != udp || l->failed) {
-		send_err(c->name, "SOCKET ID OPEN FAILED");
+	if (!n11_connected(l) || l->udp != udp || l->failed || l->accepted != server) {
+		not_link((int)n);
 		return;
 	}
 	if (c->na >= 2 && c->a[1].s[0] && !at_int(&c->a[1], 1, MAX_SEND, &len)) {
-		send_err(c->name, "DATA LENGTH ERROR");
+		send_err("DATA LENGTH ERROR");
 		return;
 	}
 	if (c->na >= 4 && !at_int(&c->a[3], 0, 1, &mode)) {
-		send_err(c->name, "MODE ERROR");
-		return;
-	}
-	if ((size_t)len > sim_link_tx_free(l)) {
-		buffer_short(c->name, l);
+		send_err("MODE ERROR");
 		return;
 	}
 	if (c->na >= 3 && c->a[2].s[0]) {
-		/* command mode: the data is in the command line */
-		unsigned char buf[sizeof c->a[2].s];
-		size_t k = strlen(c->a[2].s);
-		memcpy(buf, c->a[2].s, k);
-		long got = (long)k;
-		if (mode == 1 && (k > 1024 || (got = sim_unhex(buf, k)) < 0)) {
-			send_err(c->name, "DATA LENGTH ERROR");
-			return;
-		}
-		if ((mode == 0 && k > 1024) || (len && got != len)) {
-			send_err(c->name, "DATA LENGTH ERROR");
-			return;
-		}
-		send_accepted(l, buf, (size_t)got);
+		send_inline(l, &c->a[2], len, mode);
+		return;
+	}
+	/* 13.5's congestion comes after the prompt; 8.2's answer before it */
+	if (!server && (size_t)len > sim_link_tx_free(l)) {
+		buffer_short(l);
 		return;
 	}
 	/* buffer mode: ">" then the data */
@@ -122,23 +151,21 @@ static void do_send(const struct at_cmd *c, bool udp)
 	sim_send_begin(l, (size_t)(n11.send_hex ? len * 2 : len));
 }
 
-static void n11_tcpsend(const struct at_cmd *c) { do_send(c, false); }
-static void n11_udpsend(const struct at_cmd *c) { do_send(c, true); }
+static void n11_tcpsend(const struct at_cmd *c) { do_send(c, false, false); }
+static void n11_udpsend(const struct at_cmd *c) { do_send(c, true, false); }
+static void n11_tcpsends(const struct at_cmd *c) { do_send(c, false, true); }
 
 /* the end of a buffer-mode send's data phase */
 void n11_send_done(struct sim_link *l, bool cancel)
 {
 	(void)cancel; /* no byte cancels an N11V2 send */
 	long n = (long)E.send.len;
-	if (n11.send_hex && (n = sim_unhex(E.send.data, E.send.len)) < 0) {
-		send_err(n11.send_name, "DATA LENGTH ERROR");
-	} else if (!n11_connected(l) || l->failed) {
-		send_err(n11.send_name, "SOCKET ID OPEN FAILED");
-	} else if ((size_t)n > sim_link_tx_free(l)) {
-		buffer_short(n11.send_name, l);
-	} else {
+	if (n11.send_hex && (n = sim_unhex(E.send.data, E.send.len)) < 0)
+		send_err("DATA LENGTH ERROR");
+	else if (!n11_connected(l) || l->failed)
+		not_link(l->id);
+	else
 		send_accepted(l, E.send.data, (size_t)n);
-	}
 	at_finish();
 }
 
@@ -181,7 +208,7 @@ static void do_close(const struct at_cmd *c, bool udp)
 	long n;
 	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n) ||
 	    sim_link_at((int)n)->state == LINK_INITIAL || sim_link_at((int)n)->udp != udp ||
-	    !sim_link_busy(sim_link_at((int)n))) {
+	    !sim_link_busy(sim_link_at((int)n)) || sim_link_at((int)n)->accepted) {
 		at_info("%s:%sERROR", nm, n11_sp(udp ? F_UDPCLOSE_ERR : F_TCPCLOSE));
 		sim_count_error();
 		return;
@@ -217,28 +244,34 @@ static void n11_ipstatus(const struct at_cmd *c)
 		at_ok();
 }
 
-static void n11_tcpack(const struct at_cmd *c)
+/* AT+TCPACK (8.6) and AT+TCPACKS (13.6), each for its own kind of socket:
+ * a client link, or a connection the server accepted */
+static void do_ack(const struct at_cmd *c, bool server)
 {
+	const char *nm = server ? "+TCPACKS" : "+TCPACK";
 	long n;
 	if (c->type != AT_WRITE || c->na != 1 || !n11_sock_arg(c, 0, &n)) {
 		at_plain_error();
 		return;
 	}
 	struct sim_link *l = sim_link_at((int)n);
-	if (!n11_connected(l)) {
-		at_info("+TCPACK:%s%ld,DISCONNECT", n11_sp(F_TCPACK_DISC), n);
+	if (!n11_connected(l) || l->accepted != server) {
+		at_info("%s:%s%ld,DISCONNECT", nm, n11_sp(server ? F_TCPACKS : F_TCPACK_DISC), n);
 	} else if (l->udp) {
 		at_info("+TCPACK:%sNO TCP LINK", n11_sp(F_TCPACK_NOTCP));
 	} else {
 		uint64_t acked;
 		sim_link_acks(l, &acked);
-		at_info("+TCPACK:%s%ld,%llu,%llu", n11_sp(F_TCPACK), n, (unsigned long long)l->tx_total,
-			(unsigned long long)acked);
+		at_info("%s:%s%ld,%llu,%llu", nm, n11_sp(server ? F_TCPACKS : F_TCPACK), n,
+			(unsigned long long)l->tx_total, (unsigned long long)acked);
 	}
-	/* 8.6: no OK in the format line or any example; 1.3 gives one */
-	if (!RD.tcpack)
+	/* 8.6, 13.6: no OK in the format lines or any example; 1.3 gives one */
+	if (!(server ? RD.server : RD.tcpack))
 		at_ok();
 }
+
+static void n11_tcpack(const struct at_cmd *c) { do_ack(c, false); }
+static void n11_tcpacks(const struct at_cmd *c) { do_ack(c, true); }
 
 static void n11_recvmode(const struct at_cmd *c)
 {
@@ -256,7 +289,7 @@ static void n11_recvmode(const struct at_cmd *c)
 			struct sim_link *l = sim_link_at(i);
 			sim_link_discard_rx(l);
 			l->notified = false;
-			l->manual_rx = v == 0 && i != TRANS_LINK;
+			l->manual_rx = v == 0 && i != TRANS_LINK && !l->accepted;
 			sim_check_closed(l);
 		}
 	} else {
@@ -470,10 +503,12 @@ static void n11_ping(const struct at_cmd *c)
 const struct sim_cmd n11_net_cmds[] = {
 	{ "+TCPSETUP", n11_tcpsetup, false },	{ "+UDPSETUP", n11_udpsetup, false },
 	{ "+TCPSEND", n11_tcpsend, false },	{ "+TCPSSEND", n11_tcpsend, false },
+	{ "+TCPSENDS", n11_tcpsends, false },
 	{ "+UDPSEND", n11_udpsend, false },	{ "+UDPSSEND", n11_udpsend, false },
 	{ "+TCPREAD", n11_tcpread, false },	{ "+UDPREAD", n11_udpread, false },
 	{ "+TCPCLOSE", n11_tcpclose, false },	{ "+UDPCLOSE", n11_udpclose, false },
 	{ "+IPSTATUS", n11_ipstatus, false },	{ "+TCPACK", n11_tcpack, false },
+	{ "+TCPACKS", n11_tcpacks, false },
 	{ "+RECVMODE", n11_recvmode, false },	{ "+RCVMODE", n11_recvmode, false },
 	{ "+DATAFORMAT", n11_dataformat, false },	{ "+TCPLPORT", n11_tcplport, false },
 	{ "+UDPLPORT", n11_udplport, false },	{ "+TCPKEEPALIVE", n11_tcpkeepalive, false },

@@ -25,6 +25,7 @@ static const struct reading rows[] = {
 	{ "transclose", SIM_MODEL_N11V2, &RD.transclose, { "ok", "no-ok" }, 1 },
 	{ "spacing", SIM_MODEL_N11V2, &RD.spacing, { "space", "format", "example", "none" }, 2 },
 	{ "pingcount", SIM_MODEL_N11V2, &RD.pingcount, { "4", "5" }, 1 },
+	{ "server", SIM_MODEL_N11V2, &RD.server, { "ok", "no-ok" }, 1 },
 	{ "ciprxget", SIM_MODEL_SIM7000, &RD.ciprxget, { "appnote", "manual" }, 1 },
 	{ "cipack", SIM_MODEL_SIM7000, &RD.cipack, { "manual", "appnote" }, 1 },
 	{ "linkresult", SIM_MODEL_SIM7000, &RD.linkresult, { "appnote", "manual" }, 1 },

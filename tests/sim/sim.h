@@ -45,6 +45,7 @@ struct sim_opts {
 	const char *ppp_cmd;     /* --ppp-cmd: program behind ATD*99# */
 	unsigned long fwmark;    /* --fwmark: SO_MARK of every host socket (0: none) */
 	long ping_interval_ms;   /* --ping-interval-ms: N11V2 AT+PING reply spacing */
+	const char *local_ip;    /* --local-ip: the module's own address (NULL: the model's) */
 };
 
 /* ---- --reading: where a manual disagrees with itself (reading.c) ----
@@ -63,6 +64,8 @@ struct sim_readings {
 	int cdnsgip;            /* 0 appnote, 1 manual */
 	int cipstatus;          /* 0 plain, 1 padded */
 	int cipping;            /* 0 100ms, 1 ms */
+	/* N11V2 chapter 13 */
+	int server;             /* 0 ok, 1 no-ok */
 };
 enum n11_spacing { SPACING_SPACE, SPACING_FORMAT, SPACING_EXAMPLE, SPACING_NONE };
 extern struct sim_readings RD;
@@ -100,6 +103,7 @@ struct sim_link {
 	int id;
 	enum sim_link_state state;
 	bool udp;
+	bool accepted;          /* a connection the module's server accepted */
 	bool ever_used;
 	unsigned gen;           /* bumps on every (re)open/close: stale events die */
 	int fd;
@@ -138,7 +142,7 @@ struct sim_model_ops {
 	void (*drained)(void);                /* output that had backed up was written */
 };
 
-enum { LEV_CONNECT_OK, LEV_CONNECT_FAIL, LEV_RX, LEV_EOF, LEV_TX_DONE, LEV_TX_FAIL };
+enum { LEV_CONNECT_OK, LEV_CONNECT_FAIL, LEV_RX, LEV_EOF, LEV_TX_DONE, LEV_TX_FAIL, LEV_ACCEPTED };
 
 struct sim {
 	struct ev_loop *loop;
@@ -235,6 +239,13 @@ bool sim_link_open(struct sim_link *l, bool udp, struct in_addr a, int port, int
 void sim_link_close(struct sim_link *l);
 void sim_link_close_all(void);
 void sim_link_open_fail(struct sim_link *l);
+/* Takes over fd, a TCP connection the module's server accepted from peer:
+ * the link is connecting for one --latency-ms, then connected (LEV_ACCEPTED). */
+void sim_link_adopt(struct sim_link *l, int fd, const struct sockaddr_in *peer, bool manual_rx);
+/* the host socket buffers of every TCP link (a module's small windows) */
+void sim_link_host_buffers(int fd);
+/* SO_MARK of --fwmark on fd; false if it cannot be set */
+bool sim_link_mark(int fd);
 size_t sim_link_tx_free(struct sim_link *l);
 void sim_link_send(struct sim_link *l, const void *p, size_t n, bool want_done);
 size_t sim_link_read(struct sim_link *l, void *p, size_t max);
@@ -249,6 +260,15 @@ typedef void (*sim_delay_fn)(struct sim_link *l, const void *data, size_t n);
 /* Runs fn after sec seconds unless l (if given) was closed or reopened. */
 void sim_delay(double sec, sim_delay_fn fn, struct sim_link *l, const void *data, size_t n);
 void sim_delay_flush(void);
+
+/* server.c: the module's TCP server, one listening host socket */
+/* Listens on --local-ip:port; slot is the link id the listener occupies in
+ * the model (-1: none). False if the socket cannot be bound or listen. */
+bool sim_server_listen(int port, int slot);
+void sim_server_close(void);
+bool sim_server_on(void);
+int sim_server_port(void);
+int sim_server_slot(void);      /* -1 when not listening */
 
 /* control.c */
 bool sim_control_open(const char *path);

@@ -149,6 +149,22 @@ static void s7_link_connected(struct sim_link *l)
 	}
 }
 
+/* the lowest link that is neither connecting nor connected (app note 3.2:
+ * "connection number 0 allocated") */
+static struct sim_link *s7_accept_link(bool *manual_rx)
+{
+	*manual_rx = s7.rxget == 1;
+	for (int i = 0; s7.mux && i < SIM_LINKS; i++)
+		if (!sim_link_busy(sim_link_at(i)))
+			return sim_link_at(i);
+	return NULL;
+}
+
+static void s7_accepted(struct sim_link *l)
+{
+	at_urc(true, "%sREMOTE IP: %s", s7_pfx(l), inet_ntoa(l->peer.sin_addr));
+}
+
 static void s7_connect_failed(struct sim_link *l)
 {
 	if (!s7.mux)
@@ -372,6 +388,9 @@ const struct sim_model sim7000_model = {
 	.connected = s7_link_connected,
 	.connect_failed = s7_connect_failed,
 	.sent = s7_sent,
+	.accept_link = s7_accept_link,
+	.accepted = s7_accepted,
+	.local_ip = LOCAL_IP,
 	.boot = "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n",
 	.reset = s7_reset,
 	.pdp_deact = s7_pdp_deact,

@@ -80,7 +80,7 @@ static void s7_cifsr(const struct at_cmd *c)
 	}
 	if (s7.st == IP_GPRSACT)
 		s7.st = IP_STATUS;
-	at_info(LOCAL_IP); /* the manual's only response: the address, no OK */
+	at_info("%s", sim_local_ip()); /* the manual's only response: the address, no OK */
 }
 
 static void s7_cifsrex(const struct at_cmd *c)
@@ -95,7 +95,7 @@ static void s7_cifsrex(const struct at_cmd *c)
 	}
 	if (s7.st == IP_GPRSACT)
 		s7.st = IP_STATUS;
-	at_info("+CIFSREX: " LOCAL_IP);
+	at_info("+CIFSREX: %s", sim_local_ip());
 	at_ok();
 }
 
@@ -117,6 +117,17 @@ static void status_line(const struct sim_link *l, bool plus)
 		at_raw(t, strlen(t));
 		at_raw("\r\n", 2);
 	}
+}
+
+/* app note 3.2: the listener's row heads the table (it takes no C: row) */
+static void server_line(void)
+{
+	if (!sim_server_on())
+		return;
+	char t[64];
+	snprintf(t, sizeof t, "S: 0,0,\"%d\",\"LISTENING\"", sim_server_port());
+	at_raw(t, strlen(t));
+	at_raw("\r\n", 2);
 }
 
 static void s7_cipstatus(const struct at_cmd *c)
@@ -144,6 +155,7 @@ static void s7_cipstatus(const struct at_cmd *c)
 	if (s7.mux && s7.processing) {
 		if (AT.v1)
 			at_raw("\r\n", 2);
+		server_line();
 		for (int i = 0; i < SIM_LINKS; i++)
 			status_line(sim_link_at(i), false);
 	}
@@ -508,6 +520,53 @@ static void s7_cipping(const struct at_cmd *c)
 	at_ok();
 }
 
+/* AT+CIPSERVER (manual 8.2.19, app note 3.2): multi-link mode only, with
+ * the context up (IP STATUS or IP PROCESSING); one port at a time */
+static void cipserver_read(void)
+{
+	if (sim_server_on())
+		at_info("+CIPSERVER: 1,%d,0,0", sim_server_port());
+	else
+		at_info("+CIPSERVER: 0");
+}
+
+static bool cipserver_args(const struct at_cmd *c, long *mode, long *port)
+{
+	*port = 0;
+	if (c->na < 1 || c->na > 2 || !at_int(&c->a[0], 0, 1, mode))
+		return false;
+	if (c->na == 2 && !at_int(&c->a[1], 1, 65535, port))
+		return false;
+	return *mode == 0 || c->na == 2;
+}
+
+static void s7_cipserver(const struct at_cmd *c)
+{
+	long mode, port;
+	if (c->type == AT_READ || c->type == AT_TEST) {
+		if (c->type == AT_READ)
+			cipserver_read();
+		else
+			at_info("+CIPSERVER: (0-CLOSE SERVER, 1-OPEN SERVER),(1-65535)");
+		at_ok();
+		return;
+	}
+	if (c->type != AT_WRITE || !cipserver_args(c, &mode, &port)) {
+		at_error(50);
+		return;
+	}
+	if (!s7.mux || s7.st != IP_STATUS || sim_server_on() == (mode == 1) ||
+	    (mode == 1 && !sim_server_listen((int)port, -1))) {
+		at_error(3);
+		return;
+	}
+	if (mode == 0)
+		sim_server_close();
+	s7.processing = true;
+	at_ok();
+	at_urc(true, mode ? "SERVER OK" : "SERVER CLOSE");
+}
+
 const struct sim_cmd s7_ip_cmds[] = {
 	{ "+CIPMUX", s7_cipmux, false },	{ "+CSTT", s7_cstt, true },
 	{ "+CIICR", s7_ciicr, true },		{ "+CIFSR", s7_cifsr, true },
@@ -521,5 +580,6 @@ const struct sim_cmd s7_ip_cmds[] = {
 	{ "+CIPMODE", s7_cipmode, false },	{ "+CIPCCFG", s7_cipccfg, false },
 	{ "+CIPTKA", s7_ciptka, false },	{ "+CIPOPTION", s7_cipoption, false },
 	{ "+CIPPING", s7_cipping, true },	{ "+CLPORT", s7_clport, false },
+	{ "+CIPSERVER", s7_cipserver, true },
 	{ NULL, NULL, false },
 };

@@ -164,8 +164,9 @@ class Sim:
         s.close()
         return buf.decode().rstrip("\n")
 
-    def bring_up(self, mux=1, rxget=1, qsend=1):
-        """ATE0 and the multi-link bring-up used by the bridge."""
+    def bring_up(self, mux=1, rxget=1, qsend=1, local_ip="10.78.245.128"):
+        """ATE0 and the multi-link bring-up used by the bridge; local_ip is
+        the simulator's --local-ip (the SIM7000 model's own by default)."""
         self.send("ATE0\r")
         self.expect("ATE0\r\r\nOK\r\n")
         self.tr("AT+CMEE=0", "\r\nOK\r\n")
@@ -175,7 +176,7 @@ class Sim:
         self.tr("AT+CIPQSEND=%d" % qsend, "\r\nOK\r\n")
         self.tr('AT+CSTT="CMNET"', "\r\nOK\r\n")
         self.tr("AT+CIICR", "\r\nOK\r\n")
-        self.tr("AT+CIFSR", "\r\n10.78.245.128\r\n")
+        self.tr("AT+CIFSR", "\r\n%s\r\n" % local_ip)
 
 
 class TcpServer:

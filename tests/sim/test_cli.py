@@ -24,7 +24,8 @@ def test(make):
     p = subprocess.run([EXE, "--help"], capture_output=True, timeout=5)
     out = p.stdout.decode()
     for flag in ("--model", "--baud", "--latency-ms", "--hosts", "--link", "--control",
-                 "--seed", "--urc-race", "--chunk-jitter", "--rxbuf", "--log", "--verbose"):
+                 "--seed", "--urc-race", "--chunk-jitter", "--rxbuf", "--log", "--verbose",
+                 "--local-ip"):
         if flag not in out:
             raise Fail("--help lacks %s" % flag)
     bad(["--baud", "fast"], "--baud")
@@ -34,6 +35,8 @@ def test(make):
     bad(["--latency-ms", "1x"], "1x")
     bad(["--seed", "x"], "--seed")
     bad(["--bogus"], "--bogus")
+    bad(["--local-ip", "1.2.3"], "--local-ip")
+    bad(["--local-ip=::1"], "::1")
     bad(["--baud"], "--baud")
     bad(["--hosts", "/nonexistent/hosts"], "/nonexistent/hosts")
     bad(["--log", "/nonexistent/log"], "/nonexistent/log")

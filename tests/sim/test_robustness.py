@@ -1,10 +1,12 @@
 """Random command soup in every mode (commands, sends with odd lengths,
 binary, transparent data, control faults), for both models, with race and
 jitter on: the simulator must keep answering and exit cleanly (the build
-runs it under ASan/UBSan when ATB_SANITIZE=ON)."""
+runs it under ASan/UBSan when ATB_SANITIZE=ON). The module's server listens
+on 127.0.0.1 when the soup says so, and clients come and go."""
 import random
+import socket
 import time
-from simharness import TcpServer, run, Fail
+from simharness import TcpServer, free_port, run, Fail
 
 SIM7000 = [
     "AT", "ATE0", "ATE1", "ATV0", "ATV1", "AT+CMEE=2", "AT+CIPSHUT", "AT+CIPMUX=1",
@@ -14,6 +16,7 @@ SIM7000 = [
     "AT+CIPRXGET=2,%d,%d", "AT+CIPRXGET=3,%d,%d", "AT+CIPRXGET=4,%d", "AT+CIPACK=%d",
     "AT+CIPCLOSE=%d", "AT+CIPSEND?", "AT+CDNSGIP=x.test", "AT+CIPMODE=1", "AT+CIPMODE=0",
     "ATO", "+++", "AT+CGATT=0", "AT+CFUN=1", "AT+CIPRXGET=2,%d,0",
+    "AT+CIPSERVER=1,%L", "AT+CIPSERVER=0", "AT+CIPSERVER?",
 ]
 N11V2 = [
     "AT", "ATE0", "ATE1", 'AT+NETAPN="a","",""', "AT+XIIC=1", "AT+XIIC=0", "AT+XIIC?",
@@ -22,11 +25,20 @@ N11V2 = [
     "AT+IPSTATUS=%d", "AT+TCPACK=%d", "AT+RECVMODE=0,0", "AT+RECVMODE=1,1",
     "AT+DATAFORMAT=0,0", "AT+DATAFORMAT=1,1", "AT+TCPTRANS=127.0.0.1,%d", "AT+TRANSCLOSE",
     "ATO", "+++", "AT+DNS=x.test", "AT+PING=127.0.0.1", "AT+CGATT=0", "AT+CGATT=1",
+    "AT+TCPLISTEN=%L", "AT+TCPLISTEN?", "AT+CLOSELISTEN", "AT+CLOSECLIENT",
+    "AT+CLOSECLIENT=%d", "AT+TCPSENDS=%d,%d", "AT+TCPSENDS=%d", "AT+TCPACKS=%d",
 ]
+# each soup starts with the module's server listening, so that clients
+# reach it before the soup takes the context down
+PRELUDE = {
+    "sim7000": ["AT+CIPMUX=1", 'AT+CSTT="x"', "AT+CIICR", "AT+CIFSR", "AT+CIPSERVER=1,%L"],
+    "n11v2": ["AT+XIIC=1", "AT+TCPLISTEN=%L"],
+}
 CONTROL = ["garbage 0d0a2b", "drop-urc 2", "close %d", "stall 30", "pdp-deact", "stats", "bogus"]
 
 
-def fill(rnd, cmd, port):
+def fill(rnd, cmd, port, lport=0):
+    cmd = cmd.replace("%L", str(lport))
     n = cmd.count("%d")
     vals = []
     for i in range(n):
@@ -37,16 +49,37 @@ def fill(rnd, cmd, port):
     return cmd % tuple(vals)
 
 
+def knock(rnd, lport, clients):
+    """A client of the module's server comes, talks, or goes."""
+    if clients and rnd.random() < 0.4:
+        clients.pop(rnd.randrange(len(clients))).close()
+        return
+    try:
+        c = socket.create_connection(("127.0.0.1", lport), timeout=0.2)
+        c.setblocking(False)
+        c.send(bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 3000))))
+        clients.append(c)
+    except OSError:
+        pass   # not listening, refused, reset, or its buffer full
+
+
 def soup(make, model, cmds, seed):
     srv = TcpServer(echo=True)
     rnd = random.Random(seed)
+    lport = free_port()
+    clients = []
     s = make("--model", model, "--urc-race", "--chunk-jitter", "--seed", str(seed),
-             "--rxbuf", "3000", "--latency-ms", "5")
+             "--rxbuf", "3000", "--latency-ms", "5", "--local-ip", "127.0.0.1")
+    for cmd in PRELUDE[model]:
+        s.send(fill(rnd, cmd, srv.port, lport) + "\r")
+        s.drain(0.02)
     t_end = time.time() + 2
     while time.time() < t_end:
         r = rnd.random()
-        if r < 0.6:
-            s.send(fill(rnd, rnd.choice(cmds), srv.port) + "\r")
+        if r < 0.1:
+            knock(rnd, lport, clients)
+        elif r < 0.6:
+            s.send(fill(rnd, rnd.choice(cmds), srv.port, lport) + "\r")
         elif r < 0.85:
             s.send(bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 200))))
         elif r < 0.95:
@@ -64,6 +97,8 @@ def soup(make, model, cmds, seed):
     s.send("AT\r")
     s.read_until("OK\r\n", timeout=3)
     srv.close()
+    for c in clients:
+        c.close()
     s.stop()
 
 
