@@ -535,7 +535,12 @@ def main():
                                 dns(b)
                             if "flows" in only:
                                 for n in (1, 4, 8):
-                                    flows(b, n)
+                                    try:
+                                        flows(b, n)
+                                    except (RuntimeError, subprocess.TimeoutExpired) as e:
+                                        R["notes"].append("%d concurrent flows: %s" % (
+                                            n, str(e).splitlines()[0][:200]))
+                                        log("  ", e)
                     finally:
                         res = b.stop()
                         R["resources"].append(res)
