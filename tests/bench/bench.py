@@ -539,7 +539,7 @@ def main():
                                         flows(b, n)
                                     except (RuntimeError, subprocess.TimeoutExpired) as e:
                                         R["notes"].append("%d concurrent flows: %s" % (
-                                            n, str(e).splitlines()[0][:200]))
+                                            n, str(e).strip().splitlines()[-1][:200]))
                                         log("  ", e)
                     finally:
                         res = b.stop()
