@@ -52,28 +52,39 @@ struct daemon {
 	ev_timer drain_w;
 	double drain_started;
 	int tun_fd;
+	unsigned tun_expect, tun_full; /* on_tun_readable's burst size */
 	uint64_t tun_write_drops;
 	bool modem_fatal_seen;
 	uint8_t tun_pkt[65536];
 };
 
+/* Reading until EAGAIN costs an empty read on every wake-up, and a transfer
+ * wakes up once per module answer with one or two packets waiting. The
+ * watcher is level-triggered, so a burst may stop short: what waits is read
+ * on the next loop iteration. A burst takes as many packets as the last one
+ * found (tun_expect); after four bursts in a row that found no end it
+ * doubles, up to TUN_BURST. */
 static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct daemon *d = w->data;
 
 	(void)loop;
 	(void)revents;
-	for (int i = 0; i < TUN_BURST; i++) {
+	for (unsigned i = 0; i < d->tun_expect; i++) {
 		ssize_t n = read(w->fd, d->tun_pkt, sizeof(d->tun_pkt));
 
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+		if (n <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
 				log_err("reading %s: %s", "tun", strerror(errno));
+			d->tun_expect = i ? i : 1;
+			d->tun_full = 0;
 			return;
 		}
-		if (n == 0)
-			return;
 		lwip_port_input(d->bridge.stack, d->tun_pkt, (size_t)n);
+	}
+	if (++d->tun_full >= 4 && d->tun_expect < TUN_BURST) {
+		d->tun_expect *= 2;
+		d->tun_full = 0;
 	}
 }
 
@@ -211,7 +222,7 @@ static void on_link_change(void *ctx, bool up, const char *local_ip)
 
 int main(int argc, char **argv)
 {
-	struct daemon dm = {.tun_fd = -1, .hooks = {.fd = -1, .pid = -1}};
+	struct daemon dm = {.tun_fd = -1, .tun_expect = 1, .hooks = {.fd = -1, .pid = -1}};
 	struct daemon *d = &dm;
 	struct atb_config cfg;
 	struct ev_loop *loop = EV_DEFAULT;

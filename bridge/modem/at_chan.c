@@ -61,7 +61,7 @@ struct at_chan {
 	bool err_pending;
 	char err_line[64];
 	ev_timer err_timer;
-	uint8_t orphan[AT_OUT_MAX];
+	uint8_t orphan[AT_DATA_MAX];
 	size_t orphan_len;
 	double orphan_since;
 	enum sync_step sync;
@@ -133,6 +133,24 @@ static void out_append(struct at_chan *c, const void *buf, size_t len)
 	flush_out(c);
 }
 
+/* A command line and its CR (after lead) in one write: a write is a system
+ * call, and every data command pays for it. */
+static void write_line(struct at_chan *c, const char *lead, const char *text)
+{
+	char line[2 + AT_CMD_TEXT_MAX + 1];
+	size_t a = strlen(lead), n = strlen(text);
+	if (a + n + 1 > sizeof(line)) {
+		out_append(c, lead, a);
+		out_append(c, text, n);
+		out_append(c, "\r", 1);
+		return;
+	}
+	memcpy(line, lead, a);
+	memcpy(line + a, text, n);
+	line[a + n] = '\r';
+	out_append(c, line, a + n + 1);
+}
+
 void at_chan_write_raw(struct at_chan *c, const void *buf, size_t len)
 {
 	out_append(c, buf, len);
@@ -170,7 +188,8 @@ bool at_chan_in_data_mode(const struct at_chan *c)
 
 size_t at_chan_out_space(const struct at_chan *c)
 {
-	return AT_OUT_MAX - (c->out_len - c->out_off);
+	size_t used = c->out_len - c->out_off;
+	return used < AT_DATA_MAX ? AT_DATA_MAX - used : 0;
 }
 
 void at_chan_pause_rx(struct at_chan *c, bool pause)
@@ -318,11 +337,10 @@ static void sync_arm(struct at_chan *c, double s)
 	ev_timer_start(c->loop, &c->sync_timer);
 }
 
-static void sync_write(struct at_chan *c, enum sync_step step, const char *text)
+static void sync_write(struct at_chan *c, enum sync_step step, const char *lead, const char *text)
 {
 	c->sync = step;
-	out_append(c, text, strlen(text));
-	out_append(c, "\r", 1);
+	write_line(c, lead, text);
 	c->stats.commands++;
 	sync_arm(c, c->sync_step + line_time(c, strlen(text) + 64));
 }
@@ -330,8 +348,7 @@ static void sync_write(struct at_chan *c, enum sync_step step, const char *text)
 static void sync_echo_on(struct at_chan *c)
 {
 	/* CR first: ends whatever half command line the module may hold. */
-	out_append(c, "\r", 1);
-	sync_write(c, SYNC_ECHO_ON, "ATE1");
+	sync_write(c, SYNC_ECHO_ON, "\r", "ATE1");
 }
 
 static void sync_begin(struct at_chan *c, bool guard)
@@ -401,7 +418,7 @@ static void on_sync_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		c->echo_by_us = true;
 		c->nonce++;
 		snprintf(c->nonce_text, sizeof(c->nonce_text), "AT+ATBSYNC=%u", c->nonce);
-		sync_write(c, SYNC_NONCE, c->nonce_text);
+		sync_write(c, SYNC_NONCE, "", c->nonce_text);
 		break;
 	case SYNC_NONCE:
 	case SYNC_NONCE_FINAL:
@@ -469,7 +486,7 @@ static void sync_line(struct at_chan *c, const char *line)
 			c->echo_by_us = true;
 			c->nonce++;
 			snprintf(c->nonce_text, sizeof(c->nonce_text), "AT+ATBSYNC=%u", c->nonce);
-			sync_write(c, SYNC_NONCE, c->nonce_text);
+			sync_write(c, SYNC_NONCE, "", c->nonce_text);
 			return;
 		}
 		break;
@@ -484,7 +501,7 @@ static void sync_line(struct at_chan *c, const char *line)
 		 * stale OK between its echo and its answer is skipped. */
 		if (at_final_generic(line) == AT_FINAL_ERROR) {
 			c->echo_seen = false;
-			sync_write(c, SYNC_ECHO_OFF, "ATE0");
+			sync_write(c, SYNC_ECHO_OFF, "", "ATE0");
 			return;
 		}
 		break;
@@ -558,8 +575,7 @@ static void start(struct at_chan *c, const struct at_cmd *cmd)
 	c->stats.commands++;
 	ev_timer_set(&c->timer, (cmd->timeout_ms ? cmd->timeout_ms : 5000) / 1000.0, 0.);
 	ev_timer_start(c->loop, &c->timer);
-	out_append(c, cmd->text, strlen(cmd->text));
-	out_append(c, "\r", 1);
+	write_line(c, "", cmd->text);
 }
 
 static void on_err_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -923,7 +939,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)revents;
 	struct at_chan *c = w->data;
-	uint8_t buf[4096];
+	uint8_t buf[4096]; /* what a pty gives at most per read */
 	ssize_t n = read(c->fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;

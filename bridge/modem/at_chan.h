@@ -22,7 +22,11 @@ struct at_cmd;
 #define AT_CMD_TEXT_MAX 256
 #define AT_QUEUE_MAX 16
 #define AT_URC_MAX 16
-#define AT_OUT_MAX 4096
+/* The most data one command carries (the N11V2's 4096-byte sends), and
+ * what data mode may have written but not yet on the line. */
+#define AT_DATA_MAX 4096
+/* Output: a command's text and CR may still wait when its data follows. */
+#define AT_OUT_MAX (AT_CMD_TEXT_MAX + 1 + AT_DATA_MAX)
 
 enum at_result { AT_RES_OK = 0, AT_RES_ERROR, AT_RES_TIMEOUT, AT_RES_CANCELLED };
 /* AT_INTERMEDIATE: a line the generic rules would take as final ("OK") is

@@ -469,6 +469,19 @@ void mlink_on_poll(struct ev_loop *loop, ev_timer *w, int revents)
 		at_chan_kick(m->chan);
 }
 
+/* Starts the retry_s wait unless it runs. Set each time: a libev timer that
+ * expired keeps what was left of its time (zero or less), so starting it
+ * again bare would fire at once, and a link whose acks stay above the
+ * bound would query back to back. */
+void mlink_wait_arm(struct modem *m)
+{
+	struct mlink *s = ML(m);
+	if (ev_is_active(&s->wait_timer))
+		return;
+	ev_timer_set(&s->wait_timer, s->mo->retry_s, 0.);
+	ev_timer_start(m->loop, &s->wait_timer);
+}
+
 /* After retry_s: sends refused for a full buffer go again, blocked links
  * ask for acks again. */
 void mlink_on_wait(struct ev_loop *loop, ev_timer *w, int revents)
@@ -530,7 +543,8 @@ static size_t mlink_send_space(const struct modem *m, int link)
 		return 0;
 	if (l->proto == MODEM_UDP && l->n_dgram >= MLINK_UDP_QUEUE)
 		return 0;
-	size_t space = MLINK_TX_CAP - l->tx_len;
+	size_t cap = MLINK_TX_QUEUE + s->mo->chunk;
+	size_t space = l->tx_len < cap ? cap - l->tx_len : 0;
 	if (l->proto == MODEM_UDP && space > s->mo->chunk)
 		space = s->mo->chunk;
 	return space;

@@ -17,9 +17,14 @@
 #include "modem_priv.h"
 #include "trans.h"
 
-/* Payload bytes per send or read command; a model's chunk is at most this. */
-#define MLINK_CHUNK_MAX 1460
-#define MLINK_TX_CAP (4096 + MLINK_CHUNK_MAX)
+/* Payload bytes per send or read command; a model's chunk is at most this
+ * (the N11V2's 4096; the SIM7000's 1460). A link queues MLINK_TX_QUEUE
+ * bytes beyond one chunk of its model (mlink_tx_cap): a whole chunk can
+ * gather while the one before it is on the line. The buffers are sized for
+ * the largest model: 8 KiB tx and 4 KiB hold per link. */
+#define MLINK_CHUNK_MAX 4096
+#define MLINK_TX_QUEUE 4096
+#define MLINK_TX_CAP (MLINK_TX_QUEUE + MLINK_CHUNK_MAX)
 #define MLINK_UDP_QUEUE 8
 #define MLINK_POLL_BACKOFF_MAX 16
 /* A short TCP send waits this long for a whole chunk in the full-size pass:

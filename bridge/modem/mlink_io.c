@@ -32,7 +32,7 @@ static void on_send_done(void *ctx, const struct at_cmd *cmd, enum at_result res
 	if (res == AT_RES_ERROR && MO(l)->send_full && MO(l)->send_full(final_line)) {
 		/* The module's buffer is full: try again a little later. */
 		l->tx_wait = true;
-		ev_timer_start(m->loop, &ML(m)->wait_timer);
+		mlink_wait_arm(m);
 		return;
 	}
 	if (res != AT_RES_OK) {
@@ -112,7 +112,7 @@ static void on_ack_done(void *ctx, const struct at_cmd *cmd, enum at_result res,
 		l->inflight = 0;
 	}
 	if (l->ack_blocked)
-		ev_timer_start(m->loop, &ML(m)->wait_timer);
+		mlink_wait_arm(m);
 }
 
 bool mlink_issue_ack_query(struct mlink_link *l)

@@ -136,6 +136,7 @@ void mlink_link_closed(struct mlink_link *l);
 void mlink_idle(void *ctx);
 void mlink_on_poll(struct ev_loop *loop, ev_timer *w, int revents);
 void mlink_on_wait(struct ev_loop *loop, ev_timer *w, int revents);
+void mlink_wait_arm(struct modem *m);
 void mlink_on_hold(struct ev_loop *loop, ev_timer *w, int revents);
 void mlink_on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents);
 

@@ -133,7 +133,7 @@ static double line_delay(struct modem *m)
 	double left = t->backlog - (now - t->backlog_t) * line_rate(m);
 	if (left < 0)
 		left = 0;
-	left += (double)(AT_OUT_MAX - at_chan_out_space(m->chan));
+	left += (double)(AT_DATA_MAX - at_chan_out_space(m->chan));
 	return left / line_rate(m);
 }
 

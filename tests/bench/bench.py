@@ -51,6 +51,12 @@ if QUICK:
     UP_SIZES = {115200: 30_000, 921600: 200_000, 0: 2_000_000}
     FLOW_SECONDS, FLOW_WARM = 6.0, 1.0
 
+# subsets (a partial run; the report says which): BENCH_MODELS=n11v2,
+# BENCH_LINKS=multi, BENCH_BAUDS=115200,0 (0: unpaced)
+MODELS = os.environ.get("BENCH_MODELS", "sim7000,n11v2").split(",")
+LINKS = [x for x in os.environ.get("BENCH_LINKS", "").split(",") if x]
+BAUDS = [int(x) for x in os.environ.get("BENCH_BAUDS", "115200,921600,0").split(",")]
+
 R = {"meta": {}, "bulk": [], "flows": [], "rr": [], "dns": [], "resources": [],
      "ppp": {}, "notes": []}
 
@@ -242,12 +248,25 @@ def line_rate(baud):
     return baud / 10.0 if baud else None
 
 
+def ack_queries(b):
+    """In-flight queries (AT+CIPACK, AT+TCPACK) the simulator has answered so
+    far; None without a simulator to ask or for a transparent link."""
+    if not isinstance(b, Bridge) or b.link != "multi":
+        return None
+    try:
+        c = b.stats().get("commands", {})
+    except (OSError, ValueError):
+        return None
+    return sum(n for k, n in c.items() if k in ("AT+CIPACK", "AT+TCPACK"))
+
+
 def bulk(b, direction, via="atbridge", ns=None, addr=SRV):
     ns = ns or NS_CLI
     baud = b.baud if isinstance(b, Bridge) else b
     n = (SIZES if direction == "down" else UP_SIZES)[baud]
     c0 = b.cpu() if isinstance(b, Bridge) else 0
     s0 = b.sim_cpu() if isinstance(b, Bridge) else 0
+    q0 = ack_queries(b)
     if direction == "down":
         r = load(ns, "down", addr, "bulk%d" % baud)
     else:
@@ -264,6 +283,9 @@ def bulk(b, direction, via="atbridge", ns=None, addr=SRV):
                    cpu_s_per_MB=round(cpu / (r["bytes"] / 1e6), 4),
                    cores=round(cpu / r["seconds"], 3),
                    sim_cpu_s=round(b.sim_cpu() - s0, 3))
+        q1 = ack_queries(b)
+        if q0 is not None and q1 is not None:
+            row.update(ack_queries=q1 - q0, ack_queries_per_MB=round((q1 - q0) / (r["bytes"] / 1e6), 1))
     if r["bytes"] != n and direction == "down":
         row["short"] = True
     log("  %-8s %-4s %-11s %-7s %7d baud: %9.0f B/s%s" % (
@@ -470,9 +492,11 @@ def main():
     setup()
     only = os.environ.get("BENCH_ONLY", "bulk,flows,rr,dns,ppp,diag").split(",")
     try:
-        for model in ("sim7000", "n11v2"):
+        for model in MODELS:
             for link in modes:
-                for baud in (115200, 921600, 0):
+                if LINKS and link not in LINKS:
+                    continue
+                for baud in BAUDS:
                     if link == "transparent" and any(
                             n.startswith("%s --link transparent" % model) and "was NOT" in n
                             for n in R["notes"]):
@@ -511,7 +535,12 @@ def main():
                                 dns(b)
                             if "flows" in only:
                                 for n in (1, 4, 8):
-                                    flows(b, n)
+                                    try:
+                                        flows(b, n)
+                                    except (RuntimeError, subprocess.TimeoutExpired) as e:
+                                        R["notes"].append("%d concurrent flows: %s" % (
+                                            n, str(e).strip().splitlines()[-1][:200]))
+                                        log("  ", e)
                     finally:
                         res = b.stop()
                         R["resources"].append(res)

@@ -133,6 +133,18 @@ for r in J["resources"]:
         r["cpu_s"], "—" if r.get("bulk_cpu_s_per_MB") is None else "%.4f" % r["bulk_cpu_s_per_MB"],
         r["peak_rss_kb"]))
 P("")
+acks = [r for r in J["bulk"] if r["via"] == "atbridge" and r["direction"] == "up"
+        and r.get("ack_queries") is not None]
+if acks:
+    P("In-flight queries during multi-link uploads (`AT+CIPACK` on the SIM7000,")
+    P("`AT+TCPACK` on the N11V2, as the simulator counted them), per MB moved:")
+    P("")
+    P("| module | link mode | line | queries | per MB |")
+    P("| --- | --- | --- | ---: | ---: |")
+    for r in acks:
+        P("| %s | %s | %s | %d | %.1f |" % (r["model"], link_label(r), baud_name(r["baud"]),
+                                          r["ack_queries"], r["ack_queries_per_MB"]))
+    P("")
 
 P("## atbridge against %s" % ppp_name)
 P("")

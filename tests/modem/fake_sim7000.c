@@ -22,6 +22,8 @@ struct flink {
 	size_t late_len;
 	uint64_t tx_total;
 	unsigned ack_queries;
+	bool lagging;
+	double lag_until;
 	bool close_after_drain;
 };
 
@@ -305,7 +307,20 @@ static void cmd_cipack(struct fake *f, const char *args)
 	}
 	struct flink *l = &f->links[n];
 	uint64_t nack = 0;
-	if (f->o.ack_lag && l->ack_queries++ % 2 == 0)
+	bool lag = false;
+	if (f->o.ack_lag && f->o.ack_lag_ms) {
+		double now = ev_time();
+		if (!l->lagging) {
+			l->lagging = lag = true;
+			l->lag_until = now + f->o.ack_lag_ms / 1000.0;
+		} else {
+			lag = now < l->lag_until;
+			l->lagging = lag;
+		}
+	} else if (f->o.ack_lag) {
+		lag = l->ack_queries++ % 2 == 0;
+	}
+	if (lag)
 		nack = l->tx_total < f->o.ack_lag ? l->tx_total : f->o.ack_lag;
 	putf(f, "+CIPACK: %llu, %llu, %llu", (unsigned long long)l->tx_total,
 	     (unsigned long long)(l->tx_total - nack), (unsigned long long)nack);

@@ -19,6 +19,9 @@ struct fake_opts {
 	bool lose_rxget_urc;     /* never send +CIPRXGET: 1 (the safety poll must cope) */
 	unsigned cgatt_zero_polls; /* answer +CGATT: 0 this many times first */
 	unsigned ack_lag;        /* CIPACK reports this many bytes as not acked (until queried twice) */
+	unsigned ack_lag_ms;     /* with ack_lag: the lag lasts this long from the first query
+	                          * that reports it; the first query after that reports all
+	                          * acked, the next one starts a new lag */
 	bool refuse_port_9;      /* CIPSTART to port 9 gives CONNECT FAIL */
 	unsigned cstt_errors;    /* answer ERROR to the first CSTTs (bring-up must retry) */
 	int send_fail_link;      /* sends on this link (if > 0) end in "<n>, SEND FAIL" */

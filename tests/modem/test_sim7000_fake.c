@@ -393,6 +393,27 @@ static void test_inflight_bound(void **state)
 	teardown(t);
 }
 
+/* Acks that stay short of half the bound for a while: the next query waits
+ * the model's retry time (100 ms) each time, never goes out back to back.
+ * The fake's lag lasts 50 ms, so a query after a proper wait finds it gone:
+ * two queries per blocked spell. Queries back to back (an expired wait
+ * timer restarted without its time) would ask dozens of times per spell.
+ * About 2.5 s. */
+static void test_inflight_wait(void **state)
+{
+	(void)state;
+	struct fake_opts o = { .space_after_comma = true, .ack_lag = 4000, .ack_lag_ms = 50 };
+	struct t *t = setup(&o, 3000, 1000);
+	bring_up(t);
+	open_link(t, 7);
+	echo_bulk(t);
+	unsigned sends = fake_count(t->fake, "AT+CIPSEND");
+	unsigned acks = fake_count(t->fake, "AT+CIPACK");
+	assert_true(acks > 10);
+	assert_true(acks <= sends);
+	teardown(t);
+}
+
 static void test_connect_fail(void **state)
 {
 	(void)state;
@@ -722,6 +743,7 @@ int main(void)
 		cmocka_unit_test(test_rxget_manual_late),
 		cmocka_unit_test(test_rxget_appnote_late),
 		cmocka_unit_test(test_inflight_bound),
+		cmocka_unit_test(test_inflight_wait),
 		cmocka_unit_test(test_connect_fail),
 		cmocka_unit_test(test_remote_close_drains),
 		cmocka_unit_test(test_pdp_deact),
