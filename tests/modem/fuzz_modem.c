@@ -97,7 +97,29 @@ static void ev_resolved(void *ctx, int req, bool ok, const uint32_t *ips, size_t
 	check(n <= MODEM_RESOLVE_MAX && (ok || n == 0), "resolved() address count");
 }
 
+static void ev_listening(void *ctx, uint16_t port, bool ok)
+{
+	(void)ctx;
+	(void)ok;
+	check(port == 2222, "listening() for a port never asked for");
+}
+
+/* An accepted link is open at once, on an id no flow holds. */
+static void ev_accepted(void *ctx, int link, uint16_t port, uint32_t ip, uint16_t peer)
+{
+	struct harness *h = ctx;
+	(void)port;
+	(void)ip;
+	(void)peer;
+	check(link >= 0 && link < LINKS && !h->open[link] && !h->connecting[link], "accepted() on a busy id");
+	h->open[link] = true;
+	h->window[link] = 4096;
+	modem_recv_window(h->m, link, 4096);
+}
+
 static const struct modem_events events = {
+	.listening = ev_listening,
+	.accepted = ev_accepted,
 	.link_state = ev_link_state,
 	.connected = ev_connected,
 	.data = ev_data,
@@ -226,6 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h.m = modem_new_on_fd(loop, &cfg, &events, &h, sv[0]);
 	if (!h.m)
 		abort();
+	modem_listen(h.m, 2222); /* the server side's notifications count too */
 	drain(&h, loop);
 	check(modem_is_up(h.m), "canned bring-up");
 	for (int i = 0; i < 3; i++) {
@@ -280,6 +303,14 @@ static const char *tokens[] = {
 	"Reply from 1.1.1.1: bytes= 36 time = 5(ms), TTL = 64\r\n", "Packets: Sent = 4\r\n",
 	"+TCPSETUP: 3,OK\r\n", "+TCPSETUP: 4,FAIL\r\n", "+TCPSETUP: 0,ERROR1\r\n",
 	"+TCPSETUP: ERROR\r\n", "+TCPACK: 0,100,50\r\n", "+TCPACK: 1,5,9\r\n",
+	/* server sockets */
+	"SERVER OK\r\n", "SERVER CLOSE\r\n", "3, REMOTE IP: 1.2.3.4\r\n", "0, REMOTE IP: 1.2.3.4\r\n",
+	"+TCPLISTEN: 0,OK\r\n", "Listening...\r\n", "+TCPLISTEN: bind error\r\n", "Connect\r\n",
+	"AcceptSocket=3,ClientAddr=1.2.3.4,ClientPort=5\r\n", "AcceptSocket=1,ClientAddr=x,ClientPort=99999\r\n",
+	"+TCPRECV(S): 3,5,abcde\r\n", "+TCPRECV(S): 3,4000,", "+TCPRECV(S): 0,3,ab",
+	"+CLOSELISTEN: 3,local link closed\r\n", "+CLOSELISTEN: 0,local link closed\r\n",
+	"+CLOSECLIENT: 3,remote link closed\r\n", "+TCPSENDS: 3,5\r\n", "+TCPSENDS: ERROR\r\n",
+	"+TCPACKS: 3,5,5\r\n",
 };
 
 int main(int argc, char **argv)
