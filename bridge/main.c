@@ -102,7 +102,7 @@ static void on_drained(struct ev_loop *loop, ev_timer *w, int revents)
 	struct daemon *d = w->data;
 
 	(void)revents;
-	if (d->modem && modem_is_up(d->modem) && modem_free_links(d->modem) < modem_max_links(d->modem) &&
+	if (d->modem && modem_is_up(d->modem) && modem_busy_links(d->modem) > 0 &&
 	    ev_now(loop) - d->drain_started < 5.)
 		return;
 	ev_break(loop, EVBREAK_ALL);

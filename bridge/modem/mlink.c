@@ -686,6 +686,7 @@ const struct modem_dialect mlink_dialect = {
 	.resolve = mlink_resolve,
 	.ping = mlink_ping,
 	.max_listeners = mlink_max_listeners,
+	.listen_sockets = mlink_listen_sockets,
 	.listen = mlink_listen,
 	.reboots = true,
 	.reconnect = mlink_reconnect,

@@ -39,6 +39,15 @@ bool mlink_listening(const struct modem *m)
 	return false;
 }
 
+int mlink_listen_sockets(const struct modem *m)
+{
+	const struct mlink *s = ML(m);
+	int n = 0;
+	for (int i = 0; i < s->mo->links; i++)
+		n += s->links[i].state == ML_LISTEN;
+	return n;
+}
+
 static void report(struct modem *m, uint16_t port, bool ok)
 {
 	if (m->ev.listening)

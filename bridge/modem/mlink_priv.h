@@ -170,6 +170,7 @@ void mlink_push_payload(void *ctx, const uint8_t *data, size_t len);
 int mlink_max_listeners(const struct modem *m);
 /* A listener is up or asked for: a socket may be given to a client. */
 bool mlink_listening(const struct modem *m);
+int mlink_listen_sockets(const struct modem *m);
 void mlink_listen(struct modem *m, uint16_t port);
 
 /* mlink_resolve.c */

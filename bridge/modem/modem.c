@@ -178,6 +178,14 @@ int modem_free_links(const struct modem *m)
 	return m->dialect ? m->dialect->free_links(m) : 0;
 }
 
+int modem_busy_links(const struct modem *m)
+{
+	if (!m->dialect)
+		return 0;
+	int held = m->dialect->listen_sockets ? m->dialect->listen_sockets(m) : 0;
+	return modem_max_links(m) - modem_free_links(m) - held;
+}
+
 int modem_open(struct modem *m, enum modem_proto proto, uint32_t ip, uint16_t port)
 {
 	if (!m->up || !m->dialect)

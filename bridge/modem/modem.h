@@ -118,6 +118,9 @@ bool modem_is_up(const struct modem *m);
 int modem_max_links(const struct modem *m);
 /* Number of links not in use (free for modem_open()). */
 int modem_free_links(const struct modem *m);
+/* Links held by flows: open, opening or closing (not a listener's socket,
+ * which stays taken while the module listens). */
+int modem_busy_links(const struct modem *m);
 
 /* Opens a link to ip:port (ip in network byte order). Returns the link id,
  * or -1 when no link is free or the modem is not up. The result arrives

@@ -32,6 +32,7 @@ struct modem_dialect {
 	int (*resolve)(struct modem *m, const char *name); /* may be NULL */
 	int (*ping)(struct modem *m, uint32_t ip, unsigned timeout_ms);
 	int (*max_listeners)(const struct modem *m); /* may be NULL: none */
+	int (*listen_sockets)(const struct modem *m); /* link ids listeners hold; may be NULL */
 	/* A port was added to m->listen_ports: listen now if up. */
 	void (*listen)(struct modem *m, uint16_t port);
 	/* A module that stopped answering is asked to restart (the module's

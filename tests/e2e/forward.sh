@@ -131,7 +131,15 @@ import socket,sys
 s=socket.socket(socket.AF_UNIX); s.connect('$WORK/atbridge.sock'); s.sendall(b'status\n')
 print(s.recv(65536).decode())")
 	grep -q "forward:.*tcp:$MPORT:127.0.0.1:2222 listening" <<<"$st" || fail "status does not show the forward: $st"
-	pass "1 MB through module port $MPORT to 127.0.0.1:2222 and back, byte-exact; status and metrics show it"
+	# SIGTERM waits for the flows' links only: the listener's socket (held
+	# on the N11V2) must not hold the shutdown for its 5 s bound
+	t0=$(now)
+	kill -TERM "$BRIDGE_PID"
+	wait "$BRIDGE_PID"
+	BRIDGE_PID=
+	took=$(since "$t0")
+	python3 -c "import sys; sys.exit(0 if float('$took') < 3 else 1)" || fail "shutdown took ${took}s"
+	pass "1 MB through module port $MPORT to 127.0.0.1:2222 and back, byte-exact; status and metrics show it; shutdown in ${took}s"
 	;;
 load)
 	echo_server

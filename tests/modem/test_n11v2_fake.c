@@ -427,6 +427,7 @@ static void listen_and_accept(struct t *t)
 	assert_int_equal(t->listening, 1);
 	assert_int_equal(t->listen_port, 6800);
 	assert_int_equal(modem_free_links(t->m), 4); /* the listener holds socket 0 */
+	assert_int_equal(modem_busy_links(t->m), 0); /* but no flow does */
 	say(&t->f, "\r\nConnect\r\nAcceptSocket=1,ClientAddr=198.51.100.7,ClientPort=40000\r\n");
 	run(t, 0.2);
 	assert_int_equal(t->accepted, 1);
@@ -434,6 +435,7 @@ static void listen_and_accept(struct t *t)
 	assert_int_equal(t->acc_ip, htonl(0xc6336407));
 	assert_int_equal(t->acc_port, 40000);
 	assert_int_equal(modem_free_links(t->m), 3);
+	assert_int_equal(modem_busy_links(t->m), 1);
 }
 
 /* Chapter 13: a listener, an accepted link whose data is pushed
