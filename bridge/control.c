@@ -168,7 +168,7 @@ static size_t forward_metrics(struct control *ctl, struct ctl_metric *m)
 		{"forward_reset_total", "Inbound connections ended with loss (RST to the target)", true},
 	};
 	size_t nf = inbound_forwards(ctl->bridge->in), n = 0;
-	static struct inbound_fwd_stats st[INBOUND_FORWARDS_MAX];
+	struct inbound_fwd_stats st[INBOUND_FORWARDS_MAX];
 
 	for (size_t i = 0; i < nf && i < INBOUND_FORWARDS_MAX; i++)
 		inbound_get_stats(ctl->bridge->in, i, &st[i]);

@@ -165,6 +165,7 @@ load)
 	done
 	case $ATB_MODEL in sim7000) share=4 ;; n11v2) share=2 ;; esac
 	[ "$max_in" -le "$share" ] || fail "inbound held $max_in links, over its share of $share"
+	[ "$max_in" -ge 1 ] || fail "no inbound connection was ever seen open (forward_connections_open)"
 	pass "4 inbound echoes (256 KB) and 4 outbound downloads (1 MB) intact; inbound held at most $max_in links (share $share)"
 	;;
 refused)

@@ -17,16 +17,7 @@ case_=${1:?case}
 H=$WORK/hooks
 LOG=$WORK/hooks.log # every hook appends "name phase reason" here
 
-ctl() {
-	python3 - "$WORK"/sim.ctl "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-s.settimeout(5)
-print(s.recv(4096).decode().strip())
-PY
-}
+ctl() { sim_ctl "$@"; }
 
 setup_hooks() {
 	mkdir -p "$H"/up.d "$H"/down.d "$WORK"/bin

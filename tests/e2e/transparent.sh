@@ -16,16 +16,7 @@ sim7000) SIM_LINK=0; AT_TOPEN='AT+CIPSTART="TCP"'; AT_TCLOSE='AT+CIPCLOSE' ;;
 n11v2) SIM_LINK=7; AT_TOPEN='AT+TCPTRANS='; AT_TCLOSE='AT+TRANSCLOSE' ;;
 esac
 
-ctl() { # one control command to the simulator; prints its answer
-	python3 - "$WORK"/sim.ctl "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-s.settimeout(5)
-print(s.recv(65536).decode().strip())
-PY
-}
+ctl() { sim_ctl "$@"; }
 
 get_check() { # name -> compares sha256 of a download with the original
 	local name=$1 out=$WORK/got-$1
